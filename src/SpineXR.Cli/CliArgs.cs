@@ -1,0 +1,96 @@
+// Minimal, predictable argument parsing for the `spinexr` command.
+using System.Globalization;
+
+namespace SpineXR.Cli;
+
+/// <summary>Bad usage: printed as one line and exit code 2.</summary>
+public sealed class UsageException(string message) : Exception(message);
+
+/// <summary>
+/// Parsed command line: positionals, `--name value` / `--name=value` options (repeatable),
+/// `--flag` switches and `key=value` overrides. Options named in <see cref="ICliCommand.Flags"/> take no value.
+/// </summary>
+public sealed class CliArgs
+{
+    private readonly Dictionary<string, List<string>> _options = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _flags = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _used = new(StringComparer.Ordinal);
+
+    /// <summary>Arguments that are neither options nor key=value overrides.</summary>
+    public List<string> Positionals { get; } = [];
+
+    /// <summary>`key=value` overrides, in order (for training configs).</summary>
+    public List<KeyValuePair<string, string>> Overrides { get; } = [];
+
+    public static CliArgs Parse(IReadOnlyList<string> args, ISet<string> flagNames)
+    {
+        var r = new CliArgs();
+        for (int i = 0; i < args.Count; i++)
+        {
+            string a = args[i];
+            if (a.StartsWith("--", StringComparison.Ordinal) && a.Length > 2)
+            {
+                string name = a[2..];
+                string? value = null;
+                int eq = name.IndexOf('=');
+                if (eq >= 0) { value = name[(eq + 1)..]; name = name[..eq]; }
+                if (flagNames.Contains(name) || name is "help" or "verbose")
+                {
+                    if (value != null) throw new UsageException($"--{name} takes no value");
+                    r._flags.Add(name);
+                    continue;
+                }
+                if (value == null)
+                {
+                    if (i + 1 >= args.Count) throw new UsageException($"--{name} needs a value");
+                    value = args[++i];
+                }
+                if (!r._options.TryGetValue(name, out var list)) r._options[name] = list = [];
+                list.Add(value);
+            }
+            else if (!a.StartsWith('-') && a.Contains('=') && !a.Contains('/') && char.IsLetter(a[0]))
+            {
+                int eq = a.IndexOf('=');
+                r.Overrides.Add(new(a[..eq], a[(eq + 1)..]));
+            }
+            else r.Positionals.Add(a);
+        }
+        return r;
+    }
+
+    public bool Flag(string name) { _used.Add(name); return _flags.Contains(name); }
+
+    public string? Get(string name)
+    {
+        _used.Add(name);
+        return _options.TryGetValue(name, out var v) ? v[^1] : null;
+    }
+
+    public IReadOnlyList<string> GetAll(string name)
+    {
+        _used.Add(name);
+        return _options.TryGetValue(name, out var v) ? v : [];
+    }
+
+    public string Require(string name) => Get(name) ?? throw new UsageException($"--{name} is required");
+
+    public int GetInt(string name, int fallback)
+    {
+        string? s = Get(name);
+        if (s == null) return fallback;
+        return int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v)
+            ? v : throw new UsageException($"--{name} expects an integer, got '{s}'");
+    }
+
+    public double GetDouble(string name, double fallback)
+    {
+        string? s = Get(name);
+        if (s == null) return fallback;
+        return double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v)
+            ? v : throw new UsageException($"--{name} expects a number, got '{s}'");
+    }
+
+    /// <summary>Options given on the command line that the command never asked for (typos).</summary>
+    public IEnumerable<string> Unused() =>
+        _options.Keys.Concat(_flags).Where(k => !_used.Contains(k) && k is not "help" and not "verbose");
+}
