@@ -7,9 +7,15 @@ namespace SpineXR.Dicom.Codecs;
 /// wavelet, one quality layer, a bare J2K codestream whose precision is Bits Stored (12 for VinDr-like images),
 /// signed when Pixel Representation is 1. Colour images are coded without a component transform.
 /// </summary>
-public static unsafe class Jpeg2000Encoder
+public sealed unsafe class Jpeg2000Encoder : IPixelEncoder
 {
     private const string Who = "JPEG 2000 encoder";
+
+    /// <summary>The lossless JPEG 2000 transfer syntax, 1.2.840.10008.1.2.4.90.</summary>
+    public string TransferSyntax => Jpeg2000Codec.Lossless;
+
+    /// <inheritdoc cref="EncodeLossless"/>
+    public byte[] Encode(ReadOnlySpan<byte> frame, PixelFormat format) => EncodeLossless(frame, format);
 
     /// <summary>
     /// Encodes one frame given as native little-endian Pixel Data (interleaved when colour). Sample bits above
