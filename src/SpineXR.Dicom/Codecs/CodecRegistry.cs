@@ -5,6 +5,7 @@ public static class CodecRegistry
 {
     private static readonly IPixelCodec[] Codecs =
     [
+        new RleCodec(),
         new Jpeg2000Codec(),
     ];
 
