@@ -103,10 +103,10 @@ public class DicomWriterTests
         Assert.Throws<ArgumentException>(() => DicomImageWriter.ToBytes(header with { BitsStored = 8 }, px));
     }
 
-    private sealed class FakeEncoder : Codecs.IPixelEncoder
+    private sealed class FakeEncoder : SpineXR.Dicom.Codecs.IPixelEncoder
     {
         public string TransferSyntax => "1.2.840.10008.1.2.4.100"; // MPEG2: no codec will ever decode this
-        public byte[] Encode(ReadOnlySpan<byte> frame, Codecs.PixelFormat format) => [0xFF, 0x4F, .. frame[..3]];
+        public byte[] Encode(ReadOnlySpan<byte> frame, SpineXR.Dicom.Codecs.PixelFormat format) => [0xFF, 0x4F, .. frame[..3]];
     }
 
     [Fact]
