@@ -61,7 +61,7 @@ public static class PngWriter
         ihdr[12] = 0; // no interlace
         WriteChunk(stream, "IHDR"u8, ihdr);
 
-        var compressed = new MemoryStream(Math.Max(1024, samples.Length / 3));
+        var compressed = new MemoryStream(Math.Max(1024, samples.Length / 2));
         using (var z = new ZLibStream(compressed, level, leaveOpen: true))
         {
             var line = new byte[rowBytes + 1];
