@@ -43,7 +43,7 @@ public static class GrayscaleRenderer
     /// </summary>
     public static byte[] ToGray8(DicomPixelData pixels, DicomDataset ds, int frame, RenderOptions? options, out RenderInfo info)
     {
-        var output = new byte[(long)pixels.Format.Rows * pixels.Format.Columns];
+        var output = GC.AllocateUninitializedArray<byte>(pixels.Format.Rows * pixels.Format.Columns); // every pixel is written
         RenderPixels(pixels, frame, ds, options ?? RenderOptions.Reference, new Output(255, output, null), out info);
         return output;
     }
@@ -51,7 +51,7 @@ public static class GrayscaleRenderer
     /// <summary>16-bit counterpart of <see cref="ToGray8(DicomPixelData, DicomDataset, int, RenderOptions?, out RenderInfo)"/>.</summary>
     public static ushort[] ToGray16(DicomPixelData pixels, DicomDataset ds, int frame, RenderOptions? options, out RenderInfo info)
     {
-        var output = new ushort[(long)pixels.Format.Rows * pixels.Format.Columns];
+        var output = GC.AllocateUninitializedArray<ushort>(pixels.Format.Rows * pixels.Format.Columns);
         RenderPixels(pixels, frame, ds, options ?? RenderOptions.Reference, new Output(65535, null, output), out info);
         return output;
     }

@@ -33,6 +33,13 @@ internal static class RleDeflate
     /// <summary>Compresses <paramref name="data"/> to a complete zlib stream.</summary>
     public static byte[] Compress(ReadOnlySpan<byte> data)
     {
+        int n = Compress(data, out byte[] buffer);
+        return buffer.AsSpan(0, n).ToArray();
+    }
+
+    /// <summary>Compresses into <paramref name="buffer"/> (no final copy); returns the stream's length.</summary>
+    public static int Compress(ReadOnlySpan<byte> data, out byte[] buffer)
+    {
         var w = new BitWriter(data.Length / 2 + 1024);
         w.WriteBits(0x78, 8); // CMF: deflate, 32K window
         w.WriteBits(0x01, 8); // FLG: check bits, fastest
@@ -52,7 +59,7 @@ internal static class RleDeflate
         w.WriteBits((adler >> 16) & 0xFF, 8);
         w.WriteBits((adler >> 8) & 0xFF, 8);
         w.WriteBits(adler & 0xFF, 8);
-        return w.ToArray();
+        return w.Finish(out buffer);
     }
 
     /// <summary>Tokens: 0..255 literal bytes, 256 + length for a run (a match at distance 1).</summary>
@@ -225,7 +232,7 @@ internal static class RleDeflate
     /// <summary>LSB-first bit packing into a growing buffer.</summary>
     private struct BitWriter(int capacity)
     {
-        private byte[] _buf = new byte[Math.Max(64, capacity)];
+        private byte[] _buf = GC.AllocateUninitializedArray<byte>(Math.Max(64, capacity));
         private int _pos;
         private ulong _acc;
         private int _bits;
@@ -257,10 +264,11 @@ internal static class RleDeflate
             _acc = 0;
         }
 
-        public byte[] ToArray()
+        public int Finish(out byte[] buffer)
         {
             AlignToByte();
-            return _buf.AsSpan(0, _pos).ToArray();
+            buffer = _buf;
+            return _pos;
         }
     }
 }
