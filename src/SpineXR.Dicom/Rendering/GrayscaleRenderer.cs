@@ -48,6 +48,17 @@ public static class GrayscaleRenderer
         return output;
     }
 
+    /// <summary>
+    /// As <see cref="ToGray8(DicomPixelData, DicomDataset, int, RenderOptions?, out RenderInfo)"/> into a caller-owned
+    /// (e.g. pooled) array of at least Rows x Columns bytes.
+    /// </summary>
+    public static void ToGray8(DicomPixelData pixels, DicomDataset ds, int frame, RenderOptions? options, byte[] destination, out RenderInfo info)
+    {
+        if (destination.Length < (long)pixels.Format.Rows * pixels.Format.Columns)
+            throw new ArgumentException($"needs {pixels.Format.Rows}x{pixels.Format.Columns} bytes", nameof(destination));
+        RenderPixels(pixels, frame, ds, options ?? RenderOptions.Reference, new Output(255, destination, null), out info);
+    }
+
     /// <summary>16-bit counterpart of <see cref="ToGray8(DicomPixelData, DicomDataset, int, RenderOptions?, out RenderInfo)"/>.</summary>
     public static ushort[] ToGray16(DicomPixelData pixels, DicomDataset ds, int frame, RenderOptions? options, out RenderInfo info)
     {
