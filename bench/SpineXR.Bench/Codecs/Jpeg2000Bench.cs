@@ -1,5 +1,5 @@
 // JPEG 2000 lossless decode time on a VinDr-like radiograph (2500 x 2000, 12 bits stored) made with SpineXR's own
-// encoder: our OpenJPEG binding (1 and 2 threads) against pydicom + GDCM (tools/j2k_reference_bench.py) on the same
+// encoder: our OpenJPEG binding (1 and 2 threads) against pydicom + GDCM (tools/codec_reference_bench.py) on the same
 // file in the same run; the reference also checks that the encoder's file decodes exactly in pydicom + GDCM.
 using System.Diagnostics;
 using System.Globalization;
@@ -16,99 +16,46 @@ public sealed class Jpeg2000Bench : IBench
     public string Name => "codecs-j2k";
     public string Summary => "JPEG 2000 lossless decode ms (2500x2000, 12-bit) vs pydicom+GDCM; encoder round trip";
 
-    private const int Rows = 2500, Columns = 2000;
 
     public int Run(string[] args)
     {
         int repeat = args.Length > 0 && int.TryParse(args[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) ? n : 7;
         string root = Path.Combine(Path.GetTempPath(), "spinexr-bench-codecs");
         Directory.CreateDirectory(root);
-        var pixels = RadiographLike();
-        var format = new PixelFormat(Rows, Columns, 1, 16, 12, 0, "MONOCHROME2");
+        var pixels = CodecBenchSupport.RadiographLike();
+        var format = new PixelFormat(CodecBenchSupport.Rows, CodecBenchSupport.Columns, 1, 16, 12, 0, "MONOCHROME2");
         byte[] native = MemoryMarshal.AsBytes(pixels.AsSpan()).ToArray();
 
         var clock = Stopwatch.StartNew();
         byte[] j2k = Jpeg2000Encoder.EncodeLossless(native, format);
         double encodeMs = clock.Elapsed.TotalMilliseconds;
         string dicomPath = Path.Combine(root, "vindr_like_j2k.dicom"), rawPath = Path.Combine(root, "vindr_like.u16");
-        var header = new GrayscaleImageHeader { Rows = Rows, Columns = Columns, BitsStored = 12, UidSeed = "codecs-bench" };
+        var header = new GrayscaleImageHeader { Rows = CodecBenchSupport.Rows, Columns = CodecBenchSupport.Columns, BitsStored = 12, UidSeed = "codecs-bench" };
         DicomImageWriter.Save(dicomPath, header, pixels, new Jpeg2000Encoder());
         File.WriteAllBytes(rawPath, native);
 
-        Console.WriteLine($"machine: {Environment.ProcessorCount} cores; one {Rows}x{Columns} 12-bit frame, JPEG 2000 lossless " +
+        Console.WriteLine($"machine: {Environment.ProcessorCount} cores; one {CodecBenchSupport.Rows}x{CodecBenchSupport.Columns} 12-bit frame, JPEG 2000 lossless " +
                           $"({j2k.Length / 1024} KiB, {native.Length / (double)j2k.Length:F2}:1), OpenJPEG {NativeCodecs.OpenJpegVersion()}");
         Console.WriteLine($"encode (ours, 1 thread): {encodeMs:F0} ms");
         Console.WriteLine();
         Console.WriteLine("| decoder | threads | median decode ms | vs pydicom+GDCM |");
         Console.WriteLine("|---|---|---|---|");
-        var (gdcmMs, gdcmReadMs, equal) = RunReference(dicomPath, rawPath, repeat);
+        var (gdcmMs, gdcmReadMs, equal) = CodecBenchSupport.Reference(dicomPath, rawPath, repeat);
         Console.WriteLine($"| pydicom 2.3 + GDCM 3.0 (`ds.pixel_array`) | 1 | {gdcmMs:F0} | 1.00x |");
         foreach (int threads in new[] { 1, 2 })
         {
             var codec = new Jpeg2000Codec(threads);
-            double ms = Median(repeat, () =>
+            double ms = CodecBenchSupport.Median(repeat, () =>
             {
                 var frame = codec.Decode(j2k, format, Jpeg2000Codec.Lossless);
                 if (!frame.Data.AsSpan().SequenceEqual(native)) throw new InvalidOperationException("decode differs from the encoder's input");
             });
             Console.WriteLine($"| spinexr `Jpeg2000Codec` | {threads} | {ms:F0} | {gdcmMs / ms:F2}x |");
         }
-        double fileMs = Median(repeat, () => PixelDecoder.DecodeGray(DicomFile.Open(dicomPath)));
+        double fileMs = CodecBenchSupport.Median(repeat, () => PixelDecoder.DecodeGray(DicomFile.Open(dicomPath)));
         Console.WriteLine($"| spinexr read file + decode to stored values | 1 | {fileMs:F0} | {(gdcmMs + gdcmReadMs) / fileMs:F2}x (vs dcmread + pixel_array) |");
         Console.WriteLine();
         Console.WriteLine($"encoder output decoded by pydicom + GDCM equals the input: {equal}");
-        return equal ? 0 : 1;
-    }
-
-    private static double Median(int repeat, Action action)
-    {
-        action(); // warm-up: JIT, library load
-        var times = new List<double>();
-        for (int i = 0; i < repeat; i++)
-        {
-            GC.Collect();
-            var sw = Stopwatch.StartNew();
-            action();
-            times.Add(sw.Elapsed.TotalMilliseconds);
-        }
-        times.Sort();
-        return times[times.Count / 2];
-    }
-
-    /// <summary>Smooth anatomy-scale structure, edges and detector noise, 12 bits: compresses like a radiograph (about 2:1).</summary>
-    private static ushort[] RadiographLike()
-    {
-        var rng = new Random(2021);
-        var px = new ushort[Rows * Columns];
-        for (int y = 0; y < Rows; y++)
-            for (int x = 0; x < Columns; x++)
-            {
-                double v = 2048 + 1200 * Math.Sin(x * 0.0025) * Math.Cos(y * 0.0035) + 300 * Math.Sin((x + y) * 0.02)
-                           + (x / 400 % 2 == 0 ? 150 : 0) + rng.Next(-40, 41);
-                px[y * Columns + x] = (ushort)Math.Clamp(v, 0, 4095);
-            }
-        return px;
-    }
-
-    private static (double DecodeMs, double ReadMs, bool Equal) RunReference(string dicom, string raw, int repeat)
-    {
-        string script = Path.Combine(FindRepoRoot(), "tools", "j2k_reference_bench.py");
-        var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in new[] { script, dicom, raw, repeat.ToString(CultureInfo.InvariantCulture) }) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        string stdout = p.StandardOutput.ReadToEnd();
-        string stderr = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw new InvalidOperationException("reference failed: " + stderr);
-        var f = stdout.Trim().Split(' ').Select(kv => kv.Split('=')).ToDictionary(kv => kv[0], kv => kv[1]);
-        return (double.Parse(f["gdcm_decode_ms"], CultureInfo.InvariantCulture), double.Parse(f["gdcm_read_ms"], CultureInfo.InvariantCulture),
-            f["equal"] == "True");
-    }
-
-    private static string FindRepoRoot()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "SpineXR.sln"))) return d.FullName;
-        throw new InvalidOperationException("repository root not found");
+        return equal == true ? 0 : 1;
     }
 }
