@@ -1,8 +1,10 @@
 // Ground truth for evaluation, read from the VinDr-SpineXR annotation CSV
 // (study_id, series_id, image_id, rad_id, lesion_type, xmin, ymin, xmax, ymax).
-// A minimal reader owned by the evaluation layer; the dataset layer's index can replace it behind the same records.
+// Coordinates are kept in double precision (the dataset layer's AnnotationFile reads float32 boxes for training):
+// detectron2 hands pycocotools float64 boxes, and AP at an IoU threshold can hinge on the last bits.
 using System.Globalization;
 using SpineXR.Data;
+using SpineXR.IO;
 
 namespace SpineXR.Evaluation;
 
@@ -37,17 +39,19 @@ public sealed record GroundTruthSet(IReadOnlyList<ImageTruth> Images, IReadOnlyL
     /// <summary>Reads an annotation CSV. Rows with a bad box keep the image (and its abnormal label) and are reported.</summary>
     public static GroundTruthSet Read(string path)
     {
-        var t = CsvTable.Read(path);
-        int cImage = t.RequireColumn("image_id"), cType = t.RequireColumn("lesion_type");
-        int cx1 = t.RequireColumn("xmin"), cy1 = t.RequireColumn("ymin"), cx2 = t.RequireColumn("xmax"), cy2 = t.RequireColumn("ymax");
+        using var t = CsvReader.Open(path);
+        int cImage = t.Require("image_id"), cType = t.Require("lesion_type");
+        int cx1 = t.Require("xmin"), cy1 = t.Require("ymin"), cx2 = t.Require("xmax"), cy2 = t.Require("ymax");
         var warnings = new List<string>();
         var images = new Dictionary<string, (bool Abnormal, List<TruthBox> Boxes)>(StringComparer.Ordinal);
         var unknownTypes = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
-        foreach (var (line, f) in t.Rows)
+        string[]? f;
+        while ((f = t.Read()) != null)
         {
+            long line = t.RowLine;
             string Get(int c) => c < f.Length ? f[c].Trim() : "";
             string id = Get(cImage);
-            if (id.Length == 0) { warnings.Add($"{path} line {line}: empty image_id, row skipped"); continue; }
+            if (id.Length == 0) { warnings.Add($"{path}:{line}: empty image_id, row skipped"); continue; }
             if (!images.TryGetValue(id, out var im)) images[id] = im = (false, []);
             string type = Get(cType);
             if (LesionTaxonomy.IsNoFinding(type)) continue;
@@ -56,12 +60,12 @@ public sealed record GroundTruthSet(IReadOnlyList<ImageTruth> Images, IReadOnlyL
             if (k < 0) { unknownTypes[type] = unknownTypes.GetValueOrDefault(type) + 1; continue; }
             if (!TryNum(Get(cx1), out double x1) || !TryNum(Get(cy1), out double y1) || !TryNum(Get(cx2), out double x2) || !TryNum(Get(cy2), out double y2))
             {
-                warnings.Add($"{path} line {line}: '{type}' without a valid box, box skipped (image still abnormal)");
+                warnings.Add($"{path}:{line}: '{type}' without a valid box, box skipped (image still abnormal)");
                 continue;
             }
             if (x2 <= x1 || y2 <= y1)
             {
-                warnings.Add($"{path} line {line}: zero or negative area box ({x1}, {y1}, {x2}, {y2}), box skipped");
+                warnings.Add($"{path}:{line}: zero or negative area box ({x1}, {y1}, {x2}, {y2}), box skipped");
                 continue;
             }
             im.Boxes.Add(new TruthBox(k, x1, y1, x2, y2));

@@ -27,8 +27,8 @@ public sealed class GroundTruthTests : IDisposable
         Assert.Equal([new TruthBox(0, 10, 20, 30, 40), new TruthBox(2, 1.5, 2.5, 3.5, 4.5)], gt.Images[0].Boxes);
         Assert.Empty(gt.Images[2].Boxes);
         Assert.Equal(3, gt.Warnings.Count);
-        Assert.Contains(gt.Warnings, w => w.Contains("line 5") && w.Contains("zero or negative area"));
-        Assert.Contains(gt.Warnings, w => w.Contains("line 7") && w.Contains("without a valid box"));
+        Assert.Contains(gt.Warnings, w => w.Contains(":5:") && w.Contains("zero or negative area"));
+        Assert.Contains(gt.Warnings, w => w.Contains(":7:") && w.Contains("without a valid box"));
         Assert.Contains(gt.Warnings, w => w.Contains("'Fracture'"));
         Assert.Equal(2, gt.IndexOf("c"));
         Assert.Equal(-1, gt.IndexOf("zzz"));
@@ -39,7 +39,7 @@ public sealed class GroundTruthTests : IDisposable
     {
         string p = Path.Combine(_dir, "bad.csv");
         File.WriteAllText(p, "image_id,lesion_type\na,No finding\n");
-        var e = Assert.Throws<InvalidDataException>(() => GroundTruthSet.Read(p));
+        var e = Assert.Throws<SpineXR.IO.MissingColumnException>(() => GroundTruthSet.Read(p));
         Assert.Contains("'xmin'", e.Message);
         Assert.Contains("no annotations for split 'val'", Assert.Throws<FileNotFoundException>(() => GroundTruthSet.ReadSplit(_dir, "val")).Message);
     }
