@@ -11,7 +11,7 @@ namespace SpineXR.Evaluation;
 /// <summary>A ground-truth lesion box, xyxy in original image pixels (double precision, as the CSV gives it).</summary>
 public readonly record struct TruthBox(int ClassId, double X1, double Y1, double X2, double Y2);
 
-/// <summary>One image's ground truth: abnormal when any row names a finding other than "No finding".</summary>
+/// <summary>One image's ground truth: normal when any of its rows is "No finding", abnormal otherwise (as the official cls_dataset_dict.py).</summary>
 public sealed record ImageTruth(string ImageId, bool Abnormal, IReadOnlyList<TruthBox> Boxes);
 
 /// <summary>The ground truth of one split: images in ordinal image-id order (as COCOeval sorts image ids) and reader warnings.</summary>
@@ -43,7 +43,7 @@ public sealed record GroundTruthSet(IReadOnlyList<ImageTruth> Images, IReadOnlyL
         int cImage = t.Require("image_id"), cType = t.Require("lesion_type");
         int cx1 = t.Require("xmin"), cy1 = t.Require("ymin"), cx2 = t.Require("xmax"), cy2 = t.Require("ymax");
         var warnings = new List<string>();
-        var images = new Dictionary<string, (bool Abnormal, List<TruthBox> Boxes)>(StringComparer.Ordinal);
+        var images = new Dictionary<string, (bool NoFinding, List<TruthBox> Boxes)>(StringComparer.Ordinal);
         var unknownTypes = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
         string[]? f;
         while ((f = t.Read()) != null)
@@ -54,13 +54,12 @@ public sealed record GroundTruthSet(IReadOnlyList<ImageTruth> Images, IReadOnlyL
             if (id.Length == 0) { warnings.Add($"{path}:{line}: empty image_id, row skipped"); continue; }
             if (!images.TryGetValue(id, out var im)) images[id] = im = (false, []);
             string type = Get(cType);
-            if (LesionTaxonomy.IsNoFinding(type)) continue;
-            images[id] = im = (true, im.Boxes);
+            if (LesionTaxonomy.IsNoFinding(type)) { images[id] = (true, im.Boxes); continue; }
             int k = LesionTaxonomy.ClassIndex(type);
             if (k < 0) { unknownTypes[type] = unknownTypes.GetValueOrDefault(type) + 1; continue; }
             if (!TryNum(Get(cx1), out double x1) || !TryNum(Get(cy1), out double y1) || !TryNum(Get(cx2), out double x2) || !TryNum(Get(cy2), out double y2))
             {
-                warnings.Add($"{path}:{line}: '{type}' without a valid box, box skipped (image still abnormal)");
+                warnings.Add($"{path}:{line}: '{type}' without a valid box, box skipped (the image label is unaffected)");
                 continue;
             }
             if (x2 <= x1 || y2 <= y1)
@@ -73,7 +72,10 @@ public sealed record GroundTruthSet(IReadOnlyList<ImageTruth> Images, IReadOnlyL
         foreach (var (type, n) in unknownTypes)
             warnings.Add($"{path}: {n} row(s) of lesion type '{type}' (not one of the 7 detected classes) count as abnormal, not as boxes");
         var list = images.OrderBy(p => p.Key, StringComparer.Ordinal)
-            .Select(p => new ImageTruth(p.Key, p.Value.Abnormal, p.Value.Boxes)).ToList();
+            .Select(p => new ImageTruth(p.Key, !p.Value.NoFinding, p.Value.Boxes)).ToList();
+        int mixed = list.Count(i => !i.Abnormal && i.Boxes.Count > 0);
+        if (mixed > 0)
+            warnings.Add($"{path}: {mixed} image(s) have both a 'No finding' row and lesion boxes; labelled normal for classification (as the official code), boxes kept for detection");
         return new GroundTruthSet(list, warnings);
     }
 

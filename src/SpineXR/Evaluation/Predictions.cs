@@ -12,8 +12,16 @@ namespace SpineXR.Evaluation;
 /// <summary>One image's classifier output: probability of "abnormal" and, when known, the logit.</summary>
 public readonly record struct ClassifierPrediction(string ImageId, double AbnormalProb, double? Logit)
 {
-    /// <summary>The logit, or log(p / (1 - p)) with p clamped to [1e-7, 1 - 1e-7].</summary>
-    public double LogitOrFromProb => Logit ?? Math.Log(Math.Clamp(AbnormalProb, 1e-7, 1 - 1e-7) / (1 - Math.Clamp(AbnormalProb, 1e-7, 1 - 1e-7)));
+    /// <summary>The logit, or log(p / (1 - p)) with p clipped to [1e-6, 1 - 1e-6] (the official ensemble's i_sigmoid).</summary>
+    public double LogitOrFromProb
+    {
+        get
+        {
+            if (Logit is double l) return l;
+            double p = Math.Clamp(AbnormalProb, 1e-6, 1 - 1e-6);
+            return Math.Log(p / (1.0 - p));
+        }
+    }
 }
 
 /// <summary>One predicted box, COCO results style: [x, y, w, h] in original image pixels.</summary>
