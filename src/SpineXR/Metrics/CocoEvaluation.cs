@@ -95,9 +95,9 @@ public sealed class CocoEvaluation
     private readonly ulong[][] _matched; // bit t set = true positive at IoU threshold t
     // Runs = maximal groups of equal (score, image); a resample repeats a run as a block per copy of its image.
     private readonly int[][] _runStart;   // [class][run], plus the end
-    private readonly int[][] _runImage;   // [class][run]
-    private readonly int[][][] _runFp;    // [class][iou][run]: false positives in the run
-    private readonly bool[][][] _runHasTp; // [class][iou][run]
+    // [class][iou][run] packed as image << 32 | has-true-positive bit 31 | false positives in the run: one stream per pass.
+    private readonly long[][][] _runs;
+    private const long HasTpBit = 0x80000000L;
     private readonly int[][] _truthPerImage; // [class][image]
 
     public IReadOnlyList<double> IouThresholds => _iou;
@@ -133,9 +133,7 @@ public sealed class CocoEvaluation
         _image = new int[numClasses][];
         _matched = new ulong[numClasses][];
         _runStart = new int[numClasses][];
-        _runImage = new int[numClasses][];
-        _runFp = new int[numClasses][][];
-        _runHasTp = new bool[numClasses][][];
+        _runs = new long[numClasses][][];
         _truthPerImage = new int[numClasses][];
         Parallel.For(0, numClasses, k => BuildClass(k, gtStart, gtIdx, dtStart, dtIdx, truthArr, detArr, options.MaxDetections));
     }
@@ -238,19 +236,20 @@ public sealed class CocoEvaluation
         }
         runs.Add(n);
         int nr = runs.Count - 1;
-        var runImage = new int[nr];
-        var runFp = new int[T][];
-        var runHasTp = new bool[T][];
-        for (int t = 0; t < T; t++) { runFp[t] = new int[nr]; runHasTp[t] = new bool[nr]; }
-        for (int r = 0; r < nr; r++)
+        var packed = new long[T][];
+        for (int t = 0; t < T; t++)
         {
-            runImage[r] = ims[runs[r]];
-            for (int j = runs[r]; j < runs[r + 1]; j++)
-                for (int t = 0; t < T; t++)
-                    if ((mt[j] & (1UL << t)) != 0) runHasTp[t][r] = true; else runFp[t][r]++;
+            packed[t] = new long[nr];
+            ulong bit = 1UL << t;
+            for (int r = 0; r < nr; r++)
+            {
+                long fp = 0, hasTp = 0;
+                for (int j = runs[r]; j < runs[r + 1]; j++) if ((mt[j] & bit) != 0) hasTp = HasTpBit; else fp++;
+                packed[t][r] = ((long)ims[runs[r]] << 32) | hasTp | fp;
+            }
         }
         _score[k] = s; _image[k] = ims; _matched[k] = mt; _runStart[k] = runs.ToArray(); _truthPerImage[k] = truthCount;
-        _runImage[k] = runImage; _runFp[k] = runFp; _runHasTp[k] = runHasTp;
+        _runs[k] = packed;
     }
 
     /// <summary>AP over all images once each (pycocotools' result).</summary>
@@ -305,29 +304,25 @@ public sealed class CocoEvaluation
     /// </summary>
     private double Curve(int k, int t, ReadOnlySpan<int> counts, long npig, double[] q, double[] pr)
     {
-        int[] runStart = _runStart[k], runImage = _runImage[k], runFp = _runFp[k][t];
-        bool[] runHasTp = _runHasTp[k][t];
+        int[] runStart = _runStart[k];
+        long[] runs = _runs[k][t];
         ulong[] mt = _matched[k];
         ulong bit = 1UL << t;
-        double fp = 0;
-        long tp = 0;
-        bool any = false;
-        int nr = runImage.Length;
-        for (int r = 0; r < nr; r++)
+        long fp = 0, tp = 0;
+        for (int r = 0; r < runs.Length; r++)
         {
-            int c = counts[runImage[r]];
-            if (c == 0) continue;
-            any = true;
-            if (!runHasTp[r]) { fp += (double)c * runFp[r]; continue; }
-            for (int rep = 0; rep < c; rep++)
+            long v = runs[r];
+            long c = counts[(int)(v >> 32)];
+            if ((v & HasTpBit) == 0) { fp += c * (v & 0x7fffffffL); continue; }
+            for (long rep = 0; rep < c; rep++)
                 for (int j = runStart[r]; j < runStart[r + 1]; j++)
                 {
-                    if ((mt[j] & bit) != 0) { tp++; pr[tp - 1] = tp / (fp + tp + Eps); }
+                    if ((mt[j] & bit) != 0) { tp++; pr[tp - 1] = tp / ((double)fp + tp + Eps); }
                     else fp++;
                 }
         }
         double[] thr = CocoResult.RecallThresholds;
-        if (!any) { Array.Clear(q); return 0; }
+        if (fp + tp == 0) { Array.Clear(q); return 0; } // no detection counted: COCO's nd == 0
         for (long i = tp - 2; i >= 0; i--) if (pr[i + 1] > pr[i]) pr[i] = pr[i + 1];
         double inv = npig;
         long jt = 1; // candidate TP count reaching the recall point
