@@ -12,7 +12,8 @@ public sealed class EvalClassifierCommand : ICliCommand
         usage: spinexr eval classifier --data DATASET [--split test] (--predictions FILE.csv | --model RUN_DIR) --out DIR
                                        [--threshold T] [--resamples 10000] [--seed 1999]
 
-        Labels: an image is abnormal when any annotation row names a finding other than "No finding".
+        Labels: an image is normal when one of its annotation rows is "No finding", abnormal otherwise (official rule).
+        Bootstrap indices refer to the order of the predictions file (the official evaluator's inference order).
         Predictions: CSV image_id, abnormal_prob[, logit]. The threshold is Youden's J on the ROC curve unless --threshold.
         The 95% CIs follow the official evaluator exactly: numpy RandomState(seed).randint(N, size=N) per resample,
         resamples with one class redrawn, threshold fixed from the full set, percentile bounds; 0 resamples disables them.

@@ -35,7 +35,12 @@ public sealed class EvalOverallCommand : ICliCommand
         if (args.Get("abnormal-threshold") != null) c = args.GetDouble("abnormal-threshold", 0.5);
         else
         {
-            var cr = Evaluators.Classifier(truth, cls.Items, new ClassifierEvalOptions { Resamples = 0 }, []);
+            ClassifierEvalReport cr;
+            try { cr = Evaluators.Classifier(truth, cls.Items, new ClassifierEvalOptions { Resamples = 0 }, []); }
+            catch (Exception e) when (e is ArgumentException or InvalidDataException)
+            {
+                throw new UsageException($"cannot derive the abnormal threshold from the classifier ({e.Message}); give --abnormal-threshold C");
+            }
             c = cr.Result.Point.Threshold;
             source = "youden";
             Console.WriteLine($"abnormal threshold c = {c:0.####} (Youden's J of the classifier on this split)");

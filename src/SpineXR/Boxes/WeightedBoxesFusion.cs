@@ -69,7 +69,8 @@ public static class WeightedBoxesFusion
         var result = new List<Detection>();
         foreach (var (label, members) in byLabel)
         {
-            // numpy's argsort()[::-1]: ascending then reversed, so equal scores come in reverse input order.
+            // numpy's argsort()[::-1]: ascending then reversed, so equal scores come in reverse input order (exact for numpy's
+            // stable small-array path; its introsort leaves larger tie orders unspecified).
             var order = Enumerable.Range(0, members.Count).ToArray();
             Array.Sort(order, (a, b) => { int c = members[b].Score.CompareTo(members[a].Score); return c != 0 ? c : b.CompareTo(a); });
             var clusters = new List<List<Member>>();

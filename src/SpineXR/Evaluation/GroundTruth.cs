@@ -1,15 +1,17 @@
 // Ground truth for evaluation, read from the VinDr-SpineXR annotation CSV
 // (study_id, series_id, image_id, rad_id, lesion_type, xmin, ymin, xmax, ymax).
-// A minimal reader owned by the evaluation layer; the dataset layer's index can replace it behind the same records.
+// Coordinates are kept in double precision (the dataset layer's AnnotationFile reads float32 boxes for training):
+// detectron2 hands pycocotools float64 boxes, and AP at an IoU threshold can hinge on the last bits.
 using System.Globalization;
 using SpineXR.Data;
+using SpineXR.IO;
 
 namespace SpineXR.Evaluation;
 
 /// <summary>A ground-truth lesion box, xyxy in original image pixels (double precision, as the CSV gives it).</summary>
 public readonly record struct TruthBox(int ClassId, double X1, double Y1, double X2, double Y2);
 
-/// <summary>One image's ground truth: abnormal when any row names a finding other than "No finding".</summary>
+/// <summary>One image's ground truth: normal when any of its rows is "No finding", abnormal otherwise (as the official cls_dataset_dict.py).</summary>
 public sealed record ImageTruth(string ImageId, bool Abnormal, IReadOnlyList<TruthBox> Boxes);
 
 /// <summary>The ground truth of one split: images in ordinal image-id order (as COCOeval sorts image ids) and reader warnings.</summary>
@@ -37,31 +39,32 @@ public sealed record GroundTruthSet(IReadOnlyList<ImageTruth> Images, IReadOnlyL
     /// <summary>Reads an annotation CSV. Rows with a bad box keep the image (and its abnormal label) and are reported.</summary>
     public static GroundTruthSet Read(string path)
     {
-        var t = CsvTable.Read(path);
-        int cImage = t.RequireColumn("image_id"), cType = t.RequireColumn("lesion_type");
-        int cx1 = t.RequireColumn("xmin"), cy1 = t.RequireColumn("ymin"), cx2 = t.RequireColumn("xmax"), cy2 = t.RequireColumn("ymax");
+        using var t = CsvReader.Open(path);
+        int cImage = t.Require("image_id"), cType = t.Require("lesion_type");
+        int cx1 = t.Require("xmin"), cy1 = t.Require("ymin"), cx2 = t.Require("xmax"), cy2 = t.Require("ymax");
         var warnings = new List<string>();
-        var images = new Dictionary<string, (bool Abnormal, List<TruthBox> Boxes)>(StringComparer.Ordinal);
+        var images = new Dictionary<string, (bool NoFinding, List<TruthBox> Boxes)>(StringComparer.Ordinal);
         var unknownTypes = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
-        foreach (var (line, f) in t.Rows)
+        string[]? f;
+        while ((f = t.Read()) != null)
         {
+            long line = t.RowLine;
             string Get(int c) => c < f.Length ? f[c].Trim() : "";
             string id = Get(cImage);
-            if (id.Length == 0) { warnings.Add($"{path} line {line}: empty image_id, row skipped"); continue; }
+            if (id.Length == 0) { warnings.Add($"{path}:{line}: empty image_id, row skipped"); continue; }
             if (!images.TryGetValue(id, out var im)) images[id] = im = (false, []);
             string type = Get(cType);
-            if (LesionTaxonomy.IsNoFinding(type)) continue;
-            images[id] = im = (true, im.Boxes);
+            if (LesionTaxonomy.IsNoFinding(type)) { images[id] = (true, im.Boxes); continue; }
             int k = LesionTaxonomy.ClassIndex(type);
             if (k < 0) { unknownTypes[type] = unknownTypes.GetValueOrDefault(type) + 1; continue; }
             if (!TryNum(Get(cx1), out double x1) || !TryNum(Get(cy1), out double y1) || !TryNum(Get(cx2), out double x2) || !TryNum(Get(cy2), out double y2))
             {
-                warnings.Add($"{path} line {line}: '{type}' without a valid box, box skipped (image still abnormal)");
+                warnings.Add($"{path}:{line}: '{type}' without a valid box, box skipped (the image label is unaffected)");
                 continue;
             }
             if (x2 <= x1 || y2 <= y1)
             {
-                warnings.Add($"{path} line {line}: zero or negative area box ({x1}, {y1}, {x2}, {y2}), box skipped");
+                warnings.Add($"{path}:{line}: zero or negative area box ({x1}, {y1}, {x2}, {y2}), box skipped");
                 continue;
             }
             im.Boxes.Add(new TruthBox(k, x1, y1, x2, y2));
@@ -69,7 +72,10 @@ public sealed record GroundTruthSet(IReadOnlyList<ImageTruth> Images, IReadOnlyL
         foreach (var (type, n) in unknownTypes)
             warnings.Add($"{path}: {n} row(s) of lesion type '{type}' (not one of the 7 detected classes) count as abnormal, not as boxes");
         var list = images.OrderBy(p => p.Key, StringComparer.Ordinal)
-            .Select(p => new ImageTruth(p.Key, p.Value.Abnormal, p.Value.Boxes)).ToList();
+            .Select(p => new ImageTruth(p.Key, !p.Value.NoFinding, p.Value.Boxes)).ToList();
+        int mixed = list.Count(i => !i.Abnormal && i.Boxes.Count > 0);
+        if (mixed > 0)
+            warnings.Add($"{path}: {mixed} image(s) have both a 'No finding' row and lesion boxes; labelled normal for classification (as the official code), boxes kept for detection");
         return new GroundTruthSet(list, warnings);
     }
 

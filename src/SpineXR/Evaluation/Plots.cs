@@ -76,14 +76,15 @@ public static class Plots
         double[] x = r.Options.FrocRates.Select(v => Math.Log2(v)).ToArray();
         double lo = x.Min(), hi = x.Max();
         if (hi <= lo) hi = lo + 1;
-        Chart(path, "FROC (IoU 0.5, all classes)", "false positives per image (log2)", "sensitivity", [lo, hi], [0, 1], canvas =>
+        var ticks = r.Options.FrocRates.Select(v => (Math.Log2(v), v >= 1 ? v.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture) : "1/" + (1 / v).ToString("0.##", System.Globalization.CultureInfo.InvariantCulture))).ToArray();
+        Chart(path, "FROC (IoU 0.5, all classes)", "false positives per image", "sensitivity", [lo, hi], [0, 1], canvas =>
         {
             var (map, c) = canvas;
             var y = r.Froc.Select(v => double.IsFinite(v) ? v : 0).ToArray();
             Line(c, map, x, y, Palette[0], false);
             using var dot = new SKPaint { Color = Palette[0], IsAntialias = true };
             for (int i = 0; i < x.Length; i++) c.DrawCircle(map(x[i], y[i]), 4, dot);
-        }, [("sensitivity at 1/8 ... 8 FP/image", Palette[0])]);
+        }, [("sensitivity at 1/8 ... 8 FP/image", Palette[0])], xTicks: ticks);
     }
 
     private static void Line(SKCanvas c, Func<double, double, SKPoint> map, double[] x, double[] y, SKColor color, bool step)
@@ -104,7 +105,8 @@ public static class Plots
     }
 
     private static void Chart(string path, string title, string xLabel, string yLabel, double[] xRange, double[] yRange,
-        Action<(Func<double, double, SKPoint> Map, SKCanvas Canvas)> draw, (string Label, SKColor Color)[] legend, bool legendLeft = false)
+        Action<(Func<double, double, SKPoint> Map, SKCanvas Canvas)> draw, (string Label, SKColor Color)[] legend, bool legendLeft = false,
+        (double X, string Label)[]? xTicks = null)
     {
         const int W = 720, H = 600, L = 70, R = 20, T = 40, B = 60;
         using var surface = SKSurface.Create(new SKImageInfo(W, H));
@@ -123,10 +125,19 @@ public static class Plots
         {
             double fx = xRange[0] + i * (xRange[1] - xRange[0]) / 5, fy = yRange[0] + i * (yRange[1] - yRange[0]) / 5;
             var px = Map(fx, yRange[0]); var py = Map(xRange[0], fy);
-            c.DrawLine(px.X, T, px.X, T + ph, grid);
+            if (xTicks == null)
+            {
+                c.DrawLine(px.X, T, px.X, T + ph, grid);
+                c.DrawText(fx.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture), px.X, T + ph + 18, SKTextAlign.Center, font, ink);
+            }
             c.DrawLine(L, py.Y, L + pw, py.Y, grid);
-            c.DrawText(fx.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture), px.X, T + ph + 18, SKTextAlign.Center, font, ink);
             c.DrawText(fy.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture), L - 8, py.Y + 4, SKTextAlign.Right, font, ink);
+        }
+        foreach (var (tx, label) in xTicks ?? [])
+        {
+            var px = Map(tx, yRange[0]);
+            c.DrawLine(px.X, T, px.X, T + ph, grid);
+            c.DrawText(label, px.X, T + ph + 18, SKTextAlign.Center, font, ink);
         }
         c.DrawRect(L, T, pw, ph, axis);
         c.Save();

@@ -12,8 +12,16 @@ namespace SpineXR.Evaluation;
 /// <summary>One image's classifier output: probability of "abnormal" and, when known, the logit.</summary>
 public readonly record struct ClassifierPrediction(string ImageId, double AbnormalProb, double? Logit)
 {
-    /// <summary>The logit, or log(p / (1 - p)) with p clamped to [1e-7, 1 - 1e-7].</summary>
-    public double LogitOrFromProb => Logit ?? Math.Log(Math.Clamp(AbnormalProb, 1e-7, 1 - 1e-7) / (1 - Math.Clamp(AbnormalProb, 1e-7, 1 - 1e-7)));
+    /// <summary>The logit, or log(p / (1 - p)) with p clipped to [1e-6, 1 - 1e-6] (the official ensemble's i_sigmoid).</summary>
+    public double LogitOrFromProb
+    {
+        get
+        {
+            if (Logit is double l) return l;
+            double p = Math.Clamp(AbnormalProb, 1e-6, 1 - 1e-6);
+            return Math.Log(p / (1.0 - p));
+        }
+    }
 }
 
 /// <summary>One predicted box, COCO results style: [x, y, w, h] in original image pixels.</summary>
@@ -27,27 +35,29 @@ public static class ClassifierPredictionsFile
 {
     public static ReadResult<ClassifierPrediction> Read(string path)
     {
-        var t = CsvTable.Read(path);
-        int cId = t.RequireColumn("image_id"), cProb = t.RequireColumn("abnormal_prob"), cLogit = t.Column("logit");
+        using var t = CsvReader.Open(path);
+        int cId = t.Require("image_id"), cProb = t.Require("abnormal_prob"), cLogit = t.IndexOf("logit");
         var items = new List<ClassifierPrediction>();
         var problems = new List<string>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (line, f) in t.Rows)
+        string[]? f;
+        while ((f = t.Read()) != null)
         {
+            long line = t.RowLine;
             string Get(int c) => c >= 0 && c < f.Length ? f[c].Trim() : "";
             string id = Get(cId);
-            if (id.Length == 0) { problems.Add($"{path} line {line}: empty image_id"); continue; }
+            if (id.Length == 0) { problems.Add($"{path}:{line}: empty image_id"); continue; }
             if (!double.TryParse(Get(cProb), NumberStyles.Float, CultureInfo.InvariantCulture, out double p) || !double.IsFinite(p))
-            { problems.Add($"{path} line {line}: image {id}: abnormal_prob '{Get(cProb)}' is not a finite number"); continue; }
-            if (p is < 0 or > 1) { problems.Add($"{path} line {line}: image {id}: abnormal_prob {p} outside [0, 1]"); continue; }
+            { problems.Add($"{path}:{line}: image {id}: abnormal_prob '{Get(cProb)}' is not a finite number"); continue; }
+            if (p is < 0 or > 1) { problems.Add($"{path}:{line}: image {id}: abnormal_prob {p} outside [0, 1]"); continue; }
             double? logit = null;
             if (cLogit >= 0 && Get(cLogit).Length > 0)
             {
                 if (!double.TryParse(Get(cLogit), NumberStyles.Float, CultureInfo.InvariantCulture, out double l) || double.IsNaN(l))
-                { problems.Add($"{path} line {line}: image {id}: logit '{Get(cLogit)}' is not a number"); continue; }
+                { problems.Add($"{path}:{line}: image {id}: logit '{Get(cLogit)}' is not a number"); continue; }
                 logit = l;
             }
-            if (!seen.Add(id)) { problems.Add($"{path} line {line}: image {id} appears again, later row ignored"); continue; }
+            if (!seen.Add(id)) { problems.Add($"{path}:{line}: image {id} appears again, later row ignored"); continue; }
             items.Add(new ClassifierPrediction(id, p, logit));
         }
         return new ReadResult<ClassifierPrediction>(items, problems);
@@ -60,7 +70,7 @@ public static class ClassifierPredictionsFile
         var sb = new StringBuilder(logits ? "image_id,abnormal_prob,logit\n" : "image_id,abnormal_prob\n");
         foreach (var p in list)
         {
-            sb.Append(CsvTable.Quote(p.ImageId)).Append(',').Append(p.AbnormalProb.ToString("R", CultureInfo.InvariantCulture));
+            sb.Append(CsvWriter.Escape(p.ImageId)).Append(',').Append(p.AbnormalProb.ToString("R", CultureInfo.InvariantCulture));
             if (logits) sb.Append(',').Append(p.Logit?.ToString("R", CultureInfo.InvariantCulture) ?? "");
             sb.Append('\n');
         }

@@ -94,28 +94,48 @@ public static class ClassifierEvaluation
     {
         int n = scores.Length, b = o.Resamples;
         var rng = new NumpyRandom(o.Seed);
-        var counts = new int[n];
         var auc = new double[b]; var sens = new double[b]; var spec = new double[b]; var prec = new double[b]; var f1 = new double[b];
         var band = new double[BandPoints][];
         for (int g = 0; g < BandPoints; g++) band[g] = new double[b];
+        // Draws stay sequential (they must follow numpy's stream); the metrics of a batch of resamples run in parallel.
+        const int Batch = 256;
+        var batch = new int[Batch][];
+        for (int i = 0; i < Batch; i++) batch[i] = new int[n];
+        bool[] lab = labels.ToArray();
+        double[] sc = scores.ToArray();
         int done = 0, skipped = 0;
         while (done < b)
         {
-            Array.Clear(counts);
-            int pos = 0;
-            for (int k = 0; k < n; k++)
+            int m = 0;
+            while (m < Batch && done + m < b)
             {
-                int i = rng.NextInt(n);
-                counts[i]++;
-                if (labels[i]) pos++;
+                int[] counts = batch[m];
+                Array.Clear(counts);
+                int pos = 0;
+                for (int k = 0; k < n; k++)
+                {
+                    int i = rng.NextInt(n);
+                    counts[i]++;
+                    if (lab[i]) pos++;
+                }
+                if (pos == 0 || pos == n) { skipped++; continue; }
+                m++;
             }
-            if (pos == 0 || pos == n) { skipped++; continue; }
-            RocCurve c = Roc.CurveFromOrder(scores, labels, order, counts, dropIntermediate: true);
-            auc[done] = c.Auc();
-            OperatingPoint p = Official(c, c.OfficialIndexForThreshold(threshold), threshold, scores, labels, counts, pos);
-            sens[done] = p.Sensitivity; spec[done] = p.Specificity; prec[done] = p.Precision; f1[done] = p.F1;
-            for (int g = 0; g < BandPoints; g++) band[g][done] = TprAt(c, g / (double)(BandPoints - 1));
-            done++;
+            int offset = done;
+            Parallel.For(0, m, i =>
+            {
+                int[] counts = batch[i];
+                int pos = 0;
+                for (int k = 0; k < n; k++) if (lab[k]) pos += counts[k];
+                RocCurve c = Roc.CurveFromOrder(sc, lab, order, counts, dropIntermediate: true);
+                int at = offset + i;
+                auc[at] = c.Auc();
+                OperatingPoint p = Official(c, c.OfficialIndexForThreshold(threshold), threshold, sc, lab, counts, pos);
+                sens[at] = p.Sensitivity; spec[at] = p.Specificity; prec[at] = p.Precision; f1[at] = p.F1;
+                int j = 0;
+                for (int g = 0; g < BandPoints; g++) band[g][at] = TprAt(c, g / (double)(BandPoints - 1), ref j);
+            });
+            done += m;
         }
         var fprGrid = new double[BandPoints];
         var lo = new double[BandPoints];
@@ -132,10 +152,10 @@ public static class ClassifierEvaluation
     }
 
     /// <summary>TPR of the curve at false-positive rate x (linear between points; the highest TPR on a vertical step).</summary>
-    internal static double TprAt(RocCurve c, double x)
+    /// <param name="j">Search start; advanced for the next, larger x.</param>
+    internal static double TprAt(RocCurve c, double x, ref int j)
     {
         double[] f = c.Fpr, t = c.Tpr;
-        int j = 0;
         while (j + 1 < f.Length && f[j + 1] <= x) j++;
         if (j + 1 >= f.Length || f[j + 1] == f[j]) return t[j];
         return t[j] + (t[j + 1] - t[j]) * (x - f[j]) / (f[j + 1] - f[j]);

@@ -116,6 +116,15 @@ public sealed class EvalCommandsTests : IDisposable
     }
 
     [Fact]
+    public void IouRangeIsNumpyLinspaceAsTheOfficialConfig()
+    {
+        // np.linspace(0.2, 0.5, 7): 0.45 comes out as 0.44999999999999996, and AP can hinge on it.
+        Assert.Equal([0.2, 0.25, 0.3, 0.35, 0.4, 0.44999999999999996, 0.5], SpineXR.Cli.Commands.EvalCommon.ParseIous("0.2:0.5"));
+        Assert.Equal([0.3, 0.5], SpineXR.Cli.Commands.EvalCommon.ParseIous("0.3,0.5"));
+        Assert.Equal([0.5], SpineXR.Cli.Commands.EvalCommon.ParseIous(null));
+    }
+
+    [Fact]
     public void EnsembleCommandsWritePredictionFiles()
     {
         Assert.Equal(ExitCodes.Ok, Program.Run(["ensemble", "classifier", P("cls.csv"), P("cls.csv"), "--out", P("ens.csv")]));

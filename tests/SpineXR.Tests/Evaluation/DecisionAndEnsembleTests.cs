@@ -38,6 +38,9 @@ public class DecisionAndEnsembleTests
         // a model without logits contributes logit(p)
         var fromProb = Ensembles.Classifiers([[new("a", 0.8, null)]], []);
         Assert.Equal(Math.Log(4), fromProb[0].Logit!.Value, 9);
+        // probabilities are clipped to [1e-6, 1 - 1e-6] first, as the official i_sigmoid
+        var clipped = Ensembles.Classifiers([[new("a", 1.0, null)]], []);
+        Assert.Equal(Math.Log((1 - 1e-6) / 1e-6), clipped[0].Logit!.Value, 6);
     }
 
     [Fact]

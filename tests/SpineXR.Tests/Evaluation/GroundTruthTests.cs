@@ -20,15 +20,20 @@ public sealed class GroundTruthTests : IDisposable
             s3,x,c,R1,Disc space narrowing,10,10,10,30
             s4,x,d,R1,Fracture,1,1,5,5
             s5,x,e,R1,"Other lesions",5,5,,9
+            s6,x,f,R1,Osteophytes,1,1,5,5
+            s6,x,f,R2,No finding,,,,
             """);
         var gt = GroundTruthSet.Read(p);
-        Assert.Equal(["a", "b", "c", "d", "e"], gt.Images.Select(i => i.ImageId)); // ordinal order, as COCOeval sorts ids
-        Assert.Equal([true, false, true, true, true], gt.Images.Select(i => i.Abnormal));
+        Assert.Equal(["a", "b", "c", "d", "e", "f"], gt.Images.Select(i => i.ImageId)); // ordinal order, as COCOeval sorts ids
+        // any "No finding" row makes the image normal (official cls_dataset_dict.py), its boxes still count for detection
+        Assert.Equal([true, false, true, true, true, false], gt.Images.Select(i => i.Abnormal));
+        Assert.Single(gt.Images[5].Boxes);
         Assert.Equal([new TruthBox(0, 10, 20, 30, 40), new TruthBox(2, 1.5, 2.5, 3.5, 4.5)], gt.Images[0].Boxes);
         Assert.Empty(gt.Images[2].Boxes);
-        Assert.Equal(3, gt.Warnings.Count);
-        Assert.Contains(gt.Warnings, w => w.Contains("line 5") && w.Contains("zero or negative area"));
-        Assert.Contains(gt.Warnings, w => w.Contains("line 7") && w.Contains("without a valid box"));
+        Assert.Equal(4, gt.Warnings.Count);
+        Assert.Contains(gt.Warnings, w => w.Contains("both a 'No finding' row"));
+        Assert.Contains(gt.Warnings, w => w.Contains(":5:") && w.Contains("zero or negative area"));
+        Assert.Contains(gt.Warnings, w => w.Contains(":7:") && w.Contains("without a valid box"));
         Assert.Contains(gt.Warnings, w => w.Contains("'Fracture'"));
         Assert.Equal(2, gt.IndexOf("c"));
         Assert.Equal(-1, gt.IndexOf("zzz"));
@@ -39,7 +44,7 @@ public sealed class GroundTruthTests : IDisposable
     {
         string p = Path.Combine(_dir, "bad.csv");
         File.WriteAllText(p, "image_id,lesion_type\na,No finding\n");
-        var e = Assert.Throws<InvalidDataException>(() => GroundTruthSet.Read(p));
+        var e = Assert.Throws<SpineXR.IO.MissingColumnException>(() => GroundTruthSet.Read(p));
         Assert.Contains("'xmin'", e.Message);
         Assert.Contains("no annotations for split 'val'", Assert.Throws<FileNotFoundException>(() => GroundTruthSet.ReadSplit(_dir, "val")).Message);
     }

@@ -24,8 +24,8 @@ public sealed class PredictionsFilesTests : IDisposable
         Assert.Equal(2.2, r.Items[0].Logit);
         Assert.Null(r.Items[2].Logit);
         Assert.Equal(4, r.Problems.Count); // NaN, not a number, outside [0, 1], duplicate
-        Assert.All(r.Problems, m => Assert.StartsWith(p + " line ", m));
-        Assert.Contains(r.Problems, m => m.Contains("line 3") && m.Contains("image b") && m.Contains("finite"));
+        Assert.All(r.Problems, m => Assert.StartsWith(p + ":", m));
+        Assert.Contains(r.Problems, m => m.Contains(":3:") && m.Contains("image b") && m.Contains("finite"));
         Assert.Contains(r.Problems, m => m.Contains("appears again"));
     }
 
@@ -33,7 +33,7 @@ public sealed class PredictionsFilesTests : IDisposable
     public void ClassifierCsvWithoutProbabilityColumnFailsNamingFileAndColumn()
     {
         string p = File("c.csv", "image_id,score\na,0.5\n");
-        var e = Assert.Throws<InvalidDataException>(() => ClassifierPredictionsFile.Read(p));
+        var e = Assert.Throws<SpineXR.IO.MissingColumnException>(() => ClassifierPredictionsFile.Read(p));
         Assert.Contains(p, e.Message);
         Assert.Contains("'abnormal_prob'", e.Message);
     }
