@@ -16,7 +16,7 @@ public sealed class ModelConvertCommand : ICliCommand
         offenders otherwise) and writes the model's state dict, torchvision names, as safetensors
         (loadable in PyTorch with safetensors.torch.load_file).
 
-        architectures: {string.Join(", ", DenseNets.Variants.Keys)}
+        architectures: {string.Join(", ", ClassifierArchitectures.All)}
         exit codes: 0 done, 2 bad usage or mismatched weights
         """;
 
@@ -25,8 +25,8 @@ public sealed class ModelConvertCommand : ICliCommand
         string arch = args.Require("arch");
         string weightsPath = args.Require("weights");
         string outPath = args.Require("out");
-        if (!DenseNets.Variants.ContainsKey(arch))
-            throw new UsageException($"unknown --arch '{arch}' (known: {string.Join(", ", DenseNets.Variants.Keys)})");
+        if (!ClassifierArchitectures.IsKnown(arch))
+            throw new UsageException($"unknown --arch '{arch}' (known: {string.Join(", ", ClassifierArchitectures.All)})");
         TorchRuntime.EnsureLoaded();
         var weights = StateDict.Read(weightsPath);
         try

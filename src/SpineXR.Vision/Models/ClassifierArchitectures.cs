@@ -5,17 +5,41 @@ using static TorchSharp.torch;
 
 namespace SpineXR.Vision.Models;
 
-/// <summary>Image classifiers for `model run`: the DenseNets; writes the logits as <c>output.npy</c>.</summary>
+/// <summary>
+/// The image classifiers (DenseNet-121/169/201 and the tiny test variant; ResNet-18/34/50 as lighter options):
+/// building by name, the name of the head (skipped when fine-tuning from ImageNet), and `model run` (logits to <c>output.npy</c>).
+/// </summary>
 public sealed class ClassifierArchitectures : IRunnableArchitecture
 {
-    public IReadOnlyList<string> Names => DenseNets.Variants.Keys.ToList();
+    private static readonly string[] ResNets = ["resnet18", "resnet34", "resnet50"];
 
-    /// <summary>Builds a classifier whose head size is read from <c>classifier.weight</c> (or <c>fc.weight</c>) in the weights.</summary>
+    /// <summary>All classifier names.</summary>
+    public static IReadOnlyList<string> All { get; } = [.. DenseNets.Variants.Keys, .. ResNets];
+
+    public IReadOnlyList<string> Names => All;
+
+    public static bool IsKnown(string arch) => All.Contains(arch);
+
+    /// <summary>Prefix of the head's state-dict keys: <c>classifier.</c> for DenseNets, <c>fc.</c> for ResNets.</summary>
+    public static string HeadPrefix(string arch) => arch.StartsWith("resnet", StringComparison.Ordinal) ? "fc." : "classifier.";
+
+    /// <summary>A freshly initialised classifier with <paramref name="numClasses"/> logits.</summary>
+    public static nn.Module<Tensor, Tensor> Create(string arch, int numClasses) => arch switch
+    {
+        "resnet18" => ResNet.ResNet18(numClasses),
+        "resnet34" => ResNet.ResNet34(numClasses),
+        "resnet50" => ResNet.ResNet50(numClasses),
+        _ when DenseNets.Variants.ContainsKey(arch) => DenseNets.Create(arch, numClasses),
+        _ => throw new ArgumentException($"unknown classifier '{arch}' (known: {string.Join(", ", All)})", nameof(arch)),
+    };
+
+    /// <summary>Builds a classifier whose number of logits is read from the head's weight in <paramref name="weights"/>.</summary>
     public static nn.Module<Tensor, Tensor> Build(string arch, IReadOnlyDictionary<string, Tensor> weights)
     {
-        int classes = weights.TryGetValue("classifier.weight", out var w) && w.dim() == 2 ? (int)w.shape[0]
-            : throw new InvalidDataException($"the weights have no 2-D 'classifier.weight', so they are not a {arch} classifier");
-        return DenseNets.Create(arch, classes);
+        string key = HeadPrefix(arch) + "weight";
+        int classes = weights.TryGetValue(key, out var w) && w.dim() == 2 ? (int)w.shape[0]
+            : throw new InvalidDataException($"the weights have no 2-D '{key}', so they are not a {arch} classifier");
+        return Create(arch, classes);
     }
 
     public IReadOnlyList<string> Run(string arch, IReadOnlyDictionary<string, Tensor> weights, Tensor input, string outDir)
