@@ -5,6 +5,7 @@ using System.Globalization;
 using System.Text;
 using SpineXR.IO;
 using SpineXR.Vision.Models;
+using SpineXR.Imaging;
 using SpineXR.Vision.Preprocessing;
 using SpineXR.Vision.Training;
 using SpineXR.Vision.Weights;

@@ -3,6 +3,8 @@
 // so the model never waits on I/O. Unreadable images are dropped from their batch and reported once.
 using System.Collections.Concurrent;
 
+using SpineXR.Imaging;
+
 namespace SpineXR.Vision.Preprocessing;
 
 /// <summary>One item of a planned batch: which sample and how to augment it.</summary>
@@ -48,7 +50,7 @@ public sealed class BatchLoader : IDisposable
                         if (Failed.ContainsKey(idx)) return;
                         try
                         {
-                            var img = load(idx).Validate();
+                            var img = load(idx);
                             transform.Apply(img, items[j].Augmentation, buffer.AsSpan(j * len, len));
                             ok[j] = true;
                         }

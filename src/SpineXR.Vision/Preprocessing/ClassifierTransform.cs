@@ -1,6 +1,8 @@
 // Classifier input pipeline, on plain arrays so it runs on loader threads beside the model:
 // resize to the square input (area averaging when shrinking, bilinear when enlarging, as cv2's
 // INTER_AREA / INTER_LINEAR), optional augmentation, grey copied to three channels, ImageNet normalisation.
+using SpineXR.Imaging;
+
 namespace SpineXR.Vision.Preprocessing;
 
 /// <summary>Random augmentation drawn for one image (identity by default).</summary>
@@ -30,6 +32,8 @@ public sealed class ClassifierTransform(int inputSize, double[] mean, double[] s
     /// <summary>Writes the (3, S, S) normalised planes of <paramref name="image"/> into <paramref name="dest"/>.</summary>
     public void Apply(GrayImage image, Augmentation aug, Span<float> dest)
     {
+        if (image.Width <= 0 || image.Height <= 0 || image.Pixels.Length != (long)image.Width * image.Height * (image.Bits / 8))
+            throw new InvalidDataException($"{image.Width}x{image.Height} image with {image.Pixels.Length} bytes of pixels");
         int s = InputSize;
         if (dest.Length < Length) throw new ArgumentException("destination too small", nameof(dest));
         var plane = dest[..(s * s)];
@@ -65,7 +69,7 @@ public sealed class ClassifierTransform(int inputSize, double[] mean, double[] s
     internal static void Resize(GrayImage img, int s, Span<float> dst)
     {
         int w = img.Width, h = img.Height;
-        var src = img.Pixels;
+        var src = img.Bits == 16 ? To8(img.Pixels16) : img.Pixels;
         if (w >= s && h >= s)
         {
             // Area: each output pixel averages the source rectangle it covers, with fractional edge weights.
@@ -113,6 +117,13 @@ public sealed class ClassifierTransform(int inputSize, double[] mean, double[] s
                 dst[oy * s + ox] = top * (1 - ty) + bot * ty;
             }
         }
+    }
+
+    private static byte[] To8(ReadOnlySpan<ushort> px)
+    {
+        var b = new byte[px.Length];
+        for (int i = 0; i < px.Length; i++) b[i] = (byte)((px[i] + 128) / 257);
+        return b;
     }
 
     /// <summary>Rotates the s x s plane about its centre (bilinear, zero fill outside).</summary>

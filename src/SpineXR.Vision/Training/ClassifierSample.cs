@@ -1,3 +1,4 @@
+using SpineXR.Imaging;
 using SpineXR.Vision.Preprocessing;
 
 namespace SpineXR.Vision.Training;

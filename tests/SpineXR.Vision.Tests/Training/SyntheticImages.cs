@@ -1,4 +1,4 @@
-using SpineXR.Vision.Preprocessing;
+using SpineXR.Imaging;
 using SpineXR.Vision.Training;
 
 namespace SpineXR.Vision.Tests.Training;
@@ -19,7 +19,7 @@ internal static class SyntheticImages
             if (abnormal && (x - bx) * (x - bx) + (y - by) * (y - by) < r * r) v = 245;
             px[y * w + x] = (byte)Math.Clamp(v, 0, 255);
         }
-        return new GrayImage(w, h, px);
+        return new GrayImage(px, w, h, 8, 1, 1, w, h);
     }
 
     /// <summary>n samples, alternating labels, one study per two images.</summary>
