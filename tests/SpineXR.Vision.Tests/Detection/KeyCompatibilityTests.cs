@@ -18,7 +18,7 @@ public class KeyCompatibilityTests
     {
         var expected = Keys(model);
         Assert.NotEmpty(expected);
-        var ours = StateDicts.ExpectedKeys(module).ToDictionary(kv => kv.Key, kv => string.Join("x", kv.Value));
+        var ours = module.state_dict().ToDictionary(kv => kv.Key, kv => string.Join("x", kv.Value.shape));
         Assert.Empty(expected.Keys.Except(ours.Keys));
         Assert.Empty(ours.Keys.Except(expected.Keys));
         foreach (var (k, shape) in expected) Assert.True(ours[k] == shape, $"{k}: torchvision {shape}, ours {ours[k]}");
@@ -56,7 +56,7 @@ public class KeyCompatibilityTests
     {
         TorchRuntime.EnsureLoaded();
         using var frozen = new FasterRCNN(FasterRcnnConfig.ResNet50Fpn(91, pretrainedBackbone: true));
-        var ours = StateDicts.ExpectedKeys(frozen).Keys.ToHashSet();
+        var ours = frozen.state_dict().Keys.ToHashSet();
         var expected = Keys("fasterrcnn_resnet50_fpn").Keys.Where(k => !k.EndsWith("num_batches_tracked", StringComparison.Ordinal)).ToHashSet();
         Assert.True(ours.SetEquals(expected));
     }
