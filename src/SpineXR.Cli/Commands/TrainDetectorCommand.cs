@@ -1,6 +1,8 @@
 using System.Text.Json;
 using SpineXR.Synthesis;
 using SpineXR.Vision;
+using SpineXR.Evaluation;
+using SpineXR.Vision.Detection.Inference;
 using SpineXR.Vision.Detection.Training;
 
 namespace SpineXR.Cli.Commands;
@@ -8,6 +10,9 @@ namespace SpineXR.Cli.Commands;
 /// <summary>`spinexr train detector`: trains Faster R-CNN or RetinaNet on a dataset's train split.</summary>
 public sealed class TrainDetectorCommand : ICliCommand
 {
+    // Every command is instantiated at start-up, so this registers detector inference for `eval detector --model`.
+    static TrainDetectorCommand() => ModelPredictors.Detector ??= DetectorEvaluation.PredictSplit;
+
     public string Name => "train detector";
     public string Summary => "train a lesion detector (Faster R-CNN or RetinaNet, ResNet-FPN)";
     public string Help => """
@@ -66,8 +71,7 @@ public sealed class TrainDetectorCommand : ICliCommand
         }
 
         TorchRuntime.EnsureLoaded();
-        var trainer = new DetectorTrainer(config, train, val, outDir);
-        if (args.Get("init") is { } init) trainer = trainer with_init(init);
+        var trainer = new DetectorTrainer(config, train, val, outDir) { InitWeights = args.Get("init") };
         var result = trainer.Run();
         Console.WriteLine($"steps {result.Steps}{(result.Finished ? "" : " (stopped early; run again to resume)")}, best validation mAP@0.5 {result.BestMap50:F4} at step {result.BestStep}, {result.ImagesPerSecond:F2} img/s");
         if (test is not null && result.Finished)

@@ -31,6 +31,9 @@ public sealed class DetectorTrainer
     private readonly TextWriter _log;
     private readonly IReadOnlyList<string> _classes = LesionTaxonomy.Classes;
 
+    /// <summary>torchvision weights to start from (COCO detector or ImageNet ResNet); ignored when resuming.</summary>
+    public string? InitWeights { get; init; }
+
     /// <summary>Show a progress bar (on a terminal) or plain lines.</summary>
     public bool ShowProgress { get; init; } = true;
 
@@ -83,6 +86,10 @@ public sealed class DetectorTrainer
             StateDict.LoadFile(module, Path.Combine(ckptDir, "model.safetensors"));
             opt.load_state_dict(Path.Combine(ckptDir, "optimizer.bin"));
             _log.WriteLine($"resuming at step {state.Step} (best mAP@0.5 {state.BestMap50:F4} at step {state.BestStep})");
+        }
+        else if (InitWeights is not null)
+        {
+            _log.WriteLine(DetectorInit.Apply(module, InitWeights));
         }
         string dataHash = DataHash(_train.Samples);
         string logPath = Path.Combine(_runDir, "log.csv");
