@@ -76,6 +76,23 @@ def build(kind, scale):
     return RetinaNet(bb, num_classes=7, min_size=160, max_size=256)
 
 
+def calibrate(model, kind, images):
+    """Random R50 features are large, so class logits saturate (every score 1.0) and rankings are float noise:
+    rescale the class layer so its logits have a standard deviation of 2 on these images."""
+    layer = model.roi_heads.box_predictor.cls_score if kind == "fasterrcnn" else model.head.classification_head.cls_logits
+    seen = []
+    h = layer.register_forward_hook(lambda m, i, o: seen.append(o.detach()))
+    with torch.no_grad():
+        model(images)
+    h.remove()
+    std = torch.cat([o.flatten() for o in seen]).std().item()
+    with torch.no_grad():
+        layer.weight.mul_(2.0 / std)
+        if kind == "retinanet":
+            layer.bias.fill_(-3.0)
+    print(kind, "class logits std", std, "-> 2")
+
+
 def run(kind, scale, out, images, g):
     torch.manual_seed(1 if kind == "fasterrcnn" else 2)
     model = build(kind, scale)
@@ -95,6 +112,8 @@ def run(kind, scale, out, images, g):
             nn.init.normal_(cls.weight, std=1.5 / (cls.weight.shape[1] * 9) ** 0.5)
             cls.bias.fill_(-3.0)
     model.eval()
+    if scale == "full":
+        calibrate(model, kind, images)
     captured = {}
     if kind == "fasterrcnn":
         model.rpn.register_forward_hook(lambda m, i, o: captured.__setitem__("proposals", o[0]))
@@ -133,3 +152,5 @@ def main():
 
 if __name__ == "__main__":
     main()
+# The key list fixture (tests/SpineXR.Vision.Tests/Fixtures/Detection/torchvision_keys.txt) lists, per line,
+# "<model> <key> <shape>" for fasterrcnn_resnet50_fpn / retinanet_resnet50_fpn (91 classes) and resnet18/34/101.

@@ -87,9 +87,11 @@ public sealed class FasterRCNN : nn.Module, IObjectDetector
             resizedTargets[i] = new DetectionTarget(boxes!, targets[i].Labels);
         }
         var list = _transform.Batch(resized);
+        // the samplers draw from a generator seeded by rng, so a seeded training step is reproducible
+        using var generator = new Generator((ulong)rng.NextInt64());
         var features = backbone.call(list.Tensors);
-        var (proposals, rpnLosses) = rpn.Forward(list, features, resizedTargets);
-        var (_, detLosses) = roi_heads.Forward(features.Take(4).ToArray(), proposals, list.ImageSizes, resizedTargets);
+        var (proposals, rpnLosses) = rpn.Forward(list, features, resizedTargets, generator);
+        var (_, detLosses) = roi_heads.Forward(features.Take(4).ToArray(), proposals, list.ImageSizes, resizedTargets, generator);
         var losses = new Dictionary<string, Tensor>();
         foreach (var kv in detLosses.Concat(rpnLosses)) losses[kv.Key] = kv.Value.MoveToOuterDisposeScope();
         return losses;

@@ -22,10 +22,21 @@ internal static class GoldenModels
         RoIHeads = new RoIHeadsConfig { RepresentationSize = 64 },
     };
 
+    public static RetinaNetConfig SmallRetinaNet => new()
+    {
+        NumClasses = 7,
+        MinSize = [160],
+        MaxSize = 256,
+        Backbone = new FpnBackboneConfig
+        {
+            Body = TinyBody, OutChannels = 32, TrainableLayers = 5, ReturnedLayers = [2, 3, 4], Extra = FpnExtraBlock.LastLevelP6P7,
+        },
+    };
+
     /// <summary>Image tensors and torchvision's detections from a *_io.pth fixture.</summary>
     public static (Tensor[] Images, DetectionOutput[] Expected, Dictionary<string, Tensor> All) ReadIo(string name)
     {
-        var io = StateDicts.Read(Fixture(name));
+        var io = StateDict.Read(Fixture(name));
         int n = io.Keys.Count(k => k.StartsWith("image", StringComparison.Ordinal));
         var images = Enumerable.Range(0, n).Select(i => io[$"image{i}"]).ToArray();
         var expected = Enumerable.Range(0, n).Select(i => new DetectionOutput(io[$"boxes{i}"], io[$"scores{i}"], io[$"labels{i}"])).ToArray();
