@@ -24,7 +24,7 @@ public sealed class Detector : IDisposable
     public int BatchSize { get; init; } = 2;
 
     /// <summary>Horizontal-flip TTA merged by WBF (default: the run's configuration).</summary>
-    public bool Tta { get; init; }
+    public bool Tta { get; set; }
 
     public Detector(DetectorTrainConfig config, IReadOnlyList<string> classes, nn.Module module)
     {
