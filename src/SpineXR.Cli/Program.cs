@@ -101,7 +101,8 @@ public static class Program
         for (Exception? x = e; x != null; x = x.InnerException)
         {
             if (x is AggregateException { InnerExceptions.Count: 1 }) continue;
-            if (!parts.Contains(x.Message)) parts.Add(x.Message);
+            // Inner messages already quoted by an outer one (path-prefixed re-throws) are not repeated.
+            if (!parts.Any(q => q.Contains(x.Message, StringComparison.Ordinal))) parts.Add(x.Message);
         }
         return string.Join(": ", parts).Replace('\n', ' ').Replace('\r', ' ');
     }

@@ -15,6 +15,7 @@ public sealed class ProgressReporter : IDisposable
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly TimeSpan _plainEvery;
     private long _done;
+    private long _drawnDone = -1;
     private long _lastDrawTicks;
     private string _extra = "";
     private readonly object _gate = new();
@@ -62,6 +63,9 @@ public sealed class ProgressReporter : IDisposable
             string count = _total > 0 ? $"{done}/{_total}" : $"{done}";
             string eta = _total > 0 && rate > 0 && done < _total ? " ETA " + Format(TimeSpan.FromSeconds((_total - done) / rate)) : "";
             line = $"{_label}: {count} {rate:F1}/s {Format(_clock.Elapsed)}{eta} {_extra}".TrimEnd();
+            // Redirected output: the closing line is not repeated when the last update already showed the end.
+            if (final && !_interactive && _drawnDone == done) return;
+            _drawnDone = done;
         }
         lock (_out)
         {

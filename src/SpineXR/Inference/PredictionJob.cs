@@ -197,7 +197,8 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
     {
         var parts = new List<string>();
         for (Exception? x = e; x != null; x = x.InnerException)
-            if (!parts.Contains(x.Message)) parts.Add(x.Message);
+            // Inner messages already quoted by an outer one (path-prefixed re-throws) are not repeated.
+            if (!parts.Any(q => q.Contains(x.Message, StringComparison.Ordinal))) parts.Add(x.Message);
         return string.Join(": ", parts).Replace('\n', ' ').Replace('\r', ' ');
     }
 }
