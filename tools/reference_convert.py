@@ -4,7 +4,8 @@
     /usr/bin/python3 tools/reference_convert.py OUT_DIR FILE...
 
 Per file: pydicom.dcmread, apply_voi_lut(pixel_array), invert MONOCHROME1, min-max to uint8, cv2.imwrite PNG.
-Prints one line: `files=N seconds=S files_per_s=R peak_rss_mb=M`.
+Prints one line: `files=N seconds=S files_per_s=R files_per_cpu_s=C peak_rss_mb=M` (C: per second of CPU time,
+the fair measure on a shared machine).
 """
 import os
 import resource
@@ -36,13 +37,14 @@ def read_xray(path, voi_lut=True, fix_monochrome=True):
 def main():
     out, files = sys.argv[1], sys.argv[2:]
     os.makedirs(out, exist_ok=True)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for f in files:
         img = read_xray(f)
         cv2.imwrite(os.path.join(out, os.path.splitext(os.path.basename(f))[0] + ".png"), img)
-    dt = time.perf_counter() - t0
+    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"files={len(files)} seconds={dt:.3f} files_per_s={len(files) / dt:.3f} peak_rss_mb={rss:.0f}")
+    print(f"files={len(files)} seconds={dt:.3f} files_per_s={len(files) / dt:.3f} "
+          f"files_per_cpu_s={len(files) / cpu:.3f} peak_rss_mb={rss:.0f}")
 
 
 if __name__ == "__main__":

@@ -43,15 +43,26 @@ public static class GrayscaleRenderer
     /// </summary>
     public static byte[] ToGray8(DicomPixelData pixels, DicomDataset ds, int frame, RenderOptions? options, out RenderInfo info)
     {
-        var output = new byte[(long)pixels.Format.Rows * pixels.Format.Columns];
+        var output = GC.AllocateUninitializedArray<byte>(pixels.Format.Rows * pixels.Format.Columns); // every pixel is written
         RenderPixels(pixels, frame, ds, options ?? RenderOptions.Reference, new Output(255, output, null), out info);
         return output;
+    }
+
+    /// <summary>
+    /// As <see cref="ToGray8(DicomPixelData, DicomDataset, int, RenderOptions?, out RenderInfo)"/> into a caller-owned
+    /// (e.g. pooled) array of at least Rows x Columns bytes.
+    /// </summary>
+    public static void ToGray8(DicomPixelData pixels, DicomDataset ds, int frame, RenderOptions? options, byte[] destination, out RenderInfo info)
+    {
+        if (destination.Length < (long)pixels.Format.Rows * pixels.Format.Columns)
+            throw new ArgumentException($"needs {pixels.Format.Rows}x{pixels.Format.Columns} bytes", nameof(destination));
+        RenderPixels(pixels, frame, ds, options ?? RenderOptions.Reference, new Output(255, destination, null), out info);
     }
 
     /// <summary>16-bit counterpart of <see cref="ToGray8(DicomPixelData, DicomDataset, int, RenderOptions?, out RenderInfo)"/>.</summary>
     public static ushort[] ToGray16(DicomPixelData pixels, DicomDataset ds, int frame, RenderOptions? options, out RenderInfo info)
     {
-        var output = new ushort[(long)pixels.Format.Rows * pixels.Format.Columns];
+        var output = GC.AllocateUninitializedArray<ushort>(pixels.Format.Rows * pixels.Format.Columns);
         RenderPixels(pixels, frame, ds, options ?? RenderOptions.Reference, new Output(65535, null, output), out info);
         return output;
     }

@@ -1,6 +1,7 @@
 using SpineXR.Dicom;
 using SpineXR.Dicom.Imaging;
 using SpineXR.Dicom.Rendering;
+using SpineXR.IO;
 
 namespace SpineXR.Imaging;
 
@@ -28,8 +29,15 @@ public static class DicomToPng
         RenderInfo info;
         if (bits == 8)
         {
-            var px = GrayscaleRenderer.ToGray8(pixels, file.Dataset, 0, options, out info);
-            PngWriter.SaveGray8(pngPath, pixels.Format.Columns, pixels.Format.Rows, px);
+            // Pooled output: batches convert thousands of same-size images.
+            int n = pixels.Format.Rows * pixels.Format.Columns;
+            byte[] px = System.Buffers.ArrayPool<byte>.Shared.Rent(n);
+            try
+            {
+                GrayscaleRenderer.ToGray8(pixels, file.Dataset, 0, options, px, out info);
+                AtomicFile.Write(pngPath, s => PngWriter.WriteGray8(s, pixels.Format.Columns, pixels.Format.Rows, px.AsSpan(0, n)));
+            }
+            finally { System.Buffers.ArrayPool<byte>.Shared.Return(px); }
         }
         else
         {
