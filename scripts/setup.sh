@@ -8,7 +8,7 @@ want=(libopenjp2-7 libcharls2 fonts-dejavu-core)
 for a in "$@"; do
   case "$a" in
     --test) want+=(chromium) ;;
-    --dev) want+=(chromium python3-pydicom python3-gdcm libgdcm-tools dcmtk python3-sklearn python3-torch python3-torchvision python3-opencv python3-numpy libopenjp2-tools) ;;
+    --dev) want+=(chromium python3-pydicom python3-gdcm libgdcm-tools dcmtk python3-sklearn python3-torch python3-torchvision python3-opencv python3-numpy libopenjp2-tools openjph-tools) ;;
     *) echo "setup.sh: unknown option $a" >&2; exit 2 ;;
   esac
 done

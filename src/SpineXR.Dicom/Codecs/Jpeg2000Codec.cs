@@ -153,13 +153,13 @@ public sealed unsafe class Jpeg2000Codec : IPixelCodec
 
     private static byte[] CopyOut(OpenJpeg.Image* image, PixelFormat format)
     {
+        // A JP2 palette or channel definition can change the components during decoding: check them again.
+        CheckHeader(image, format);
         int n = (int)image->NumComps;
         int pixels = format.Rows * format.Columns;
         for (int i = 0; i < n; i++)
         {
-            var c = image->Comps[i];
-            if (c.Data == null || c.W != format.Columns || c.H != format.Rows)
-                throw new DicomException($"{Who}: component {i} was not fully decoded");
+            if (image->Comps[i].Data == null) throw new DicomException($"{Who}: component {i} was not decoded");
         }
         var output = GC.AllocateUninitializedArray<byte>(checked((int)format.FrameBytes));
         for (int i = 0; i < n; i++)
