@@ -224,7 +224,7 @@ public static class SceneBuilder
             s.Anatomy.Add(new StrokeShape(StrokeShape.Bezier(m0, m0 + new Vector2(a * w * 0.05f, h * 0.12f), m0 + new Vector2(a * w * 0.35f, h * 0.14f)), pitch * 0.16f)
             { Material = new Material(0.32f, 0.35f, 7, 0.08f) });
             var trachea = s.Vertebrae.Skip(2).Select(v => v.ToImage(a * (v.HalfWidth * 1.9f), 0)).ToArray();
-            s.Anatomy.Add(new StrokeShape(trachea, w * 0.03f) { Material = new Material(-0.25f) });
+            s.Anatomy.Add(new StrokeShape(trachea, w * 0.035f) { Material = new Material(-0.13f, -0.06f, 12) });
             // Shoulders overlapping the lowest levels.
             s.Anatomy.Add(new EllipseShape(new Vector2(bottom.Center.X - a * w * 0.05f, h * 1.02f), w * 0.55f, h * 0.12f) { Material = new Material(0.55f, 0.2f, 30) });
         }
