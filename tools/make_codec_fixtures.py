@@ -279,6 +279,28 @@ def own_lossless_jpeg(name, source, predictor, point_transform, restart_interval
         save_case(name, ds, stream, want.astype(src.dtype), pi, 0, origin)
 
 
+def jp2_case(name, source):
+    """A JP2 file (boxes around the codestream) by opj_compress, lossless; checked with GDCM."""
+    spp, ba, bs, pr, pi = SOURCES[source]
+    src = images[source]
+    pnm = os.path.join(tmp, f"{name}.{'ppm' if spp == 3 else 'pgm'}")
+    write_pnm(pnm, src, (1 << bs) - 1)
+    jp2 = os.path.join(tmp, name + ".jp2")
+    run("opj_compress", "-i", pnm, "-o", jp2)
+    with open(jp2, "rb") as f:
+        stream = f.read()
+    ds = pydicom.dcmread(os.path.join(tmp, source + ".dcm"))
+    ds.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.4.90"
+    ds.PixelData = pydicom.encaps.encapsulate([stream])
+    ds["PixelData"].is_undefined_length = True
+    ds["PixelData"].VR = "OB"
+    path = os.path.join(tmp, name + ".dcm")
+    ds.save_as(path, write_like_original=False)
+    if not np.array_equal(stored(gdcm_first_frame(pydicom.dcmread(path)), bs, pr), stored(src, bs, pr)):
+        raise RuntimeError(f"{name}: GDCM does not decode the JP2 file to the source")
+    save_case(name, ds, stream, src, pi, 0, "JPEG 2000 in a JP2 file, made by opj_compress, checked with GDCM", source=source)
+
+
 def pydicom_case(filename):
     ds = pydicom.dcmread(os.path.join(PYDICOM_FILES, filename))
     stream = first_frame(ds)
@@ -341,6 +363,8 @@ def main():
         add_compressed(f"j2k_{src}", compress(f"j2k_{src}", src, "gdcmconv", "--j2k"), src)
     add_compressed("j2klossy_m12", compress("j2klossy_m12", "m12", "gdcmconv", "--j2k", "--lossy", "-q", "40"), "m12", 0)
     add_compressed("j2klossy_rgb8", compress("j2klossy_rgb8", "rgb8", "gdcmconv", "--j2k", "--lossy", "-q", "40"), "rgb8", 0)
+    jp2_case("jp2_m12", "m12")
+    jp2_case("jp2_rgb8", "rgb8")
     htj2k_case("htj2k_m12", "m12", "1.2.840.10008.1.2.4.201")
     htj2k_case("htj2k_m8_rpcl", "m8", "1.2.840.10008.1.2.4.202", "-prog_order", "RPCL")
     htj2k_case("htj2k_rgb8", "rgb8", "1.2.840.10008.1.2.4.201")

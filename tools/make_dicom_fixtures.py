@@ -173,6 +173,8 @@ def make_voi_files(out):
 
     written = []
     for name, (ds, arr, be) in cases.items():
+        uid = generate_uid(entropy_srcs=["spinexr-voi-fixture", name])  # one distinct, reproducible UID per file
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = uid
         path = os.path.join(out, name + ".dcm")
         save(ds, arr, path, be)
         written.append(name + ".dcm")

@@ -53,7 +53,7 @@ internal sealed class DicomReader
                     catch (NeedMoreDataException) { }
                 }
             }
-            var all = new byte[size];
+            var all = GC.AllocateUninitializedArray<byte>((int)size); // every byte is read into it
             fs.ReadExactly(all);
             return Read(all, options, path, partial: false, fileSize: size);
         }

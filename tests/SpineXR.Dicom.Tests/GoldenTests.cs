@@ -55,6 +55,9 @@ public class GoldenTests(Xunit.Abstractions.ITestOutputHelper output)
         var file = DicomFile.Open(Fixtures.PathOf(rel));
         var frame = PixelDecoder.DecodeGray(file);
         var actual = GrayscaleRenderer.ToGray8(frame, file.Dataset, RenderOptions.Reference, out var info);
+        // The direct path (16-bit samples without the int[] copy) gives the same bytes.
+        Assert.Equal(actual, GrayscaleRenderer.ToGray8(DicomPixelData.Create(file), file.Dataset, 0, RenderOptions.Reference, out _));
+        Assert.Equal(GrayscaleRenderer.ToGray16(frame, file.Dataset), GrayscaleRenderer.ToGray16(DicomPixelData.Create(file), file.Dataset, 0, null, out _));
 
         byte[] expected;
         using (var z = new GZipStream(File.OpenRead(Fixtures.PathOf("reference/" + reference)), CompressionMode.Decompress))

@@ -75,6 +75,7 @@ public class MutationTests(Xunit.Abstractions.ITestOutputHelper output)
             GrayscaleRenderer.ToGray8(frame, file.Dataset);
             GrayscaleRenderer.ToGray16(frame, file.Dataset, new RenderOptions { ApplyModalityLut = true, ExcludePixelPadding = true });
         }
+        GrayscaleRenderer.ToGray8(DicomPixelData.Create(file), file.Dataset, 0, null, out _);
         DicomWriter.ToBytes(file.Dataset.GetString(DicomTags.SOPClassUID) != null && file.Dataset.GetString(DicomTags.SOPInstanceUID) != null
             ? file.Dataset : new DicomDataset().SetString(DicomTags.SOPClassUID, DicomVR.UI, "1.2").SetString(DicomTags.SOPInstanceUID, DicomVR.UI, "1.3"),
             file.TransferSyntax.Encapsulated ? file.TransferSyntax.Uid : TransferSyntax.ExplicitVRLittleEndianUid);

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 
 namespace SpineXR.Dicom.Codecs;
@@ -39,6 +40,7 @@ public sealed unsafe class Jpeg2000Codec : IPixelCodec
     {
         FrameChecks.Validate(format, Who);
         int kind = DetectFormat(frame);
+        CheckSiz(frame, format);
         var f = OpenJpeg.Functions;
         var log = new OpenJpeg.MessageLog();
         GCHandle logHandle = GCHandle.Alloc(log);
@@ -97,6 +99,41 @@ public sealed unsafe class Jpeg2000Codec : IPixelCodec
         throw new DicomException($"{Who}: not a JPEG 2000 stream (no SOC marker or JP2 signature at the start)");
     }
 
+    /// <summary>
+    /// Checks the codestream's SIZ segment against the dataset before OpenJPEG sees it: OpenJPEG allocates per-tile
+    /// state while reading the header, so a corrupt size or tile grid must be refused first.
+    /// </summary>
+    internal static void CheckSiz(ReadOnlySpan<byte> frame, PixelFormat format)
+    {
+        ReadOnlySpan<byte> socSiz = [0xFF, 0x4F, 0xFF, 0x51];
+        int at = frame.IndexOf(socSiz);
+        if (at < 0) throw new DicomException($"{Who}: no SIZ segment after the SOC marker");
+        var siz = frame[(at + 4)..];
+        if (siz.Length < 38) throw new DicomException($"{Who}: the SIZ segment is truncated");
+        int length = BinaryPrimitives.ReadUInt16BigEndian(siz);
+        long xsiz = Read32(siz, 4), ysiz = Read32(siz, 8), xo = Read32(siz, 12), yo = Read32(siz, 16);
+        long xt = Read32(siz, 20), yt = Read32(siz, 24), xto = Read32(siz, 28), yto = Read32(siz, 32);
+        int components = BinaryPrimitives.ReadUInt16BigEndian(siz[36..]);
+        if (xsiz <= xo || ysiz <= yo || xt == 0 || yt == 0 || xto > xo || yto > yo)
+            throw new DicomException($"{Who}: the SIZ segment describes an empty or inconsistent image");
+        FrameChecks.MatchGeometry(format, Who, ysiz - yo, xsiz - xo, components);
+        if (length != 38 + 3 * components || siz.Length < length)
+            throw new DicomException($"{Who}: the SIZ segment is truncated or has a wrong length");
+        long tiles = ((xsiz - xto + xt - 1) / xt) * ((ysiz - yto + yt - 1) / yt);
+        long pixels = (long)format.Rows * format.Columns;
+        if (tiles > Math.Max(1024, pixels / 1024))
+            throw new DicomException($"{Who}: {tiles} tiles for a {format.Columns}x{format.Rows} image is implausible");
+        for (int i = 0; i < components; i++)
+        {
+            int ssiz = siz[38 + 3 * i], dx = siz[39 + 3 * i], dy = siz[40 + 3 * i];
+            FrameChecks.MatchPrecision(format, Who, (ssiz & 0x7F) + 1);
+            if (dx != 1 || dy != 1)
+                throw new DicomException($"{Who}: component {i} is subsampled {dx}x{dy}, which DICOM does not allow here");
+        }
+    }
+
+    private static long Read32(ReadOnlySpan<byte> s, int offset) => BinaryPrimitives.ReadUInt32BigEndian(s[offset..]);
+
     private static void CheckHeader(OpenJpeg.Image* image, PixelFormat format)
     {
         uint n = image->NumComps;
@@ -116,13 +153,13 @@ public sealed unsafe class Jpeg2000Codec : IPixelCodec
 
     private static byte[] CopyOut(OpenJpeg.Image* image, PixelFormat format)
     {
+        // A JP2 palette or channel definition can change the components during decoding: check them again.
+        CheckHeader(image, format);
         int n = (int)image->NumComps;
         int pixels = format.Rows * format.Columns;
         for (int i = 0; i < n; i++)
         {
-            var c = image->Comps[i];
-            if (c.Data == null || c.W != format.Columns || c.H != format.Rows)
-                throw new DicomException($"{Who}: component {i} was not fully decoded");
+            if (image->Comps[i].Data == null) throw new DicomException($"{Who}: component {i} was not decoded");
         }
         var output = GC.AllocateUninitializedArray<byte>(checked((int)format.FrameBytes));
         for (int i = 0; i < n; i++)

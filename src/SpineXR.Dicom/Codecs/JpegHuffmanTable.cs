@@ -23,6 +23,8 @@ internal sealed class JpegHuffmanTable
         for (int length = 1; length <= 16; length++)
         {
             int n = counts[length - 1];
+            // A code space that overflows its length makes the table ambiguous.
+            if (code + n > 1 << length) throw new DicomException("JPEG: a Huffman table has more codes than its lengths allow");
             valueOffset[length] = k - code;
             if (n == 0)
             {
@@ -43,8 +45,6 @@ internal sealed class JpegHuffmanTable
                 k += n;
                 maxCode[length] = code - 1;
             }
-            // A code space that overflows its length makes the table ambiguous.
-            if (code > 1 << length) throw new DicomException("JPEG: a Huffman table has more codes than its lengths allow");
             code <<= 1;
         }
         maxCode[17] = int.MaxValue;

@@ -22,6 +22,11 @@ public sealed unsafe class JpegLsCodec : IPixelCodec
         FrameChecks.Validate(format, Who);
         if (frame.Length < 4 || frame[0] != 0xFF || frame[1] != 0xD8)
             throw new DicomException($"{Who}: not a JPEG-LS stream (no SOI marker at the start)");
+        CheckPresetParameters(frame);
+        // CharLS 2.4.1 (Debian 12) loops forever when its bit reader runs off the end of a buffer that does not end
+        // in a marker (fixed upstream in 2.4.3): a truncated stream gets an EOI appended, so it fails instead.
+        byte[]? terminated = EndsWithMarker(frame) ? null : [.. frame, 0xFF, 0xD9];
+        if (terminated is not null) frame = terminated;
         var f = CharLs.Functions;
         void* decoder = f.Create();
         if (decoder == null) throw new DicomException($"{Who}: CharLS could not create a decoder");
@@ -72,6 +77,37 @@ public sealed unsafe class JpegLsCodec : IPixelCodec
                 samples[i] = codedBytes == 1 ? decoded[at] : MemoryMarshal.Cast<byte, ushort>(decoded.AsSpan())[at];
             }
             SampleCopy.FromInt32(samples, output, format.BytesPerSample, c, n);
+        }
+    }
+
+    private static bool EndsWithMarker(ReadOnlySpan<byte> frame)
+    {
+        int end = frame.Length;
+        while (end > 0 && frame[end - 1] == 0) end--; // fragments are padded to even length
+        return end >= 2 && frame[end - 2] == 0xFF && frame[end - 1] == 0xD9;
+    }
+
+    /// <summary>
+    /// Refuses LSE preset coding parameters whose RESET lets CharLS's context counters overflow 32 bits (which
+    /// makes CharLS 2.4.1 loop forever); encoders use the default RESET of 64.
+    /// </summary>
+    private static void CheckPresetParameters(ReadOnlySpan<byte> frame)
+    {
+        int p = 2;
+        while (p + 4 <= frame.Length && frame[p] == 0xFF)
+        {
+            int marker = frame[p + 1];
+            if (marker == 0xFF) { p++; continue; }
+            int length = (frame[p + 2] << 8) | frame[p + 3];
+            if (marker == 0xDA || length < 2) return;
+            if (marker == 0xF8 && length >= 13 && p + 2 + length <= frame.Length && frame[p + 4] == 1)
+            {
+                int maxVal = (frame[p + 5] << 8) | frame[p + 6];
+                int reset = (frame[p + 13] << 8) | frame[p + 14];
+                if ((long)reset * (Math.Max(maxVal, 255) + 1) >= 1L << 30)
+                    throw new DicomException($"{Who}: preset parameter RESET={reset} with MAXVAL={maxVal} is beyond what the decoder handles safely");
+            }
+            p += 2 + length;
         }
     }
 

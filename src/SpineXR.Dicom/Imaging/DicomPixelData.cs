@@ -129,6 +129,11 @@ public sealed class DicomPixelData
             byte[] data = MemoryMarshalIsWholeArray(raw) ?? raw.ToArray();
             return new DecodedFrame(data, Format.Photometric);
         }
+        return DecodeEncapsulated(raw, index);
+    }
+
+    private DecodedFrame DecodeEncapsulated(ReadOnlyMemory<byte> raw, int index)
+    {
         var codec = CodecRegistry.Find(TransferSyntax.Uid)
             ?? throw new DicomException($"no codec for transfer syntax {TransferSyntax.Uid} ({TransferSyntax.Name})");
         DecodedFrame decoded;

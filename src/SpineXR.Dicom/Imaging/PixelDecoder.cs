@@ -18,8 +18,10 @@ public static class PixelDecoder
     {
         if (frame < 0 || frame >= pixels.FrameCount)
             throw new DicomException($"frame {frame} requested, the file has {pixels.FrameCount}");
+        if (!pixels.IsEncapsulated) // straight from the file buffer, no copy
+            return ToStored(pixels.GetRawFrame(frame).Span, pixels.Format, pixels.Format.Photometric);
         var decoded = pixels.DecodeFrame(frame);
-        return ToStored(decoded.Data, pixels.Format, decoded.Photometric, pixels.IsEncapsulated);
+        return ToStored(decoded.Data, pixels.Format, decoded.Photometric, decodedByCodec: true);
     }
 
     /// <summary>Decodes every frame.</summary>

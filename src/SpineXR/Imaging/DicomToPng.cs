@@ -1,6 +1,7 @@
 using SpineXR.Dicom;
 using SpineXR.Dicom.Imaging;
 using SpineXR.Dicom.Rendering;
+using SpineXR.IO;
 
 namespace SpineXR.Imaging;
 
@@ -21,22 +22,29 @@ public static class DicomToPng
     {
         if (bits is not (8 or 16)) throw new ArgumentException("must be 8 or 16", nameof(bits));
         var file = DicomFile.Open(dicomPath);
-        var frame = PixelDecoder.DecodeGray(file);
+        var pixels = DicomPixelData.Create(file);
         var warnings = new List<string>();
         int frames = file.Dataset.GetIntOrDefault(DicomTags.NumberOfFrames, 1);
         if (frames > 1) warnings.Add($"{frames} frames, first converted");
         RenderInfo info;
         if (bits == 8)
         {
-            var px = GrayscaleRenderer.ToGray8(frame, file.Dataset, options, out info);
-            PngWriter.SaveGray8(pngPath, frame.Columns, frame.Rows, px);
+            // Pooled output: batches convert thousands of same-size images.
+            int n = pixels.Format.Rows * pixels.Format.Columns;
+            byte[] px = System.Buffers.ArrayPool<byte>.Shared.Rent(n);
+            try
+            {
+                GrayscaleRenderer.ToGray8(pixels, file.Dataset, 0, options, px, out info);
+                AtomicFile.Write(pngPath, s => PngWriter.WriteGray8(s, pixels.Format.Columns, pixels.Format.Rows, px.AsSpan(0, n)));
+            }
+            finally { System.Buffers.ArrayPool<byte>.Shared.Return(px); }
         }
         else
         {
-            var px = GrayscaleRenderer.ToGray16(frame, file.Dataset, options, out info);
-            PngWriter.SaveGray16(pngPath, frame.Columns, frame.Rows, px);
+            var px = GrayscaleRenderer.ToGray16(pixels, file.Dataset, 0, options, out info);
+            PngWriter.SaveGray16(pngPath, pixels.Format.Columns, pixels.Format.Rows, px);
         }
         warnings.AddRange(info.Warnings);
-        return new Result(frame.Rows, frame.Columns, info.Voi, warnings);
+        return new Result(pixels.Format.Rows, pixels.Format.Columns, info.Voi, warnings);
     }
 }

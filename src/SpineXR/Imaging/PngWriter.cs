@@ -1,6 +1,7 @@
 // A small PNG encoder (ISO/IEC 15948) for grayscale 8- and 16-bit images: IHDR, one IDAT (zlib), IEND.
 // Rows use the Up filter (radiographs change little from row to row), which compresses well and costs one
-// vectorised subtraction per row.
+// vectorised subtraction per row. The default level (Fastest) uses RleDeflate (zlib's Z_RLE strategy, as OpenCV's
+// PNG default); other levels go through System.IO.Compression.
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Numerics;
@@ -25,7 +26,7 @@ public static class PngWriter
     public static void WriteGray16(Stream stream, int width, int height, ReadOnlySpan<ushort> pixels, CompressionLevel level = CompressionLevel.Fastest)
     {
         Check(width, height, pixels.Length);
-        var be = new byte[pixels.Length * 2];
+        var be = GC.AllocateUninitializedArray<byte>(pixels.Length * 2);
         var dst = MemoryMarshal.Cast<byte, ushort>(be.AsSpan());
         if (BitConverter.IsLittleEndian) BinaryPrimitives.ReverseEndianness(pixels, dst);
         else pixels.CopyTo(dst);
@@ -61,28 +62,40 @@ public static class PngWriter
         ihdr[12] = 0; // no interlace
         WriteChunk(stream, "IHDR"u8, ihdr);
 
-        var compressed = new MemoryStream(Math.Max(1024, samples.Length / 3));
-        using (var z = new ZLibStream(compressed, level, leaveOpen: true))
+        // Filtered scanlines: a filter byte, then the row (Up filter for all rows after the first).
+        // Pooled: the largest transient buffer of a conversion, reused across files (fewer page faults and GCs).
+        int filteredLength = checked((rowBytes + 1) * height);
+        byte[] pooled = System.Buffers.ArrayPool<byte>.Shared.Rent(filteredLength);
+        var filtered = pooled.AsSpan(0, filteredLength);
+        for (int y = 0; y < height; y++)
         {
-            var line = new byte[rowBytes + 1];
-            for (int y = 0; y < height; y++)
+            var line = filtered.Slice(y * (rowBytes + 1), rowBytes + 1);
+            var row = samples.Slice(y * rowBytes, rowBytes);
+            if (y == 0)
             {
-                var row = samples.Slice(y * rowBytes, rowBytes);
-                if (y == 0)
-                {
-                    line[0] = 0; // None
-                    row.CopyTo(line.AsSpan(1));
-                }
-                else
-                {
-                    line[0] = 2; // Up: each byte minus the byte above
-                    SubtractBytes(row, samples.Slice((y - 1) * rowBytes, rowBytes), line.AsSpan(1));
-                }
-                z.Write(line);
+                line[0] = 0; // None
+                row.CopyTo(line[1..]);
+            }
+            else
+            {
+                line[0] = 2; // Up: each byte minus the byte above
+                SubtractBytes(row, samples.Slice((y - 1) * rowBytes, rowBytes), line[1..]);
             }
         }
-        WriteChunk(stream, "IDAT"u8, compressed.GetBuffer().AsSpan(0, (int)compressed.Length));
+        byte[] zlib;
+        int zlibLength;
+        if (level == CompressionLevel.Fastest) zlibLength = RleDeflate.Compress(filtered, out zlib);
+        else zlibLength = (zlib = ZLib(filtered, level)).Length;
+        System.Buffers.ArrayPool<byte>.Shared.Return(pooled);
+        WriteChunk(stream, "IDAT"u8, zlib.AsSpan(0, zlibLength));
         WriteChunk(stream, "IEND"u8, []);
+    }
+
+    private static byte[] ZLib(ReadOnlySpan<byte> data, CompressionLevel level)
+    {
+        var ms = new MemoryStream(data.Length / 2 + 64);
+        using (var z = new ZLibStream(ms, level, leaveOpen: true)) z.Write(data);
+        return ms.ToArray();
     }
 
     private static void SubtractBytes(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b, Span<byte> dst)

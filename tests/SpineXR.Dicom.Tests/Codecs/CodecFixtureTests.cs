@@ -16,4 +16,19 @@ public class CodecFixtureTests
         Assert.True(codec is not null, $"no codec for {c.TransferSyntax}");
         c.AssertMatches(codec.Decode(c.ReadStream(), c.Format, c.TransferSyntax));
     }
+
+    /// <summary>The registry's codec instances are shared by parallel workers: concurrent decodes must not interfere.</summary>
+    [Fact]
+    public void Concurrent_decodes_give_the_same_results()
+    {
+        var cases = CodecFixture.All.Values.Where(c => c.MaxDifference == 0).ToList();
+        var expected = cases.ToDictionary(c => c.Name, c => Decode(c).Data);
+        Parallel.For(0, cases.Count * 4, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i =>
+        {
+            var c = cases[i % cases.Count];
+            Assert.Equal(expected[c.Name], Decode(c).Data);
+        });
+
+        static DecodedFrame Decode(CodecFixture c) => CodecRegistry.Find(c.TransferSyntax)!.Decode(c.ReadStream(), c.Format, c.TransferSyntax);
+    }
 }

@@ -34,4 +34,30 @@ public class Jpeg2000EncoderTests
         int siz = j2k.AsSpan().IndexOf(new byte[] { 0xFF, 0x51 });
         Assert.Equal(11, j2k[siz + 2 + 2 + 2 + 32 + 2]);
     }
+
+    /// <summary>VinDr-SpineXR files often declare 16-bit precision in the codestream while Bits Stored is 12: the samples come back as coded.</summary>
+    [Fact]
+    public void A_16_bit_codestream_in_a_12_bit_dataset_decodes_to_its_samples()
+    {
+        var coded = new PixelFormat(40, 50, 1, 16, 16, 0, "MONOCHROME2");
+        var dataset = coded with { BitsStored = 12 };
+        byte[] native = TestImages.Random(dataset, seed: 12);
+        var twelveBit = TestImages.Stored(native, dataset);
+        byte[] masked = new byte[native.Length];
+        for (int i = 0; i < twelveBit.Length; i++) BitConverter.TryWriteBytes(masked.AsSpan(2 * i), (ushort)twelveBit[i]);
+
+        byte[] j2k = Jpeg2000Encoder.EncodeLossless(masked, coded);
+        var decoded = new Jpeg2000Codec().Decode(j2k, dataset, Jpeg2000Codec.Lossless);
+
+        Assert.Equal(masked, decoded.Data);
+    }
+
+    [Fact]
+    public void A_stream_wider_than_bits_allocated_is_refused()
+    {
+        var format = new PixelFormat(16, 16, 1, 16, 12, 0, "MONOCHROME2");
+        byte[] j2k = Jpeg2000Encoder.EncodeLossless(TestImages.Random(format, 3), format);
+        var e = Assert.Throws<DicomException>(() => new Jpeg2000Codec().Decode(j2k, format with { BitsAllocated = 8, BitsStored = 8 }, Jpeg2000Codec.Lossless));
+        Assert.Contains("12-bit", e.Message);
+    }
 }
