@@ -13,7 +13,7 @@ public static class AnnotationFile
         ["study_id", "series_id", "image_id", "rad_id", "lesion_type", "xmin", "ymin", "xmax", "ymax"];
 
     /// <summary>
-    /// Reads every usable row. A missing column throws <see cref="InvalidDataException"/> naming the file and column;
+    /// Reads every usable row. A missing column throws <see cref="IO.MissingColumnException"/> naming the file and column;
     /// a bad row (non-numeric or partial box, empty image id) goes to <paramref name="issues"/> and is skipped.
     /// Extra columns are ignored.
     /// </summary>

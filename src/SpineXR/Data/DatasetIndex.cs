@@ -47,6 +47,7 @@ public sealed class DatasetIndex
     {
         options ??= new DatasetOptions();
         if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"{root}: dataset folder not found");
+        root = Path.GetFullPath(root); // image paths (and so cache keys) are absolute
         var issues = new DatasetIssues();
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
         var splits = new Dictionary<string, IReadOnlyList<DatasetImage>>(StringComparer.Ordinal);
@@ -62,7 +63,7 @@ public sealed class DatasetIndex
             }
             splits[split] = kept;
         }
-        return new DatasetIndex(Path.GetFullPath(root), splits, issues, counts);
+        return new DatasetIndex(root, splits, issues, counts);
     }
 
     /// <summary>Path of a split's annotation file.</summary>

@@ -9,20 +9,18 @@ public static class DicomImageMeta
     /// <summary>Header-only read of one file; <see cref="DicomException"/> (message starting with the path) when unreadable.</summary>
     public static ImageMeta Read(string path)
     {
+        // Same values as `spinexr dicom info` writes (DicomInfoCommand.Row), so a *_meta.csv from either is interchangeable.
         var file = DicomFile.Open(path, DicomReadOptions.HeaderOnly);
         var ds = file.Dataset;
-        string S(DicomTag t) => ds.GetString(t)?.Trim() ?? "";
-        string I(DicomTag t) => ds.TryGetInt(t, out int v) ? v.ToString(CultureInfo.InvariantCulture) : "";
-        string D(DicomTag t) => ds.TryGetDouble(t, out double v) ? v.ToString("R", CultureInfo.InvariantCulture) : "";
-        var spacing = ds.Contains(DicomTags.PixelSpacing) ? ds.GetDoubles(DicomTags.PixelSpacing) : ds.Contains(DicomTags.ImagerPixelSpacing) ? ds.GetDoubles(DicomTags.ImagerPixelSpacing) : [];
+        string S(DicomTag t) => ds.GetStringOrDefault(t, "");
+        string spacing = ds.Contains(DicomTags.PixelSpacing) ? S(DicomTags.PixelSpacing) : S(DicomTags.ImagerPixelSpacing);
         return new ImageMeta(
         [
             path, S(DicomTags.SOPInstanceUID), S(DicomTags.StudyInstanceUID), S(DicomTags.SeriesInstanceUID), S(DicomTags.PatientID),
             S(DicomTags.Modality), S(DicomTags.BodyPartExamined), S(DicomTags.PatientSex), S(DicomTags.PatientAge),
-            I(DicomTags.Rows), I(DicomTags.Columns), I(DicomTags.BitsAllocated), I(DicomTags.BitsStored), I(DicomTags.PixelRepresentation),
-            S(DicomTags.PhotometricInterpretation), file.TransferSyntax.Uid, D(DicomTags.WindowCenter), D(DicomTags.WindowWidth),
-            string.Join('\\', spacing.Select(x => x.ToString("R", CultureInfo.InvariantCulture))),
-            new FileInfo(path).Length.ToString(CultureInfo.InvariantCulture),
+            S(DicomTags.Rows), S(DicomTags.Columns), S(DicomTags.BitsAllocated), S(DicomTags.BitsStored), S(DicomTags.PixelRepresentation),
+            S(DicomTags.PhotometricInterpretation), file.TransferSyntax.Uid, S(DicomTags.WindowCenter), S(DicomTags.WindowWidth), spacing,
+            file.SourceSize.ToString(CultureInfo.InvariantCulture),
         ]);
     }
 }

@@ -138,7 +138,13 @@ public sealed class ImageLoader
                         catch (Exception e) when (e is not OperationCanceledException) { return new Loaded<T>(item, null, e); }
                         finally { gate.Release(); }
                     }, token);
-                    await channel.Writer.WriteAsync(task, token).ConfigureAwait(false);
+                    try { await channel.Writer.WriteAsync(task, token).ConfigureAwait(false); }
+                    catch (OperationCanceledException)
+                    {
+                        // Not handed to the consumer: finish it here so nothing uses the gate after disposal.
+                        try { await task.ConfigureAwait(false); } catch (OperationCanceledException) { }
+                        throw;
+                    }
                 }
                 channel.Writer.TryComplete();
             }

@@ -109,13 +109,13 @@ public static class LesionPlanner
         if (!occ.Spurs.Add((k, side, end))) return null;
         var v = s.Vertebrae[k];
         float hw = v.HalfWidth, hh = v.HalfHeight;
-        float len = hh * rng.Range(0.65f, 0.95f), theta = rng.Range(0.35f, 0.85f);
+        float len = hh * rng.Range(0.8f, 1.1f), theta = rng.Range(0.35f, 0.8f);
         float bv = len * rng.Range(0.45f, 0.6f), bu = len * rng.Range(0.3f, 0.45f);
         var spur = new PolygonShape(
             v.ToImage(side * hw * 0.97f, end * (hh - bv)),
             v.ToImage(side * (hw - bu), end * (hh - 1)),
             v.ToImage(side * (hw + len * MathF.Cos(theta)), end * (hh + len * MathF.Sin(theta))))
-        { Material = new Material(0.5f, 0.3f, 4, 0.1f) };
+        { Material = new Material(0.68f, 0.35f, 4, 0.1f) };
         var l = new SceneLesion { ClassId = Osteophytes, Box = Sdf.Pad(spur.Bounds, BoxPad), Note = $"osteophyte {v.Name}" };
         l.Overlays.Add(spur);
         return l;

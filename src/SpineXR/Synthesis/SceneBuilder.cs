@@ -168,13 +168,17 @@ public static class SceneBuilder
         else
         {
             int a = s.AnteriorSign;
-            float tilt = l5.Angle + a * rng.Range(0.55f, 0.75f); // sacral slope
+            // Sacrum: a wedge tilted by the sacral slope, its endplate under L5, tapering down and back to the coccyx.
+            float tilt = l5.Angle + a * rng.Range(0.5f, 0.7f);
             var u = new Vector2(MathF.Cos(tilt), MathF.Sin(tilt));
             var down = new Vector2(-u.Y, u.X);
             float sw = l5.HalfWidth * 1.05f;
-            var c = s1 + down * (h * 0.13f) - a * u * sw * 0.3f;
-            s.Anatomy.Add(new PolygonShape(s1 + u * sw, s1 - u * sw, s1 - u * sw + down * h * 0.26f, s1 + u * sw * 0.3f + down * h * 0.3f) { Material = sacrum });
-            s.Anatomy.Add(new EllipseShape(c + new Vector2(-a * w * 0.08f, -h * 0.05f), w * 0.22f, h * 0.17f, rng.Range(-0.3f, 0.3f)) { Material = new Material(0.12f, 0.3f, 8) });
+            var front = s1 + a * u * sw * 0.2f;
+            s.Anatomy.Add(new PolygonShape(front + a * u * sw, front - a * u * sw, front - a * u * sw * 0.9f + down * h * 0.2f,
+                front - a * u * sw * 0.1f + down * h * 0.24f, front + a * u * sw * 0.55f + down * h * 0.1f) { Material = sacrum });
+            // Iliac wing overlapping the sacrum, a faint rim; femoral heads below.
+            s.Anatomy.Add(new EllipseShape(s1 + new Vector2(-a * w * 0.04f, h * 0.02f), w * 0.2f, h * 0.12f, a * rng.Range(0.2f, 0.5f)) { Material = new Material(0.08f, 0.3f, 8) });
+            s.Anatomy.Add(new EllipseShape(s1 + new Vector2(a * w * 0.1f, h * 0.27f), h * 0.05f, h * 0.05f) { Material = new Material(0.25f, 0.3f, 6, 0.08f) });
             foreach (var v in new[] { t11, t12 })
             {
                 var p0 = v.ToImage(-a * v.HalfWidth * 1.6f, 0);
@@ -220,7 +224,7 @@ public static class SceneBuilder
             s.Anatomy.Add(new StrokeShape(StrokeShape.Bezier(m0, m0 + new Vector2(a * w * 0.05f, h * 0.12f), m0 + new Vector2(a * w * 0.35f, h * 0.14f)), pitch * 0.16f)
             { Material = new Material(0.32f, 0.35f, 7, 0.08f) });
             var trachea = s.Vertebrae.Skip(2).Select(v => v.ToImage(a * (v.HalfWidth * 1.9f), 0)).ToArray();
-            s.Anatomy.Add(new StrokeShape(trachea, w * 0.03f) { Material = new Material(-0.25f) });
+            s.Anatomy.Add(new StrokeShape(trachea, w * 0.035f) { Material = new Material(-0.13f, -0.06f, 12) });
             // Shoulders overlapping the lowest levels.
             s.Anatomy.Add(new EllipseShape(new Vector2(bottom.Center.X - a * w * 0.05f, h * 1.02f), w * 0.55f, h * 0.12f) { Material = new Material(0.55f, 0.2f, 30) });
         }

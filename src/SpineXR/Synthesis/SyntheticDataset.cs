@@ -108,14 +108,28 @@ public static class SyntheticDataset
         return images;
     }
 
-    /// <summary>Renders an image and applies its photometric interpretation; the window covers the 1st-99th percentile of stored values.</summary>
+    /// <summary>
+    /// Renders an image and applies its photometric interpretation. The VOI window spans the body, as a technologist
+    /// would set it: from the 1st to the 99.7th percentile of the pixels denser than air, so soft tissue is dark grey,
+    /// bone bright and metal saturated.
+    /// </summary>
     public static SynthPixels Render(SynthImage image)
     {
         var px = SpineRenderer.Render(image.Scene);
+        var e = image.Scene.Exposure;
+        int air = (int)(e.Offset + 0.25f * e.Gain * image.Scene.Body.Thickness);
         var hist = new int[SpineRenderer.MaxValue + 1];
-        foreach (ushort v in px) hist[v]++;
-        int lo = Percentile(hist, px.Length, 0.01), hi = Percentile(hist, px.Length, 0.99);
-        double center = (lo + hi) / 2.0, width = Math.Max(16, (hi - lo) * 1.05);
+        int body = 0;
+        foreach (ushort v in px)
+            if (v > air) { hist[v]++; body++; }
+        if (body < px.Length / 20)
+        {
+            Array.Clear(hist);
+            foreach (ushort v in px) hist[v]++;
+            body = px.Length;
+        }
+        int lo = Percentile(hist, body, 0.01), hi = Percentile(hist, body, 0.997);
+        double center = (lo + hi) / 2.0, width = Math.Max(16, hi - lo);
         if (image.Header.Photometric == "MONOCHROME1")
         {
             for (int i = 0; i < px.Length; i++) px[i] = (ushort)(SpineRenderer.MaxValue - px[i]);
