@@ -10,11 +10,11 @@ namespace SpineXR.Vision.Detection;
 /// <summary>Hungarian-matched focal, L1 and GIoU losses over every stage of a Sparse R-CNN head.</summary>
 public sealed class SparseRcnnCriterion
 {
-    private readonly SparseRcnnOptions _o;
+    private readonly SparseRcnnConfig _o;
 
     public SparseRcnnMatcher Matcher { get; }
 
-    public SparseRcnnCriterion(SparseRcnnOptions options)
+    public SparseRcnnCriterion(SparseRcnnConfig options)
     {
         options.Validate();
         _o = options;

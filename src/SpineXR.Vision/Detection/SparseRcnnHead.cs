@@ -125,7 +125,7 @@ public sealed class RCNNHead : Module<IReadOnlyList<Tensor>, Tensor, Tensor, (Te
     private readonly double[] _weights = [2.0, 2.0, 1.0, 1.0];
     private readonly double _scaleClamp = DefaultScaleClamp;
 
-    public RCNNHead(SparseRcnnOptions o, RoIPoolerFn pooler) : base(nameof(RCNNHead))
+    public RCNNHead(SparseRcnnConfig o, RoIPoolerFn pooler) : base(nameof(RCNNHead))
     {
         _dim = o.HiddenDim;
         _pooler = pooler;
@@ -212,7 +212,7 @@ public sealed class DynamicHead : Module<IReadOnlyList<Tensor>, Tensor, Tensor, 
     private readonly ModuleList<RCNNHead> head_series;
     private readonly bool _deepSupervision;
 
-    public DynamicHead(SparseRcnnOptions o, RoIPoolerFn pooler) : base(nameof(DynamicHead))
+    public DynamicHead(SparseRcnnConfig o, RoIPoolerFn pooler) : base(nameof(DynamicHead))
     {
         head_series = new ModuleList<RCNNHead>(Enumerable.Range(0, o.NumStages).Select(_ => new RCNNHead(o, pooler)).ToArray());
         _deepSupervision = o.DeepSupervision;
@@ -224,7 +224,7 @@ public sealed class DynamicHead : Module<IReadOnlyList<Tensor>, Tensor, Tensor, 
     // class_logits bias, so that every class starts at probability PriorProb and the first focal losses stay
     // small. (The official sets every parameter whose last dimension equals the class count; for 7 classes
     // that is the same set, but with 4 classes it would also hit bboxes_delta.bias, so we name it.)
-    private void ResetParameters(SparseRcnnOptions o)
+    private void ResetParameters(SparseRcnnConfig o)
     {
         double bias = -Math.Log((1 - o.PriorProb) / o.PriorProb);
         using var _ = no_grad();

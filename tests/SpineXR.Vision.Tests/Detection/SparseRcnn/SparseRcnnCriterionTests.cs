@@ -46,7 +46,7 @@ public class SparseRcnnCriterionTests
         // Two identical stages: deep supervision gives the same terms with the stage suffix.
         var logits = tensor(Logits).reshape(1, 1, 4, 3).expand(2, 1, 4, 3);
         var boxes = tensor(Boxes).reshape(1, 1, 4, 4).expand(2, 1, 4, 4);
-        var losses = new SparseRcnnCriterion(new SparseRcnnOptions { NumClasses = 3 }).Forward(logits, boxes, [Target()]);
+        var losses = new SparseRcnnCriterion(new SparseRcnnConfig { NumClasses = 3 }).Forward(logits, boxes, [Target()]);
         Assert.Equal(new[] { "loss_bbox", "loss_bbox_0", "loss_ce", "loss_ce_0", "loss_giou", "loss_giou_0" }, losses.Keys.Order());
         foreach (var suffix in new[] { "", "_0" })
         {
@@ -63,7 +63,7 @@ public class SparseRcnnCriterionTests
         var logits = tensor(Logits).reshape(1, 1, 4, 3).requires_grad_(true);
         var boxes = tensor(Boxes).reshape(1, 1, 4, 4).requires_grad_(true);
         var empty = new SetTarget(zeros(0, 4), zeros(0, dtype: ScalarType.Int64), tensor(new float[] { 100, 120, 100, 120 }));
-        var losses = new SparseRcnnCriterion(new SparseRcnnOptions { NumClasses = 3, DeepSupervision = false }).Forward(logits, boxes, [empty]);
+        var losses = new SparseRcnnCriterion(new SparseRcnnConfig { NumClasses = 3, DeepSupervision = false }).Forward(logits, boxes, [empty]);
         Assert.Equal(0f, losses["loss_bbox"].item<float>());
         var total = losses.Values.Aggregate((a, b) => a + b);
         total.backward();

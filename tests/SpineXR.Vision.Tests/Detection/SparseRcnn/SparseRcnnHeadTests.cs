@@ -26,7 +26,7 @@ public class SparseRcnnHeadTests
     {
         using var scope = NewDisposeScope();
         manual_seed(3);
-        var o = new SparseRcnnOptions { NumClasses = 7, NumProposals = 5, HiddenDim = 32, DimFeedforward = 64, NumAttentionHeads = 4, DimDynamic = 8, NumStages = 2 };
+        var o = new SparseRcnnConfig { NumClasses = 7, NumProposals = 5, HiddenDim = 32, DimFeedforward = 64, NumAttentionHeads = 4, DimDynamic = 8, NumStages = 2 };
         // Stand-in pooler: average of the first level broadcast to every RoI (the real one is RoIAlign).
         RoIPoolerFn pooler = (f, b) => f[0].mean([2, 3], keepdim: true).repeat_interleave(b.shape[1], 0).expand(-1, -1, 7, 7);
         var head = new DynamicHead(o, pooler);

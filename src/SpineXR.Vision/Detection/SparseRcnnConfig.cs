@@ -1,8 +1,19 @@
+using SpineXR.Vision.Models;
+
 namespace SpineXR.Vision.Detection;
 
-/// <summary>Sparse R-CNN head, loss and inference settings; defaults are the official R50 100-proposal config (MODEL.SparseRCNN).</summary>
-public sealed record SparseRcnnOptions
+/// <summary>A Sparse R-CNN architecture, its loss and inference settings; defaults are the official R50-FPN 100-proposal config (MODEL.SparseRCNN) with the 7 VinDr-SpineXR classes.</summary>
+public sealed record SparseRcnnConfig
 {
+    /// <summary>ResNet-FPN backbone; the head reads P2-P5 (the extra max-pool level is unused, as the official ROI_HEADS.IN_FEATURES).</summary>
+    public FpnBackboneConfig Backbone { get; init; } = new() { Body = ResNetConfig.ResNet50 with { Norm = NormKind.FrozenBatchNorm } };
+
+    /// <summary>Shortest-edge sizes (training picks one at random per image; evaluation uses the last).</summary>
+    public int[] MinSize { get; init; } = [800];
+
+    /// <summary>Longest-edge cap.</summary>
+    public int MaxSize { get; init; } = 1333;
+
     /// <summary>Object classes (sigmoid outputs, no background); VinDr-SpineXR: 7.</summary>
     public int NumClasses { get; init; } = 7;
 
@@ -69,11 +80,59 @@ public sealed record SparseRcnnOptions
     /// <summary>Class-wise NMS IoU threshold applied after top-k, or null for none (the official evaluation adds 0.7).</summary>
     public double? NmsThreshold { get; init; }
 
+    /// <summary>
+    /// The paper's model: ResNet-50-FPN, 800/1333, 100 proposals, 6 stages. With a pretrained backbone, frozen BN and
+    /// the stem + res2 frozen (detectron2 FREEZE_AT 2); from scratch, trainable BN everywhere.
+    /// </summary>
+    public static SparseRcnnConfig Paper(int numClasses = 7, bool pretrainedBackbone = true) => new()
+    {
+        NumClasses = numClasses,
+        Backbone = new FpnBackboneConfig
+        {
+            Body = ResNetConfig.ResNet50 with { Norm = pretrainedBackbone ? NormKind.FrozenBatchNorm : NormKind.BatchNorm },
+            TrainableLayers = pretrainedBackbone ? 3 : 5,
+        },
+    };
+
+    /// <summary>
+    /// For a 2-core CPU: ResNet-18-FPN with 128 channels, short side 384, 100 proposals, 6 stages with a narrower
+    /// FFN (512) and dynamic convolution (32); trainable BN as there are no pretrained weights here.
+    /// </summary>
+    public static SparseRcnnConfig Cpu(int numClasses = 7) => new()
+    {
+        NumClasses = numClasses,
+        Backbone = new FpnBackboneConfig { Body = ResNetConfig.ResNet18, OutChannels = 128, TrainableLayers = 5 },
+        MinSize = [384],
+        MaxSize = 640,
+        HiddenDim = 128,
+        DimFeedforward = 512,
+        DimDynamic = 32,
+    };
+
+    /// <summary>A very small model for tests: ResNet-18 of base width 8, 32 channels, 3 stages, 20 proposals, 96-px images.</summary>
+    public static SparseRcnnConfig Tiny(int numClasses = 3) => new()
+    {
+        NumClasses = numClasses,
+        Backbone = new FpnBackboneConfig { Body = ResNetConfig.ResNet18 with { BaseWidth = 8 }, OutChannels = 32, TrainableLayers = 5 },
+        MinSize = [96],
+        MaxSize = 128,
+        HiddenDim = 32,
+        DimFeedforward = 64,
+        NumAttentionHeads = 4,
+        DimDynamic = 8,
+        NumStages = 3,
+        NumProposals = 20,
+        DetectionsPerImage = 20,
+    };
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid field.</summary>
     public void Validate()
     {
-        static void Check(bool ok, string name) { if (!ok) throw new ArgumentException($"invalid value", name); }
+        static void Check(bool ok, string name) { if (!ok) throw new ArgumentException("invalid value", name); }
         Check(NumClasses >= 1, nameof(NumClasses));
+        Check(Backbone.OutChannels == HiddenDim, nameof(HiddenDim));
+        Check(MinSize.Length > 0 && MinSize.All(s => s >= 1), nameof(MinSize));
+        Check(MaxSize >= 1, nameof(MaxSize));
         Check(NumProposals >= 1, nameof(NumProposals));
         Check(HiddenDim >= 1 && NumAttentionHeads >= 1 && HiddenDim % NumAttentionHeads == 0, nameof(NumAttentionHeads));
         Check(DimFeedforward >= 1, nameof(DimFeedforward));
