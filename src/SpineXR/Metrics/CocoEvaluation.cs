@@ -323,8 +323,12 @@ public sealed class CocoEvaluation
     /// Bootstrap of mAP (at each IoU threshold, and averaged over them) over images: numpy RandomState(seed).randint(N, size=N)
     /// per resample; resamples in which no class has ground truth are redrawn. Runs resamples in parallel, draws in order.
     /// </summary>
-    public (Interval[] PerIou, Interval OverIous, int Skipped) BootstrapMap(int resamples, uint seed = 1999, double ci = 0.95)
+    /// <param name="meanOver">IoU indices averaged for <c>OverIous</c>; null = all.</param>
+    public (Interval[] PerIou, Interval OverIous, int Skipped) BootstrapMap(int resamples, uint seed = 1999, double ci = 0.95,
+        IReadOnlyList<int>? meanOver = null)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(resamples, 1);
+        int[] sel = meanOver?.ToArray() ?? Enumerable.Range(0, _iou.Length).ToArray();
         int n = _numImages, T = _iou.Length;
         var rng = new NumpyRandom(seed);
         var draws = new List<int[]>(resamples);
@@ -346,7 +350,9 @@ public sealed class CocoEvaluation
         {
             CocoResult r = Accumulate(draws[b]);
             for (int t = 0; t < T; t++) per[t][b] = r.MeanAp(t);
-            over[b] = r.MeanApOverIous();
+            double m = 0;
+            foreach (int t in sel) m += r.MeanAp(t);
+            over[b] = m / sel.Length;
         });
         var ivs = new Interval[T];
         for (int t = 0; t < T; t++) ivs[t] = Percentile.MeanCi(per[t], ci);
