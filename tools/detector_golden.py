@@ -133,3 +133,5 @@ def main():
 
 if __name__ == "__main__":
     main()
+# The key list fixture (tests/SpineXR.Vision.Tests/Fixtures/Detection/torchvision_keys.txt) lists, per line,
+# "<model> <key> <shape>" for fasterrcnn_resnet50_fpn / retinanet_resnet50_fpn (91 classes) and resnet18/34/101.

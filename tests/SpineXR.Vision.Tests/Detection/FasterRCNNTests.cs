@@ -11,7 +11,7 @@ public class FasterRCNNTests(ITestOutputHelper output)
     {
         TorchRuntime.EnsureLoaded();
         using var model = new FasterRCNN(GoldenModels.SmallFasterRcnn);
-        StateDicts.Load(model, StateDicts.Read(GoldenModels.Fixture("fasterrcnn_small.pth")));
+        StateDict.Load(model, StateDict.Read(GoldenModels.Fixture("fasterrcnn_small.pth")));
         model.eval();
         var (images, expected, _) = GoldenModels.ReadIo("fasterrcnn_small_io.pth");
         var actual = model.Detect(images);

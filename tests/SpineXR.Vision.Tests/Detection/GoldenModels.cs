@@ -36,7 +36,7 @@ internal static class GoldenModels
     /// <summary>Image tensors and torchvision's detections from a *_io.pth fixture.</summary>
     public static (Tensor[] Images, DetectionOutput[] Expected, Dictionary<string, Tensor> All) ReadIo(string name)
     {
-        var io = StateDicts.Read(Fixture(name));
+        var io = StateDict.Read(Fixture(name));
         int n = io.Keys.Count(k => k.StartsWith("image", StringComparison.Ordinal));
         var images = Enumerable.Range(0, n).Select(i => io[$"image{i}"]).ToArray();
         var expected = Enumerable.Range(0, n).Select(i => new DetectionOutput(io[$"boxes{i}"], io[$"scores{i}"], io[$"labels{i}"])).ToArray();

@@ -11,7 +11,7 @@ public class RetinaNetTests(ITestOutputHelper output)
     {
         TorchRuntime.EnsureLoaded();
         using var model = new RetinaNet(GoldenModels.SmallRetinaNet);
-        StateDicts.Load(model, StateDicts.Read(GoldenModels.Fixture("retinanet_small.pth")));
+        StateDict.Load(model, StateDict.Read(GoldenModels.Fixture("retinanet_small.pth")));
         model.eval();
         var (images, expected, _) = GoldenModels.ReadIo("retinanet_small_io.pth");
         var actual = model.Detect(images);

@@ -29,12 +29,16 @@ public sealed class GeneralizedRCNNTransform
         SizeDivisible = sizeDivisible;
     }
 
-    /// <summary>The resize scale torchvision computes: min(min/short, max/long) in float32, as a double.</summary>
+    /// <summary>
+    /// The resize scale torchvision computes: min(min/short, max/long) in float32, where PyTorch evaluates
+    /// number / tensor as reciprocal(tensor) * number (so 800/480 gives 1.6666667, and 480 px become 800, not 799).
+    /// </summary>
     public static double Scale(long h, long w, int minSize, int maxSize)
     {
         float shortSide = Math.Min(h, w), longSide = Math.Max(h, w);
-        float scale = MathF.Min(minSize / shortSide, maxSize / longSide);
-        return scale;
+        float a = 1f / shortSide * minSize;
+        float b = 1f / longSide * maxSize;
+        return MathF.Min(a, b);
     }
 
     /// <summary>Output size after resizing by <see cref="Scale"/> (recompute_scale_factor semantics).</summary>
