@@ -179,8 +179,10 @@ def add_compressed(name, path, source, lossy_tolerance=None, to_rgb=False):
         save_case(name, ds, stream, src, pi, 0, origin, source=source)
     else:
         if to_rgb and pi in ("YBR_FULL", "YBR_FULL_422"):
+            # pydicom converts in floating point, libjpeg (and we) in 16-bit fixed point: allow rounding.
             decoded = convert_color_space(decoded, "YBR_FULL", "RGB")
             pi = "RGB"
+            lossy_tolerance = max(lossy_tolerance, 2)
         save_case(name, ds, stream, decoded, pi, lossy_tolerance, origin)
 
 
@@ -245,7 +247,7 @@ def htj2k_case(name, source, ts, *options, qstep=None):
             raise RuntimeError(f"{name}: OpenJPH's round trip is not lossless")
         save_case(name, ds, stream, src, pi, 0, origin, source=source)
     else:
-        save_case(name, ds, stream, decoded, pi, 4, origin)
+        save_case(name, ds, stream, decoded, pi, 2, origin)  # OpenJPH's decode vs OpenJPEG's: rounding
 
 
 def own_lossless_jpeg(name, source, predictor, point_transform, restart_interval, check_gdcm=True):
@@ -284,13 +286,15 @@ def pydicom_case(filename):
     pi = str(ds.PhotometricInterpretation)
     ts = ds.file_meta.TransferSyntaxUID
     lossy = ts in ("1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.91", "1.2.840.10008.1.2.4.81")
+    tolerance = 0  # lossy streams too: libjpeg's ISLOW IDCT, OpenJPEG and CharLS are what GDCM runs
     if lossy and ts == "1.2.840.10008.1.2.4.50" and pi in ("YBR_FULL", "YBR_FULL_422") and decoded.ndim == 3:
         decoded = convert_color_space(decoded, "YBR_FULL", "RGB")
         pi = "RGB"
+        tolerance = 2
     if pi in ("YBR_RCT", "YBR_ICT"):
         pi = "RGB"  # OpenJPEG (inside GDCM) has already undone the component transform
     name = "pydicom_" + os.path.splitext(filename)[0].replace("+", "_").replace("-", "_")
-    save_case(name, ds, stream, decoded, pi, 4 if lossy else 0, f"pydicom test set: {filename}")
+    save_case(name, ds, stream, decoded, pi, tolerance, f"pydicom test set: {filename}")
 
 
 PYDICOM_CASES = [
@@ -320,23 +324,23 @@ def main():
         for sv in range(1, 8):
             add_compressed(f"jpll_{src}_sv{sv}", compress(f"jpll_{src}_sv{sv}", src, "dcmcjpeg", "+el", "+sv", str(sv)), src)
         add_compressed(f"jpsv1_{src}", compress(f"jpsv1_{src}", src, "dcmcjpeg", "+e1"), src)
-    add_compressed("jpbase_m8", compress("jpbase_m8", "m8", "dcmcjpeg", "+eb", "+q", "85"), "m8", 3)
-    add_compressed("jpbase_rgb8_422", compress("jpbase_rgb8_422", "rgb8", "dcmcjpeg", "+eb", "+q", "85"), "rgb8", 3, True)
-    add_compressed("jpbase_rgb8_444", compress("jpbase_rgb8_444", "rgb8", "dcmcjpeg", "+eb", "+s4"), "rgb8", 3, True)
-    add_compressed("jpbase_rgb8_411", compress("jpbase_rgb8_411", "rgb8", "dcmcjpeg", "+eb", "+n1"), "rgb8", 3, True)
-    add_compressed("jpbase_rgb8_rgb", compress("jpbase_rgb8_rgb", "rgb8", "dcmcjpeg", "+eb", "+cr"), "rgb8", 3)
-    add_compressed("jpext_m12", compress("jpext_m12", "m12", "dcmcjpeg", "+ee", "+q", "90"), "m12", 3)
-    add_compressed("jpext_m8", compress("jpext_m8", "m8", "dcmcjpeg", "+ee"), "m8", 3)
+    add_compressed("jpbase_m8", compress("jpbase_m8", "m8", "dcmcjpeg", "+eb", "+q", "85"), "m8", 0)
+    add_compressed("jpbase_rgb8_422", compress("jpbase_rgb8_422", "rgb8", "dcmcjpeg", "+eb", "+q", "85"), "rgb8", 0, True)
+    add_compressed("jpbase_rgb8_444", compress("jpbase_rgb8_444", "rgb8", "dcmcjpeg", "+eb", "+s4"), "rgb8", 0, True)
+    add_compressed("jpbase_rgb8_411", compress("jpbase_rgb8_411", "rgb8", "dcmcjpeg", "+eb", "+n1"), "rgb8", 0, True)
+    add_compressed("jpbase_rgb8_rgb", compress("jpbase_rgb8_rgb", "rgb8", "dcmcjpeg", "+eb", "+cr"), "rgb8", 0)
+    add_compressed("jpext_m12", compress("jpext_m12", "m12", "dcmcjpeg", "+ee", "+q", "90"), "m12", 0)
+    add_compressed("jpext_m8", compress("jpext_m8", "m8", "dcmcjpeg", "+ee"), "m8", 0)
     for src in ("m8", "m12", "m16", "s12", "rgb8"):
         add_compressed(f"jls_{src}", compress(f"jls_{src}", src, "dcmcjpls", "+el"), src)
     add_compressed("jls_rgb8_sample", compress("jls_rgb8_sample", "rgb8", "dcmcjpls", "+el", "+is"), "rgb8")
     add_compressed("jls_rgb8_none", compress("jls_rgb8_none", "rgb8", "dcmcjpls", "+el", "+in"), "rgb8")
-    add_compressed("jlsnear_m12", compress("jlsnear_m12", "m12", "dcmcjpls", "+en", "+md", "3"), "m12", 3)
-    add_compressed("jlsnear_m8", compress("jlsnear_m8", "m8", "dcmcjpls", "+en", "+md", "2"), "m8", 2)
+    add_compressed("jlsnear_m12", compress("jlsnear_m12", "m12", "dcmcjpls", "+en", "+md", "3"), "m12", 0)
+    add_compressed("jlsnear_m8", compress("jlsnear_m8", "m8", "dcmcjpls", "+en", "+md", "2"), "m8", 0)
     for src in ("m8", "m12", "m16", "s12", "s16", "rgb8"):
         add_compressed(f"j2k_{src}", compress(f"j2k_{src}", src, "gdcmconv", "--j2k"), src)
-    add_compressed("j2klossy_m12", compress("j2klossy_m12", "m12", "gdcmconv", "--j2k", "--lossy", "-q", "40"), "m12", 4)
-    add_compressed("j2klossy_rgb8", compress("j2klossy_rgb8", "rgb8", "gdcmconv", "--j2k", "--lossy", "-q", "40"), "rgb8", 4)
+    add_compressed("j2klossy_m12", compress("j2klossy_m12", "m12", "gdcmconv", "--j2k", "--lossy", "-q", "40"), "m12", 0)
+    add_compressed("j2klossy_rgb8", compress("j2klossy_rgb8", "rgb8", "gdcmconv", "--j2k", "--lossy", "-q", "40"), "rgb8", 0)
     htj2k_case("htj2k_m12", "m12", "1.2.840.10008.1.2.4.201")
     htj2k_case("htj2k_m8_rpcl", "m8", "1.2.840.10008.1.2.4.202", "-prog_order", "RPCL")
     htj2k_case("htj2k_rgb8", "rgb8", "1.2.840.10008.1.2.4.201")

@@ -20,6 +20,7 @@ public sealed class DoctorCommand : ICliCommand
         }
         Check("libtorch (TorchSharp, CPU)", TorchRuntime.EnsureLoaded);
         Check("OpenJPEG (JPEG 2000, HTJ2K)", () => NativeCodecs.OpenJpegVersion());
+        Check("CharLS (JPEG-LS)", () => NativeCodecs.CharLsVersion());
         return failed == 0 ? ExitCodes.Ok : ExitCodes.SomeFailed;
     }
 }

@@ -6,6 +6,9 @@ public static class CodecRegistry
     private static readonly IPixelCodec[] Codecs =
     [
         new RleCodec(),
+        new JpegLosslessCodec(),
+        new JpegDctCodec(),
+        new JpegLsCodec(),
         new Jpeg2000Codec(),
     ];
 

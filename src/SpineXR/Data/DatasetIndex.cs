@@ -221,8 +221,8 @@ public sealed class DatasetIndex
 
     /// <summary>
     /// A deterministic train/validation split by study: each study's rank is a hash of (seed, study id), the
-    /// lowest-ranked round(fraction x studies) go to validation, so no study is in both and the choice of a study
-    /// does not depend on which other studies exist. Image order within each part follows the input.
+    /// lowest-ranked round(fraction x studies) go to validation, so no study is in both, the size is exact, and the
+    /// same seed gives the same split on any machine. Image order within each part follows the input.
     /// </summary>
     public static (IReadOnlyList<DatasetImage> Train, IReadOnlyList<DatasetImage> Validation) SplitByStudy(
         IReadOnlyList<DatasetImage> images, double validationFraction, int seed)

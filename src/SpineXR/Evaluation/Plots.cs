@@ -66,7 +66,8 @@ public static class Plots
                 Line(c, map, rec, q, Palette[k % Palette.Length], true);
             }
         }, Enumerable.Range(0, res.NumClasses).Where(k => res.Precision[r.Iou50Index][k] != null)
-            .Select(k => ($"{Data.LesionTaxonomy.Classes[k]} AP {100 * res.Ap[r.Iou50Index, k]:0.0}", Palette[k % Palette.Length])).ToArray());
+            .Select(k => ($"{Data.LesionTaxonomy.Classes[k]} AP {100 * res.Ap[r.Iou50Index, k]:0.0}", Palette[k % Palette.Length])).ToArray(),
+            legendLeft: true);
     }
 
     /// <summary>FROC: sensitivity against false positives per image (log2 x axis).</summary>
@@ -103,7 +104,7 @@ public static class Plots
     }
 
     private static void Chart(string path, string title, string xLabel, string yLabel, double[] xRange, double[] yRange,
-        Action<(Func<double, double, SKPoint> Map, SKCanvas Canvas)> draw, (string Label, SKColor Color)[] legend)
+        Action<(Func<double, double, SKPoint> Map, SKCanvas Canvas)> draw, (string Label, SKColor Color)[] legend, bool legendLeft = false)
     {
         const int W = 720, H = 600, L = 70, R = 20, T = 40, B = 60;
         using var surface = SKSurface.Create(new SKImageInfo(W, H));
@@ -141,16 +142,17 @@ public static class Plots
         // legend, bottom right inside the plot
         float ly = T + ph - 12 - 18 * (legend.Length - 1);
         float lw = legend.Length == 0 ? 0 : legend.Max(l => font.MeasureText(l.Label)) + 40;
+        float lx = legendLeft ? L + 14 : L + pw - lw - 4;
         if (legend.Length > 0)
         {
             using var bg = new SKPaint { Color = SKColors.White.WithAlpha(220) };
-            c.DrawRect(L + pw - lw - 10, ly - 16, lw + 4, 18 * legend.Length + 8, bg);
+            c.DrawRect(lx - 6, ly - 16, lw + 4, 18 * legend.Length + 8, bg);
         }
         foreach (var (label, color) in legend)
         {
             using var sw = new SKPaint { Color = color, StrokeWidth = 3 };
-            c.DrawLine(L + pw - lw - 4, ly - 4, L + pw - lw + 20, ly - 4, sw);
-            c.DrawText(label, L + pw - lw + 26, ly, SKTextAlign.Left, font, ink);
+            c.DrawLine(lx, ly - 4, lx + 24, ly - 4, sw);
+            c.DrawText(label, lx + 30, ly, SKTextAlign.Left, font, ink);
             ly += 18;
         }
         using var image = surface.Snapshot();

@@ -114,7 +114,8 @@ public static class ClassifierEvaluation
             auc[done] = c.Auc();
             OperatingPoint p = Official(c, c.OfficialIndexForThreshold(threshold), threshold, scores, labels, counts, pos);
             sens[done] = p.Sensitivity; spec[done] = p.Specificity; prec[done] = p.Precision; f1[done] = p.F1;
-            for (int g = 0; g < BandPoints; g++) band[g][done] = TprAt(c, g / (double)(BandPoints - 1));
+            int j = 0;
+            for (int g = 0; g < BandPoints; g++) band[g][done] = TprAt(c, g / (double)(BandPoints - 1), ref j);
             done++;
         }
         var fprGrid = new double[BandPoints];
@@ -132,10 +133,10 @@ public static class ClassifierEvaluation
     }
 
     /// <summary>TPR of the curve at false-positive rate x (linear between points; the highest TPR on a vertical step).</summary>
-    internal static double TprAt(RocCurve c, double x)
+    /// <param name="j">Search start; advanced for the next, larger x.</param>
+    internal static double TprAt(RocCurve c, double x, ref int j)
     {
         double[] f = c.Fpr, t = c.Tpr;
-        int j = 0;
         while (j + 1 < f.Length && f[j + 1] <= x) j++;
         if (j + 1 >= f.Length || f[j + 1] == f[j]) return t[j];
         return t[j] + (t[j + 1] - t[j]) * (x - f[j]) / (f[j + 1] - f[j]);

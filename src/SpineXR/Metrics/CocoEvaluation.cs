@@ -89,11 +89,15 @@ public sealed class CocoEvaluation
 
     private readonly double[] _iou;
     private readonly int _numClasses, _numImages;
-    // Per class: entries sorted by (score desc, image asc, rank in image asc); runs = equal (score, image) groups.
+    // Per class: kept detections sorted by (score desc, image asc, rank in image asc), as COCOeval's mergesort orders them.
     private readonly double[][] _score;
     private readonly int[][] _image;
     private readonly ulong[][] _matched; // bit t set = true positive at IoU threshold t
-    private readonly int[][] _runStart;
+    // Runs = maximal groups of equal (score, image); a resample repeats a run as a block per copy of its image.
+    private readonly int[][] _runStart;   // [class][run], plus the end
+    private readonly int[][] _runImage;   // [class][run]
+    private readonly int[][][] _runFp;    // [class][iou][run]: false positives in the run
+    private readonly bool[][][] _runHasTp; // [class][iou][run]
     private readonly int[][] _truthPerImage; // [class][image]
 
     public IReadOnlyList<double> IouThresholds => _iou;
@@ -105,97 +109,148 @@ public sealed class CocoEvaluation
     {
         options ??= new CocoEvalOptions();
         options.Validate();
+        ArgumentOutOfRangeException.ThrowIfNegative(numImages);
+        ArgumentOutOfRangeException.ThrowIfLessThan(numClasses, 1);
         _iou = options.IouThresholds.ToArray();
         _numImages = numImages;
         _numClasses = numClasses;
 
         var truthArr = truth.ToArray();
         var detArr = detections.ToArray();
+        var gtKeys = new int[truthArr.Length];
+        for (int i = 0; i < truthArr.Length; i++) gtKeys[i] = Key(truthArr[i].Image, truthArr[i].ClassId, "ground truth", i);
+        var dtKeys = new int[detArr.Length];
         for (int i = 0; i < detArr.Length; i++)
+        {
             if (double.IsNaN(detArr[i].Score)) throw new ArgumentException($"detection {i} has a NaN score");
-        // Bucket by (class, image), keeping input order (COCO's annotation order).
-        var gtBuckets = Bucket(truthArr.Length, numImages, numClasses, i => truthArr[i].Image, i => truthArr[i].ClassId, "ground truth");
-        var dtBuckets = Bucket(detArr.Length, numImages, numClasses, i => detArr[i].Image, i => detArr[i].ClassId, "detection");
+            dtKeys[i] = Key(detArr[i].Image, detArr[i].ClassId, "detection", i);
+        }
+        // Bucket by (class, image) with a counting sort, keeping input order (COCO's annotation order) in each bucket.
+        var (gtStart, gtIdx) = Buckets(gtKeys, numClasses * numImages);
+        var (dtStart, dtIdx) = Buckets(dtKeys, numClasses * numImages);
 
         _score = new double[numClasses][];
         _image = new int[numClasses][];
         _matched = new ulong[numClasses][];
         _runStart = new int[numClasses][];
+        _runImage = new int[numClasses][];
+        _runFp = new int[numClasses][][];
+        _runHasTp = new bool[numClasses][][];
         _truthPerImage = new int[numClasses][];
-        Parallel.For(0, numClasses, k => BuildClass(k, gtBuckets[k], dtBuckets[k], truthArr, detArr, options.MaxDetections));
+        Parallel.For(0, numClasses, k => BuildClass(k, gtStart, gtIdx, dtStart, dtIdx, truthArr, detArr, options.MaxDetections));
     }
 
-    private static List<int>[][] Bucket(int n, int numImages, int numClasses, Func<int, int> image, Func<int, int> cls, string what)
+    private int Key(int image, int cls, string what, int i)
     {
-        var b = new List<int>[numClasses][];
-        for (int k = 0; k < numClasses; k++) b[k] = new List<int>[numImages];
-        for (int i = 0; i < n; i++)
-        {
-            int im = image(i), k = cls(i);
-            if ((uint)im >= (uint)numImages) throw new ArgumentException($"{what} {i}: image index {im} out of range");
-            if ((uint)k >= (uint)numClasses) throw new ArgumentException($"{what} {i}: class id {k} out of range");
-            (b[k][im] ??= []).Add(i);
-        }
-        return b;
+        if ((uint)image >= (uint)_numImages) throw new ArgumentException($"{what} {i}: image index {image} out of range");
+        if ((uint)cls >= (uint)_numClasses) throw new ArgumentException($"{what} {i}: class id {cls} out of range");
+        return cls * _numImages + image;
     }
 
-    private void BuildClass(int k, List<int>[] gtByImage, List<int>[] dtByImage, CocoTruth[] truth, CocoDetection[] dets, int maxDets)
+    private static (int[] Start, int[] Index) Buckets(int[] keys, int buckets)
+    {
+        var start = new int[buckets + 1];
+        foreach (int k in keys) start[k + 1]++;
+        for (int b = 0; b < buckets; b++) start[b + 1] += start[b];
+        var fill = start.AsSpan(0, buckets).ToArray();
+        var idx = new int[keys.Length];
+        for (int i = 0; i < keys.Length; i++) idx[fill[keys[i]]++] = i;
+        return (start, idx);
+    }
+
+    /// <summary>Sorts <paramref name="items"/> by <paramref name="keys"/> ascending; equal keys keep ascending item order (a stable sort when items are positions).</summary>
+    private static void SortStable(double[] keys, int[] items)
+    {
+        Array.Sort(keys, items);
+        int i = 0;
+        while (i < keys.Length)
+        {
+            int j = i + 1;
+            while (j < keys.Length && keys[j] == keys[i]) j++;
+            if (j - i > 1) Array.Sort(items, i, j - i);
+            i = j;
+        }
+    }
+
+    private void BuildClass(int k, int[] gtStart, int[] gtIdx, int[] dtStart, int[] dtIdx, CocoTruth[] truth, CocoDetection[] dets, int maxDets)
     {
         int T = _iou.Length;
-        var scores = new List<double>();
-        var images = new List<int>();
-        var matched = new List<ulong>();
+        int cap = 0;
+        for (int im = 0; im < _numImages; im++) cap += Math.Min(maxDets, dtStart[k * _numImages + im + 1] - dtStart[k * _numImages + im]);
+        var scores = new double[cap];
+        var images = new int[cap];
+        var matched = new ulong[cap];
+        int n = 0;
         var truthCount = new int[_numImages];
-        var gtm = new bool[T][];
+        var taken = new ulong[16]; // per truth box: bit t = matched at IoU t
+        var ious = new double[16];
+        double[] thr = _iou.Select(t => Math.Min(t, 1 - 1e-10)).ToArray();
         for (int im = 0; im < _numImages; im++)
         {
-            List<int>? g = gtByImage[im], d = dtByImage[im];
-            int ng = g?.Count ?? 0;
+            int b = k * _numImages + im;
+            int g0 = gtStart[b], ng = gtStart[b + 1] - g0;
+            int d0 = dtStart[b], nAll = dtStart[b + 1] - d0;
             truthCount[im] = ng;
-            if (d == null) continue;
+            if (nAll == 0) continue;
             // Stable descending sort by score (input order breaks ties), then keep maxDets.
-            int[] order = d.ToArray();
-            Array.Sort(order, (a, b) => { int c = dets[b].Score.CompareTo(dets[a].Score); return c != 0 ? c : a.CompareTo(b); });
-            int nd = Math.Min(maxDets, order.Length);
-            for (int t = 0; t < T; t++) { if (gtm[t] == null || gtm[t].Length < ng) gtm[t] = new bool[Math.Max(ng, 4)]; Array.Clear(gtm[t], 0, ng); }
+            var keys = new double[nAll];
+            var order = new int[nAll];
+            for (int j = 0; j < nAll; j++) { order[j] = dtIdx[d0 + j]; keys[j] = -dets[order[j]].Score; }
+            SortStable(keys, order);
+            int nd = Math.Min(maxDets, nAll);
+            if (taken.Length < ng) { taken = new ulong[ng]; ious = new double[ng]; }
+            Array.Clear(taken, 0, ng);
             for (int r = 0; r < nd; r++)
             {
                 var det = dets[order[r]];
                 ulong bits = 0;
-                for (int t = 0; t < T; t++)
+                if (ng > 0)
                 {
-                    double best = Math.Min(_iou[t], 1 - 1e-10);
-                    int m = -1;
-                    for (int j = 0; j < ng; j++)
+                    for (int j = 0; j < ng; j++) ious[j] = CocoBox.Iou(det.Box, truth[gtIdx[g0 + j]].Box);
+                    for (int t = 0; t < T; t++)
                     {
-                        if (gtm[t][j]) continue;
-                        double iou = CocoBox.Iou(det.Box, truth[g![j]].Box);
-                        if (iou < best) continue;
-                        best = iou; m = j;
+                        // Greedy: the unmatched truth with the highest IoU >= t (the last one on ties, as COCOeval).
+                        double best = thr[t];
+                        int m = -1;
+                        ulong bit = 1UL << t;
+                        for (int j = 0; j < ng; j++)
+                        {
+                            if ((taken[j] & bit) != 0 || ious[j] < best) continue;
+                            best = ious[j]; m = j;
+                        }
+                        if (m >= 0) { taken[m] |= bit; bits |= bit; }
                     }
-                    if (m >= 0) { gtm[t][m] = true; bits |= 1UL << t; }
                 }
-                scores.Add(det.Score); images.Add(im); matched.Add(bits);
+                scores[n] = det.Score; images[n] = im; matched[n] = bits; n++;
             }
         }
         // Global order = mergesort of the per-image lists concatenated in image order.
-        int n = scores.Count;
-        var idx = Enumerable.Range(0, n).ToArray();
-        var sc = scores.ToArray();
-        Array.Sort(idx, (a, b) =>
-        {
-            int c = sc[b].CompareTo(sc[a]);
-            return c != 0 ? c : a.CompareTo(b); // entries were appended in (image, rank) order
-        });
+        var gkeys = new double[n];
+        var perm = new int[n];
+        for (int j = 0; j < n; j++) { gkeys[j] = -scores[j]; perm[j] = j; }
+        SortStable(gkeys, perm);
         var s = new double[n]; var ims = new int[n]; var mt = new ulong[n];
         var runs = new List<int>();
         for (int j = 0; j < n; j++)
         {
-            s[j] = sc[idx[j]]; ims[j] = images[idx[j]]; mt[j] = matched[idx[j]];
+            s[j] = scores[perm[j]]; ims[j] = images[perm[j]]; mt[j] = matched[perm[j]];
             if (j == 0 || s[j] != s[j - 1] || ims[j] != ims[j - 1]) runs.Add(j);
         }
         runs.Add(n);
+        int nr = runs.Count - 1;
+        var runImage = new int[nr];
+        var runFp = new int[T][];
+        var runHasTp = new bool[T][];
+        for (int t = 0; t < T; t++) { runFp[t] = new int[nr]; runHasTp[t] = new bool[nr]; }
+        for (int r = 0; r < nr; r++)
+        {
+            runImage[r] = ims[runs[r]];
+            for (int j = runs[r]; j < runs[r + 1]; j++)
+                for (int t = 0; t < T; t++)
+                    if ((mt[j] & (1UL << t)) != 0) runHasTp[t][r] = true; else runFp[t][r]++;
+        }
         _score[k] = s; _image[k] = ims; _matched[k] = mt; _runStart[k] = runs.ToArray(); _truthPerImage[k] = truthCount;
+        _runImage[k] = runImage; _runFp[k] = runFp; _runHasTp[k] = runHasTp;
     }
 
     /// <summary>AP over all images once each (pycocotools' result).</summary>
@@ -216,77 +271,73 @@ public sealed class CocoEvaluation
         var curves = new double[T][][];
         for (int t = 0; t < T; t++) curves[t] = new double[K][];
         var npig = new long[K];
-        var buf = new Buffers();
+        double[] q = new double[R];
+        double[] pr = [];
         for (int k = 0; k < K; k++)
         {
             long ng = 0;
             int[] tpi = _truthPerImage[k];
             for (int im = 0; im < _numImages; im++) ng += (long)tpi[im] * counts[im];
             npig[k] = ng;
+            if (ng == 0)
+            {
+                for (int t = 0; t < T; t++) { ap[t, k] = double.NaN; recall[t, k] = double.NaN; }
+                continue;
+            }
+            if (pr.Length < ng) pr = new double[ng];
             for (int t = 0; t < T; t++)
             {
-                if (ng == 0) { ap[t, k] = double.NaN; recall[t, k] = double.NaN; continue; }
-                double[] q = keepCurves ? new double[R] : buf.Q(R);
-                int nd = Curve(k, t, counts, ng, q, buf, out double rcLast);
-                recall[t, k] = nd > 0 ? rcLast : 0;
+                recall[t, k] = Curve(k, t, counts, ng, q, pr);
                 double sum = 0;
                 for (int r = 0; r < R; r++) sum += q[r];
                 ap[t, k] = sum / R;
-                if (keepCurves) curves[t][k] = q;
+                if (keepCurves) curves[t][k] = (double[])q.Clone();
             }
         }
         return new CocoResult(_iou, ap, recall, curves, npig);
     }
 
-    private sealed class Buffers
+    /// <summary>
+    /// COCOeval's accumulate for one class and IoU: fills the 101 interpolated precisions and returns the final recall.
+    /// Interpolated precision at a recall point is the maximum precision at or after the first detection reaching that recall;
+    /// that maximum is always attained at a true positive, so only true positives are materialised and false-positive runs are
+    /// counted in bulk: one pass over the runs, no allocation.
+    /// </summary>
+    private double Curve(int k, int t, ReadOnlySpan<int> counts, long npig, double[] q, double[] pr)
     {
-        public double[] Rc = new double[1024], Pr = new double[1024];
-        private double[]? _q;
-        public double[] Q(int r) => _q ??= new double[r];
-        public void Ensure(int n)
-        {
-            if (Rc.Length >= n) return;
-            int m = Math.Max(n, Rc.Length * 2);
-            Rc = new double[m]; Pr = new double[m];
-        }
-    }
-
-    private int Curve(int k, int t, ReadOnlySpan<int> counts, long npig, double[] q, Buffers buf, out double rcLast)
-    {
-        double[] s = _score[k];
-        int[] ims = _image[k], runs = _runStart[k];
+        int[] runStart = _runStart[k], runImage = _runImage[k], runFp = _runFp[k][t];
+        bool[] runHasTp = _runHasTp[k][t];
         ulong[] mt = _matched[k];
         ulong bit = 1UL << t;
-        long total = 0;
-        for (int j = 0; j < s.Length; j++) total += counts[ims[j]];
-        buf.Ensure((int)Math.Min(int.MaxValue, total));
-        double[] rc = buf.Rc, pr = buf.Pr;
-        double tp = 0, fp = 0;
-        int nd = 0;
-        double inv = npig;
-        for (int r = 0; r + 1 < runs.Length; r++)
+        double fp = 0;
+        long tp = 0;
+        bool any = false;
+        int nr = runImage.Length;
+        for (int r = 0; r < nr; r++)
         {
-            int a = runs[r], b = runs[r + 1];
-            int c = counts[ims[a]];
+            int c = counts[runImage[r]];
+            if (c == 0) continue;
+            any = true;
+            if (!runHasTp[r]) { fp += (double)c * runFp[r]; continue; }
             for (int rep = 0; rep < c; rep++)
-                for (int j = a; j < b; j++)
+                for (int j = runStart[r]; j < runStart[r + 1]; j++)
                 {
-                    if ((mt[j] & bit) != 0) tp++; else fp++;
-                    rc[nd] = tp / inv;
-                    pr[nd] = tp / (fp + tp + Eps);
-                    nd++;
+                    if ((mt[j] & bit) != 0) { tp++; pr[tp - 1] = tp / (fp + tp + Eps); }
+                    else fp++;
                 }
         }
-        rcLast = nd > 0 ? rc[nd - 1] : 0;
-        for (int i = nd - 1; i > 0; i--) if (pr[i] > pr[i - 1]) pr[i - 1] = pr[i];
         double[] thr = CocoResult.RecallThresholds;
-        int p = 0;
+        if (!any) { Array.Clear(q); return 0; }
+        for (long i = tp - 2; i >= 0; i--) if (pr[i + 1] > pr[i]) pr[i] = pr[i + 1];
+        double inv = npig;
+        long jt = 1; // candidate TP count reaching the recall point
         for (int ri = 0; ri < thr.Length; ri++)
         {
-            while (p < nd && rc[p] < thr[ri]) p++; // np.searchsorted(rc, thr, side="left")
-            q[ri] = p < nd ? pr[p] : 0;
+            if (thr[ri] <= 0) { q[ri] = tp > 0 ? pr[0] : 0; continue; } // searchsorted finds index 0
+            while (jt <= tp && jt / inv < thr[ri]) jt++;
+            q[ri] = jt <= tp ? pr[jt - 1] : 0;
         }
-        return nd;
+        return tp / inv;
     }
 
     /// <summary>

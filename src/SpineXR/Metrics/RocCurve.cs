@@ -91,9 +91,10 @@ public static class Roc
         ReadOnlySpan<int> counts, bool dropIntermediate)
     {
         // Distinct-threshold cumulative counts (sklearn's _binary_clf_curve).
-        var thr = new List<double>(order.Length);
-        var tps = new List<double>(order.Length);
-        var fps = new List<double>(order.Length);
+        var thr = new double[order.Length];
+        var tps = new double[order.Length];
+        var fps = new double[order.Length];
+        int n = 0;
         double tp = 0, fp = 0;
         int k = 0;
         while (k < order.Length)
@@ -109,14 +110,13 @@ public static class Roc
                 if (labels[i]) tp += c; else fp += c;
             }
             if (!any) continue;
-            thr.Add(s); tps.Add(tp); fps.Add(fp);
+            thr[n] = s; tps[n] = tp; fps[n] = fp; n++;
         }
-        return Finish(thr, tps, fps, dropIntermediate);
+        return Finish(thr, tps, fps, n, dropIntermediate);
     }
 
-    private static RocCurve Finish(List<double> thr, List<double> tps, List<double> fps, bool drop)
+    private static RocCurve Finish(double[] thr, double[] tps, double[] fps, int n, bool drop)
     {
-        int n = thr.Count;
         var keep = new List<int>(n);
         if (drop && n > 2)
         {

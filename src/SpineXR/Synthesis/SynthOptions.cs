@@ -12,8 +12,8 @@ public sealed record SynthOptions
     /// <summary>Fraction of studies in the test split (the rest is train), chosen by a seeded hash of the study. Default 0.2.</summary>
     public double TestFraction { get; init; } = 0.2;
 
-    /// <summary>Probability that an image has at least one lesion. Default 0.5 (VinDr-SpineXR: about half).</summary>
-    public double AbnormalFraction { get; init; } = 0.5;
+    /// <summary>Probability that an image draws random lesions. Default 0.4; with the per-study implants and the class-cycling studies about half the images end abnormal, as in VinDr-SpineXR.</summary>
+    public double AbnormalFraction { get; init; } = 0.4;
 
     /// <summary>Probability that a study shows the cervical rather than the lumbar spine. Default 0.35.</summary>
     public double CervicalFraction { get; init; } = 0.35;

@@ -147,6 +147,34 @@ public class CocoEvaluationTests
     }
 
     [Fact]
+    public void RandomMultisetsEqualExplicitlyDuplicatedImages()
+    {
+        // For each fixture problem, draw counts 0..3 per image and compare with a problem holding the copies as images.
+        var rng = new Random(11);
+        foreach (var c in EvalFixtures.Load("coco_random.json").EnumerateArray())
+        {
+            int n = c.GetProperty("n_images").GetInt32(), k = c.GetProperty("n_classes").GetInt32();
+            var gt = c.GetProperty("truth").EnumerateArray().Select(g => { var b = g[2].Doubles(); return new CocoTruth(g[0].GetInt32(), g[1].GetInt32(), B(b[0], b[1], b[2], b[3])); }).ToArray();
+            var dt = c.GetProperty("detections").EnumerateArray().Select(d => { var b = d[2].Doubles(); return new CocoDetection(d[0].GetInt32(), d[1].GetInt32(), B(b[0], b[1], b[2], b[3]), d[3].GetDouble()); }).ToArray();
+            var counts = Enumerable.Range(0, n).Select(_ => rng.Next(4)).ToArray();
+            var opts = new CocoEvalOptions { IouThresholds = c.GetProperty("iou_thresholds").Doubles() };
+            var viaCounts = new CocoEvaluation(n, k, gt, dt, opts).Accumulate(counts);
+            var newIndex = new List<int>[n];
+            int next = 0;
+            for (int i = 0; i < n; i++) { newIndex[i] = []; for (int r = 0; r < counts[i]; r++) newIndex[i].Add(next++); }
+            var gt2 = gt.SelectMany(g => newIndex[g.Image].Select(j => g with { Image = j })).ToArray();
+            var dt2 = dt.SelectMany(d => newIndex[d.Image].Select(j => d with { Image = j })).ToArray();
+            var explicitCopies = new CocoEvaluation(Math.Max(next, 1), k, gt2, dt2, opts).Evaluate();
+            for (int t = 0; t < opts.IouThresholds.Count; t++)
+                for (int j = 0; j < k; j++)
+                {
+                    double a = viaCounts.Ap[t, j], b = explicitCopies.Ap[t, j];
+                    Assert.True(double.IsNaN(a) ? double.IsNaN(b) : Math.Abs(a - b) < 1e-12, $"class {j}: {a} vs {b}");
+                }
+        }
+    }
+
+    [Fact]
     public void FrocCountsFalsePositivesPerImage()
     {
         // 2 images, 2 truths; scores: .9 TP, .8 FP, .7 TP. FP/image: 0 at sens .5, .5 at sens 1.
