@@ -96,7 +96,7 @@ public sealed record SparseRcnnConfig
 
     /// <summary>
     /// For a 2-core CPU: ResNet-18-FPN with 128 channels, short side 384, 100 proposals, 6 stages with a narrower
-    /// FFN (512) and dynamic convolution (32); trainable BN as there are no pretrained weights here.
+    /// FFN (1024) and dynamic convolution (32); trainable BN as there are no pretrained weights here.
     /// </summary>
     public static SparseRcnnConfig Cpu(int numClasses = 7) => new()
     {
@@ -105,8 +105,23 @@ public sealed record SparseRcnnConfig
         MinSize = [384],
         MaxSize = 640,
         HiddenDim = 128,
-        DimFeedforward = 512,
+        DimFeedforward = 1024,
         DimDynamic = 32,
+    };
+
+    /// <summary>
+    /// The official head on another backbone width: HiddenDim = FPN channels, FFN 8x and dynamic dimension 1/4 of it
+    /// (2048 and 64 at the official 256).
+    /// </summary>
+    public static SparseRcnnConfig ForBackbone(int numClasses, FpnBackboneConfig backbone, int[] minSize, int maxSize) => new()
+    {
+        NumClasses = numClasses,
+        Backbone = backbone with { ReturnedLayers = [1, 2, 3, 4], Extra = FpnExtraBlock.LastLevelMaxPool },
+        MinSize = minSize,
+        MaxSize = maxSize,
+        HiddenDim = backbone.OutChannels,
+        DimFeedforward = 8 * backbone.OutChannels,
+        DimDynamic = Math.Max(1, backbone.OutChannels / 4),
     };
 
     /// <summary>A very small model for tests: ResNet-18 of base width 8, 32 channels, 3 stages, 20 proposals, 96-px images.</summary>
