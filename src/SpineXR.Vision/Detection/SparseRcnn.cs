@@ -1,0 +1,157 @@
+// Sparse R-CNN (Sun et al., "Sparse R-CNN: End-to-End Object Detection with Learnable Proposals", CVPR 2021),
+// following the official projects/SparseRCNN/sparsercnn/detector.py: transform -> backbone (ResNet-FPN, P2-P5)
+// -> learned proposal boxes (normalised cxcywh, scaled to each image) and proposal features -> DynamicHead
+// stages -> set loss (training) or top-k over proposals x classes (inference). No NMS, anchors or RPN.
+// Field names give the official keys: init_proposal_features.weight, init_proposal_boxes.weight,
+// head.head_series.N...; the backbone uses torchvision names (backbone.body..., backbone.fpn...), see
+// SparseRcnnWeights for the detectron2 mapping.
+using SpineXR.Vision.Detection.Ops;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace SpineXR.Vision.Detection;
+
+/// <summary>Sparse R-CNN: backbone, init_proposal_features, init_proposal_boxes, head. Labels are 0-based object classes (no background).</summary>
+public sealed class SparseRcnn : nn.Module, IObjectDetector
+{
+    private readonly BackboneWithFpn backbone;
+    private readonly Embedding init_proposal_features;
+    private readonly Embedding init_proposal_boxes;
+    private readonly DynamicHead head;
+    private readonly GeneralizedRCNNTransform _transform;
+    private readonly SparseRcnnCriterion _criterion;
+
+    public SparseRcnnConfig Config { get; }
+    public int FirstClassLabel => 0;
+    public int NumObjectClasses => Config.NumClasses;
+    public GeneralizedRCNNTransform Transform => _transform;
+    public BackboneWithFpn Backbone => backbone;
+    public SparseRcnnCriterion Criterion => _criterion;
+
+    public SparseRcnn(SparseRcnnConfig config) : base(nameof(SparseRcnn))
+    {
+        config.Validate();
+        Config = config;
+        backbone = new BackboneWithFpn(config.Backbone);
+        init_proposal_features = nn.Embedding(config.NumProposals, config.HiddenDim);
+        init_proposal_boxes = nn.Embedding(config.NumProposals, 4);
+        using (no_grad())
+        {
+            // Every proposal starts as the whole image: centre (0.5, 0.5), size (1, 1).
+            init_proposal_boxes.weight!.narrow(1, 0, 2).fill_(0.5);
+            init_proposal_boxes.weight!.narrow(1, 2, 2).fill_(1.0);
+        }
+        head = new DynamicHead(config, Pool);
+        _transform = new GeneralizedRCNNTransform(config.MinSize, config.MaxSize);
+        _criterion = new SparseRcnnCriterion(config);
+        RegisterComponents();
+    }
+
+    /// <inheritdoc/>
+    public Dictionary<string, Tensor> Losses(IReadOnlyList<Tensor> images, IReadOnlyList<DetectionTarget> targets, Random? rng = null)
+    {
+        if (images.Count != targets.Count) throw new ArgumentException("one target per image", nameof(targets));
+        rng ??= Random.Shared;
+        using var scope = NewDisposeScope();
+        var resized = new Tensor[images.Count];
+        var boxes = new Tensor[images.Count];
+        for (int i = 0; i < images.Count; i++)
+        {
+            int size = Config.MinSize[rng.Next(Config.MinSize.Length)];
+            (resized[i], var b) = _transform.ResizeOne(images[i], targets[i].Boxes, size);
+            boxes[i] = b!;
+        }
+        var list = _transform.Batch(resized);
+        var (logits, predBoxes, whwh) = Forward(list);
+        var setTargets = targets.Select((t, i) => new SetTarget(boxes[i].to(float32), t.Labels.to(int64), whwh[i])).ToArray();
+        var losses = _criterion.Forward(logits, predBoxes, setTargets);
+        foreach (var t in losses.Values) t.MoveToOuterDisposeScope();
+        return losses;
+    }
+
+    /// <inheritdoc/>
+    public List<DetectionOutput> Detect(IReadOnlyList<Tensor> images)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var list = _transform.Forward(images);
+        var (logits, boxes, _) = Forward(list);
+        var result = new List<DetectionOutput>();
+        for (int i = 0; i < images.Count; i++)
+        {
+            var (b, s, l) = Postprocess(logits[-1][i], boxes[-1][i], list.ImageSizes[i], (images[i].shape[^2], images[i].shape[^1]));
+            result.Add(new DetectionOutput(b.MoveToOuterDisposeScope(), s.MoveToOuterDisposeScope(), l.MoveToOuterDisposeScope()));
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// The network on a transformed batch: logits (S, N, Q, C), boxes (S, N, Q, 4) xyxy in resized-image pixels for
+    /// every stage S, and each image's (W, H, W, H) before padding, (N, 4).
+    /// </summary>
+    public (Tensor Logits, Tensor Boxes, Tensor ImageWhwh) Forward(ImageList list)
+    {
+        using var scope = NewDisposeScope();
+        var features = backbone.call(list.Tensors).Take(4).ToArray(); // P2..P5
+        var whwh = tensor(list.ImageSizes.SelectMany(s => new float[] { s.W, s.H, s.W, s.H }).ToArray()).reshape(-1, 4).to(list.Tensors.device);
+        // (Q, 4) normalised cxcywh -> (1, Q, 4) xyxy -> (N, Q, 4) pixels
+        var proposals = BoxFormat.CxcywhToXyxy(init_proposal_boxes.weight!).unsqueeze(0) * whwh.unsqueeze(1);
+        var (logits, boxes) = head.call(features, proposals, init_proposal_features.weight!);
+        return (logits.MoveToOuterDisposeScope(), boxes.MoveToOuterDisposeScope(), whwh.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// Official inference for one image: sigmoid scores, the top DetectionsPerImage of Q x C (proposal, class) pairs,
+    /// optional class-wise NMS, boxes scaled from the resized to the original size, clipped, empty ones dropped,
+    /// sorted by decreasing score.
+    /// </summary>
+    internal (Tensor Boxes, Tensor Scores, Tensor Labels) Postprocess(Tensor logits, Tensor boxes, (long H, long W) resized, (long H, long W) original)
+    {
+        using var scope = NewDisposeScope();
+        long q = logits.shape[0], c = logits.shape[1];
+        var scores = logits.sigmoid().flatten(); // (Q*C), index = proposal * C + class
+        var (top, idx) = scores.topk((int)Math.Min(Config.DetectionsPerImage, q * c));
+        var labels = idx.remainder(c);
+        var b = boxes.index_select(0, idx.div(c, rounding_mode: RoundingMode.floor));
+        b = GeneralizedRCNNTransform.ResizeBoxes(b, resized, original);
+        b = BoxOps.ClipToImage(b, original.H, original.W);
+        var keep = ((b.select(1, 2) > b.select(1, 0)) & (b.select(1, 3) > b.select(1, 1))).nonzero().squeeze(1);
+        b = b.index_select(0, keep);
+        top = top.index_select(0, keep);
+        labels = labels.index_select(0, keep);
+        if (Config.NmsThreshold is double thr)
+        {
+            var k = Nms.Batched(b, top, labels, thr);
+            b = b.index_select(0, k);
+            top = top.index_select(0, k);
+            labels = labels.index_select(0, k);
+        }
+        return (b.MoveToOuterDisposeScope(), top.MoveToOuterDisposeScope(), labels.MoveToOuterDisposeScope());
+    }
+
+    // The official ROIPooler with ROIAlignV2: RoIAlign with aligned=True on P2..P5 (strides 4..32), each box on
+    // level floor(4 + log2(sqrt(area) / 224 + 1e-8)) clamped to 2..5 (detectron2's assign_boxes_to_levels).
+    private Tensor Pool(IReadOnlyList<Tensor> features, Tensor boxes)
+    {
+        using var scope = NewDisposeScope();
+        long n = boxes.shape[0], q = boxes.shape[1];
+        int r = Config.PoolerResolution;
+        var flat = boxes.reshape(n * q, 4);
+        var batchIdx = arange(n, dtype: flat.dtype, device: flat.device).repeat_interleave(q).unsqueeze(1);
+        var rois = cat([batchIdx, flat], 1); // (N*Q, 5)
+        var area = ((flat.select(1, 2) - flat.select(1, 0)) * (flat.select(1, 3) - flat.select(1, 1))).clamp_min(0);
+        var level = floor(4 + log2(sqrt(area) / 224 + 1e-8)).clamp(2, 1 + features.Count).to(int64) - 2;
+        long channels = features[0].shape[1];
+        var output = zeros([n * q, channels, r, r], features[0].dtype, features[0].device);
+        for (int l = 0; l < features.Count; l++)
+        {
+            var idx = (level == l).nonzero().squeeze(1);
+            if (idx.numel() == 0) continue;
+            double scale = 1.0 / (1 << (l + 2));
+            var pooled = RoIAlign.Forward(features[l], rois.index_select(0, idx), r, r, scale, Config.SamplingRatio, aligned: true);
+            output = output.index_copy(0, idx, pooled);
+        }
+        return output.MoveToOuterDisposeScope();
+    }
+}
