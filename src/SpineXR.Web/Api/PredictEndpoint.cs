@@ -1,0 +1,52 @@
+using System.Text.Json;
+using SpineXR.Inference;
+using SpineXR.Web.Results;
+using SpineXR.Web.Uploads;
+
+namespace SpineXR.Web.Api;
+
+/// <summary>
+/// POST /api/v1/predict: admit (or 503) -> read the upload into memory (413, 415) -> wait for a running slot ->
+/// decode (400 with the reader's reason) -> predict -> keep the view for the overlay endpoints -> the same
+/// per-image JSON as `spinexr predict`.
+/// </summary>
+internal sealed class PredictEndpoint(SpineServerOptions options, ISpinePredictor predictor, IUploadDecoder decoder,
+    PredictionQueue queue, ResultCache results)
+{
+    public async Task HandleAsync(HttpContext ctx)
+    {
+        var ct = ctx.RequestAborted;
+        var (kind, boundary) = UploadReader.CheckHeaders(ctx.Request, options.MaxUploadBytes);
+
+        // Admission before the body is read: a full server costs a refused client nothing but the headers.
+        using var ticket = queue.TryAdmit() ?? throw new ProblemException(503, "queue-full", "The server is busy",
+            $"{queue.MaxConcurrency} predictions are running and {queue.QueueLength} waiting; retry later")
+        { RetryAfterSeconds = queue.RetryAfterSeconds() };
+
+        UploadReader.Upload? upload = await UploadReader.ReadAsync(ctx.Request, kind, boundary, options.MaxUploadBytes, ct);
+        await ticket.WaitTurnAsync(ct);
+
+        DecodedUpload decoded;
+        try
+        {
+            decoded = decoder.Decode(upload!.Bytes, upload.Kind, upload.FileName, options.ViewMaxSide);
+        }
+        catch (UnreadableUploadException e)
+        {
+            throw ProblemException.BadRequest($"{upload.FileName}: {e.Message}");
+        }
+        upload = null; // the encoded bytes are no longer needed while the models run
+
+        var prediction = predictor.Predict([decoded.Image], ct)[0];
+        string id = UploadIds.IsSafe(prediction.ImageId) ? prediction.ImageId : UploadIds.FromContent(decoded.Image.Gray8);
+        results.Put(new RecentResult(id, prediction, decoded.View));
+
+        ctx.Response.StatusCode = 200;
+        ctx.Response.ContentType = "application/json";
+        ctx.Response.Headers.CacheControl = "no-store";
+        ctx.Response.Headers["X-Result-Id"] = id;
+        ctx.Response.Headers.Location = $"/api/v1/results/{id}";
+        ctx.Response.Headers.Link = $"</api/v1/overlay/{id}.png>; rel=\"overlay\", </api/v1/results/{id}>; rel=\"view\"";
+        await JsonSerializer.SerializeAsync(ctx.Response.Body, prediction, cancellationToken: ct);
+    }
+}

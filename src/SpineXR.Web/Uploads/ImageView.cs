@@ -1,0 +1,102 @@
+using System.Numerics;
+
+namespace SpineXR.Web.Uploads;
+
+/// <summary>
+/// What the viewer shows of an upload, kept with its result: modality values downsampled to at most
+/// <c>maxSide</c> and quantised to 16 bits (value = <see cref="Intercept"/> + <see cref="Slope"/> * raw), the
+/// default window, and the reference 8-bit conversion (what the models saw) at the same size.
+/// The browser windows the 16-bit values itself, so dragging window/level costs no round trip.
+/// </summary>
+public sealed class ImageView
+{
+    public required int Width { get; init; }
+    public required int Height { get; init; }
+    public required int OriginalWidth { get; init; }
+    public required int OriginalHeight { get; init; }
+    /// <summary>Row-major display values, Width x Height.</summary>
+    public required ushort[] Raw { get; init; }
+    public required double Slope { get; init; }
+    public required double Intercept { get; init; }
+    /// <summary>Default window in modality units (DICOM Window Center/Width when present, else the full range).</summary>
+    public required double WindowCenter { get; init; }
+    public required double WindowWidth { get; init; }
+    /// <summary>True for MONOCHROME1: high values are dark.</summary>
+    public required bool Invert { get; init; }
+    /// <summary>Reference 8-bit conversion, Width x Height (inversion already applied).</summary>
+    public required byte[] Gray8 { get; init; }
+
+    /// <summary>Bytes held, for the result cache's budget.</summary>
+    public long Bytes => Raw.LongLength * 2 + Gray8.LongLength;
+
+    /// <summary>Box coordinates in original pixels times this give view pixels.</summary>
+    public double Scale => Width / (double)OriginalWidth;
+
+    /// <summary>Builds the view from full-size modality values (stored * slope + intercept) and the full-size 8-bit image.</summary>
+    public static ImageView Create<T>(ReadOnlySpan<T> stored, ReadOnlySpan<byte> gray8, int width, int height, int maxSide,
+        double rescaleSlope = 1, double rescaleIntercept = 0, double? windowCenter = null, double? windowWidth = null, bool invert = false)
+        where T : unmanaged, INumberBase<T>
+    {
+        if (width <= 0 || height <= 0 || stored.Length < (long)width * height || gray8.Length < (long)width * height)
+            throw new ArgumentException($"buffers do not hold {width}x{height} pixels");
+        int f = Math.Max(1, (Math.Max(width, height) + maxSide - 1) / maxSide);
+        var means = AreaMean(stored, width, height, f, out int vw, out int vh);
+
+        double lo = double.MaxValue, hi = double.MinValue;
+        for (int i = 0; i < means.Length; i++)
+        {
+            double v = means[i] * rescaleSlope + rescaleIntercept;
+            means[i] = v;
+            if (v < lo) lo = v;
+            if (v > hi) hi = v;
+        }
+        // Integer data within 16 bits keeps unit steps; wider or fractional ranges spread over 0..65535.
+        double q = hi - lo <= 65535 ? 1 : (hi - lo) / 65535;
+        var raw = new ushort[means.Length];
+        for (int i = 0; i < means.Length; i++)
+            raw[i] = (ushort)Math.Clamp(Math.Round((means[i] - lo) / q), 0, 65535);
+
+        var g = AreaMean(gray8, width, height, f, out _, out _);
+        var g8 = new byte[g.Length];
+        for (int i = 0; i < g.Length; i++) g8[i] = (byte)Math.Clamp(Math.Round(g[i]), 0, 255);
+
+        bool hasWindow = windowCenter is { } c && windowWidth is { } w && double.IsFinite(c) && double.IsFinite(w) && w >= 1;
+        return new ImageView
+        {
+            Width = vw, Height = vh, OriginalWidth = width, OriginalHeight = height,
+            Raw = raw, Slope = q, Intercept = lo,
+            WindowCenter = hasWindow ? windowCenter!.Value : (lo + hi) / 2,
+            WindowWidth = hasWindow ? windowWidth!.Value : Math.Max(1, hi - lo),
+            Invert = invert, Gray8 = g8,
+        };
+    }
+
+    /// <summary>Mean of each f x f block (partial blocks at the right and bottom edges averaged over what exists).</summary>
+    internal static double[] AreaMean<T>(ReadOnlySpan<T> src, int width, int height, int f, out int outW, out int outH)
+        where T : unmanaged, INumberBase<T>
+    {
+        outW = (width + f - 1) / f;
+        outH = (height + f - 1) / f;
+        var dst = new double[outW * outH];
+        for (int oy = 0; oy < outH; oy++)
+        {
+            int y0 = oy * f, y1 = Math.Min(height, y0 + f);
+            var acc = dst.AsSpan(oy * outW, outW);
+            for (int y = y0; y < y1; y++)
+            {
+                var row = src.Slice(y * width, width);
+                for (int ox = 0, x = 0; ox < outW; ox++)
+                {
+                    int x1 = Math.Min(width, x + f);
+                    double s = 0;
+                    for (; x < x1; x++) s += double.CreateTruncating(row[x]);
+                    acc[ox] += s;
+                }
+            }
+            int rows = y1 - y0;
+            for (int ox = 0; ox < outW; ox++)
+                acc[ox] /= rows * (Math.Min(width, (ox + 1) * f) - ox * f);
+        }
+        return dst;
+    }
+}
