@@ -96,6 +96,7 @@
 
     for (const c of [$('image'), $('overlay')]) { c.width = meta.view_width; c.height = meta.view_height; }
     $('canvasWrap').hidden = false;
+    $('drop').classList.add('compact');
     $('hint').hidden = false;
     $('windowing').disabled = false;
     $('filters').disabled = false;

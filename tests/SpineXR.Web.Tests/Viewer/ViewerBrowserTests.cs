@@ -27,7 +27,7 @@ public sealed class ViewerBrowserTests
         });
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
         var consoleErrors = new List<string>();
-        page.Console += (_, m) => { if (m.Type == "error") consoleErrors.Add(m.Text); };
+        page.Console += (_, m) => { if (m.Type == "error") consoleErrors.Add(m.Text + " " + m.Location); };
         page.PageError += (_, e) => consoleErrors.Add(e);
         // Anything leaving the server's origin would be a defect (and would hang offline).
         var foreign = new List<string>();
