@@ -20,6 +20,9 @@ public sealed class FakePredictor : ISpinePredictor
     public SemaphoreSlim? Gate { get; init; }
 
     public int Calls => Volatile.Read(ref _calls);
+
+    /// <summary>The last image predicted, as the models received it.</summary>
+    public SpineImage? LastImage { get; private set; }
     public int MaxRunning => Volatile.Read(ref _maxRunning);
 
     public PredictionProvenance Provenance { get; } = new()
@@ -38,6 +41,7 @@ public sealed class FakePredictor : ISpinePredictor
     public IReadOnlyList<ImagePrediction> Predict(IReadOnlyList<SpineImage> batch, CancellationToken cancellationToken = default)
     {
         Interlocked.Increment(ref _calls);
+        LastImage = batch[^1];
         int now = Interlocked.Increment(ref _running);
         int seen;
         while (now > (seen = Volatile.Read(ref _maxRunning)) && Interlocked.CompareExchange(ref _maxRunning, now, seen) != seen) { }

@@ -37,10 +37,25 @@ internal sealed class PredictEndpoint(SpineServerOptions options, ISpinePredicto
         }
         upload = null; // the encoded bytes are no longer needed while the models run
 
-        var prediction = predictor.Predict([decoded.Image], ct)[0];
-        string id = UploadIds.IsSafe(prediction.ImageId) ? prediction.ImageId : UploadIds.FromContent(decoded.Image.Gray8);
-        results.Put(new RecentResult(id, prediction, decoded.View));
+        // The viewer's copy is built on another core while the models run; the answer does not wait for it, but the
+        // running slot is held until it is done, so full-size buffers never outnumber the slots.
+        var view = Task.Run(decoded.BuildView, CancellationToken.None);
+        try
+        {
+            var prediction = predictor.Predict([decoded.Image], ct)[0];
+            string id = UploadIds.IsSafe(prediction.ImageId) ? prediction.ImageId : UploadIds.FromContent(decoded.Image.Gray8);
+            results.Put(new RecentResult(id, prediction, view, options.ViewMaxSide));
+            await WriteAsync(ctx, id, prediction, ct);
+        }
+        finally
+        {
+            // Failures surface (as 500) on the endpoints that read the view; here only the wait matters.
+            try { await view; } catch (Exception) { }
+        }
+    }
 
+    private static async Task WriteAsync(HttpContext ctx, string id, ImagePrediction prediction, CancellationToken ct)
+    {
         ctx.Response.StatusCode = 200;
         ctx.Response.ContentType = "application/json";
         ctx.Response.Headers.CacheControl = "no-store";
@@ -48,5 +63,6 @@ internal sealed class PredictEndpoint(SpineServerOptions options, ISpinePredicto
         ctx.Response.Headers.Location = $"/api/v1/results/{id}";
         ctx.Response.Headers.Link = $"</api/v1/overlay/{id}.png>; rel=\"overlay\", </api/v1/results/{id}>; rel=\"view\"";
         await JsonSerializer.SerializeAsync(ctx.Response.Body, prediction, cancellationToken: ct);
+        await ctx.Response.CompleteAsync();
     }
 }

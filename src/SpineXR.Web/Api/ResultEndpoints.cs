@@ -4,6 +4,7 @@ using SkiaSharp;
 using SpineXR.Inference;
 using SpineXR.Reports;
 using SpineXR.Web.Results;
+using SpineXR.Web.Uploads;
 
 namespace SpineXR.Web.Api;
 
@@ -23,19 +24,19 @@ internal sealed class ResultEndpoints(ResultCache results)
     public async Task OverlayAsync(HttpContext ctx)
     {
         var r = Find(ctx);
-        await WritePngAsync(ctx, r.OverlayPng(RenderOverlay));
+        await WritePngAsync(ctx, r.OverlayPng(await r.View, RenderOverlay));
     }
 
     public async Task ImageAsync(HttpContext ctx)
     {
         var r = Find(ctx);
-        await WritePngAsync(ctx, r.ImagePng(RenderImage));
+        await WritePngAsync(ctx, r.ImagePng(await r.View, RenderImage));
     }
 
     public async Task MetaAsync(HttpContext ctx)
     {
         var r = Find(ctx);
-        var v = r.View;
+        var v = await r.View;
         var body = new Dictionary<string, object?>
         {
             ["id"] = r.Id,
@@ -62,12 +63,13 @@ internal sealed class ResultEndpoints(ResultCache results)
     public async Task RawAsync(HttpContext ctx)
     {
         var r = Find(ctx);
+        var v = await r.View;
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("raw view needs a little-endian host");
         ctx.Response.ContentType = "application/octet-stream";
         ctx.Response.Headers.CacheControl = "no-store";
-        ctx.Response.Headers["X-View-Width"] = r.View.Width.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        ctx.Response.Headers["X-View-Height"] = r.View.Height.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var bytes = MemoryMarshal.AsBytes(r.View.Raw.AsSpan()).ToArray();
+        ctx.Response.Headers["X-View-Width"] = v.Width.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        ctx.Response.Headers["X-View-Height"] = v.Height.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var bytes = MemoryMarshal.AsBytes(v.Raw.AsSpan()).ToArray();
         ctx.Response.ContentLength = bytes.Length;
         await ctx.Response.Body.WriteAsync(bytes, ctx.RequestAborted);
     }
@@ -80,9 +82,8 @@ internal sealed class ResultEndpoints(ResultCache results)
         await ctx.Response.Body.WriteAsync(png, ctx.RequestAborted);
     }
 
-    internal static byte[] RenderOverlay(RecentResult r)
+    internal static byte[] RenderOverlay(RecentResult r, ImageView v)
     {
-        var v = r.View;
         var p = r.Prediction;
         float s = (float)v.Scale;
         var boxes = p.Boxes.Select(b => b with { Xyxy = [b.Xyxy[0] * s, b.Xyxy[1] * s, b.Xyxy[2] * s, b.Xyxy[3] * s] }).ToList();
@@ -91,9 +92,8 @@ internal sealed class ResultEndpoints(ResultCache results)
         return OverlayRenderer.RenderPng(v.Gray8, v.Width, v.Height, boxes, banner, abnormal, Math.Max(v.Width, v.Height));
     }
 
-    internal static byte[] RenderImage(RecentResult r)
+    internal static byte[] RenderImage(ImageView v)
     {
-        var v = r.View;
         using var bmp = new SKBitmap(new SKImageInfo(v.Width, v.Height, SKColorType.Gray8, SKAlphaType.Opaque));
         v.Gray8.AsSpan().CopyTo(bmp.GetPixelSpan());
         using var data = bmp.Encode(SKEncodedImageFormat.Png, 100);

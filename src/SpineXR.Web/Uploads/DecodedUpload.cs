@@ -2,8 +2,12 @@ using SpineXR.Inference;
 
 namespace SpineXR.Web.Uploads;
 
-/// <summary>An upload decoded for the models (<see cref="Image"/>, full size) and for the viewer (<see cref="View"/>).</summary>
-public sealed record DecodedUpload(SpineImage Image, ImageView View);
+/// <summary>
+/// An upload decoded for the models (<see cref="Image"/>, full size), and the recipe for its viewer copy
+/// (<see cref="BuildView"/>, holding the full-size values until run): the server builds the view while the models
+/// run and answers without waiting for it.
+/// </summary>
+public sealed record DecodedUpload(SpineImage Image, Func<ImageView> BuildView);
 
 /// <summary>The formats the API accepts.</summary>
 public enum UploadKind

@@ -42,18 +42,15 @@ public static class DicomUpload
         var window = GrayscaleRenderer.SelectVoi(ds, RenderOptions.Reference, []).Window;
         bool invert = frame.Photometric == "MONOCHROME1";
         var modality = ModalityLut.FromDataset(ds);
-        ImageView view;
-        if (modality.IsIdentity)
+        int[] stored = frame.Values;
+        return new DecodedUpload(image, () =>
         {
-            view = ImageView.Create<int>(frame.Values, gray8, width, height, viewMaxSide, 1, 0, window?.Center, window?.Width, invert);
-        }
-        else
-        {
-            var values = new float[frame.Values.Length];
-            for (int i = 0; i < values.Length; i++) values[i] = (float)modality.Apply(frame.Values[i]);
-            view = ImageView.Create<float>(values, gray8, width, height, viewMaxSide, 1, 0, window?.Center, window?.Width, invert);
-        }
-        return new DecodedUpload(image, view);
+            if (modality.IsIdentity)
+                return ImageView.Create<int>(stored, gray8, width, height, viewMaxSide, 1, 0, window?.Center, window?.Width, invert);
+            var values = new float[stored.Length];
+            for (int i = 0; i < values.Length; i++) values[i] = (float)modality.Apply(stored[i]);
+            return ImageView.Create<float>(values, gray8, width, height, viewMaxSide, 1, 0, window?.Center, window?.Width, invert);
+        });
     }
 
     // The reader prefixes its messages with the name we gave it; the API adds the name itself.

@@ -29,6 +29,16 @@ public sealed class ImageView
     /// <summary>Bytes held, for the result cache's budget.</summary>
     public long Bytes => Raw.LongLength * 2 + Gray8.LongLength;
 
+    /// <summary>Width and height of the view of a <paramref name="width"/> x <paramref name="height"/> image.</summary>
+    public static (int Width, int Height) ViewSize(int width, int height, int maxSide)
+    {
+        int f = BlockSize(width, height, maxSide);
+        return ((width + f - 1) / f, (height + f - 1) / f);
+    }
+
+    // Integer block size: every view pixel averages whole source pixels, no resampling filter needed.
+    private static int BlockSize(int width, int height, int maxSide) => Math.Max(1, (Math.Max(width, height) + maxSide - 1) / maxSide);
+
     /// <summary>Box coordinates in original pixels times this give view pixels.</summary>
     public double Scale => Width / (double)OriginalWidth;
 
@@ -39,7 +49,7 @@ public sealed class ImageView
     {
         if (width <= 0 || height <= 0 || stored.Length < (long)width * height || gray8.Length < (long)width * height)
             throw new ArgumentException($"buffers do not hold {width}x{height} pixels");
-        int f = Math.Max(1, (Math.Max(width, height) + maxSide - 1) / maxSide);
+        int f = BlockSize(width, height, maxSide);
         var means = AreaMean(stored, width, height, f, out int vw, out int vh);
 
         double lo = double.MaxValue, hi = double.MinValue;
@@ -78,25 +88,47 @@ public sealed class ImageView
         outW = (width + f - 1) / f;
         outH = (height + f - 1) / f;
         var dst = new double[outW * outH];
+        // Sum the block's rows column by column first (independent adds, no dependency chain), then each
+        // f-wide run of that row: ~1 ns a pixel instead of ~6 for a block-at-a-time loop.
+        var cols = new double[width];
         for (int oy = 0; oy < outH; oy++)
         {
             int y0 = oy * f, y1 = Math.Min(height, y0 + f);
-            var acc = dst.AsSpan(oy * outW, outW);
+            cols.AsSpan().Clear();
             for (int y = y0; y < y1; y++)
             {
                 var row = src.Slice(y * width, width);
-                for (int ox = 0, x = 0; ox < outW; ox++)
-                {
-                    int x1 = Math.Min(width, x + f);
-                    double s = 0;
-                    for (; x < x1; x++) s += double.CreateTruncating(row[x]);
-                    acc[ox] += s;
-                }
+                for (int x = 0; x < row.Length; x++) cols[x] += ToDouble(row[x]);
             }
-            int rows = y1 - y0;
-            for (int ox = 0; ox < outW; ox++)
-                acc[ox] /= rows * (Math.Min(width, (ox + 1) * f) - ox * f);
+            var acc = dst.AsSpan(oy * outW, outW);
+            int rows = y1 - y0, full = width / f;
+            double inv = 1.0 / (rows * f);
+            for (int ox = 0, x = 0; ox < full; ox++)
+            {
+                double s = 0;
+                for (int k = 0; k < f; k++, x++) s += cols[x];
+                acc[ox] = s * inv;
+            }
+            if (full < outW)
+            {
+                double s = 0;
+                for (int x = full * f; x < width; x++) s += cols[x];
+                acc[full] = s / (rows * (width - full * f));
+            }
         }
         return dst;
+    }
+
+    // double.CreateTruncating<T> does not inline (a call per pixel, 5x slower); these typeof tests fold away per T.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static double ToDouble<T>(T v) where T : unmanaged, INumberBase<T>
+    {
+        if (typeof(T) == typeof(byte)) return (byte)(object)v;
+        if (typeof(T) == typeof(ushort)) return (ushort)(object)v;
+        if (typeof(T) == typeof(short)) return (short)(object)v;
+        if (typeof(T) == typeof(int)) return (int)(object)v;
+        if (typeof(T) == typeof(float)) return (float)(object)v;
+        if (typeof(T) == typeof(double)) return (double)(object)v;
+        return double.CreateTruncating(v);
     }
 }

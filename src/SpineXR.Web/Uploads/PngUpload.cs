@@ -45,8 +45,8 @@ public static class PngUpload
             }
             float k = hi > lo ? 255f / (hi - lo) : 0;
             for (int i = 0; i < n; i++) gray8[i] = (byte)MathF.Round((values[i] - lo) * k);
-            var view = ImageView.Create<ushort>(values, gray8, width, height, viewMaxSide);
-            return new DecodedUpload(new SpineImage(fileName, id, gray8, width, height), view);
+            return new DecodedUpload(new SpineImage(fileName, id, gray8, width, height),
+                () => ImageView.Create<ushort>(values, gray8, width, height, viewMaxSide));
         }
 
         using var data = SKData.CreateCopy(span);
@@ -62,7 +62,7 @@ public static class PngUpload
             byte r = px[j], g = px[j + 1], b = px[j + 2];
             gray8[i] = r == g && g == b ? r : (byte)((r * 299 + g * 587 + b * 114 + 500) / 1000);
         }
-        var view8 = ImageView.Create<byte>(gray8, gray8, width, height, viewMaxSide, windowCenter: 127.5, windowWidth: 256);
-        return new DecodedUpload(new SpineImage(fileName, id, gray8, width, height), view8);
+        return new DecodedUpload(new SpineImage(fileName, id, gray8, width, height),
+            () => ImageView.Create<byte>(gray8, gray8, width, height, viewMaxSide, windowCenter: 127.5, windowWidth: 256));
     }
 }

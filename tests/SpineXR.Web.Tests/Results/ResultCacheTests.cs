@@ -9,8 +9,8 @@ public sealed class ResultCacheTests
     private static RecentResult R(string id, int side = 8)
     {
         var view = ImageView.Create<byte>(new byte[side * side], new byte[side * side], side, side, 4096);
-        var p = new ImagePrediction { File = id, ImageId = id, Verdict = "normal", Boxes = [] };
-        return new RecentResult(id, p, view);
+        var p = new ImagePrediction { File = id, ImageId = id, Width = side, Height = side, Verdict = "normal", Boxes = [] };
+        return new RecentResult(id, p, Task.FromResult(view), 4096);
     }
 
     [Fact]

@@ -21,8 +21,9 @@ public sealed class PngUploadTests
         var png = TestImages.Png16(4, 1, (x, y) => (ushort)(1000 + x * 1000));
         var d = PngUpload.Decode(png, "a.png", 1024);
         Assert.Equal([0, 85, 170, 255], d.Image.Gray8);
-        Assert.Equal(1000, d.View.Intercept + d.View.Raw[0] * d.View.Slope);
-        Assert.Equal(4000, d.View.Intercept + d.View.Raw[3] * d.View.Slope);
+        var view = d.BuildView();
+        Assert.Equal(1000, view.Intercept + view.Raw[0] * view.Slope);
+        Assert.Equal(4000, view.Intercept + view.Raw[3] * view.Slope);
     }
 
     [Fact]
