@@ -17,6 +17,27 @@ public sealed class ImageViewTests
     }
 
     [Fact]
+    public void Integer_float_and_overflowing_int_paths_agree()
+    {
+        var rng = new Random(3);
+        int w = 37, h = 23;
+        var ints = Enumerable.Range(0, w * h).Select(_ => rng.Next(-5000, 5000)).ToArray();
+        var floats = ints.Select(v => (float)v).ToArray();
+        var huge = ints.Select(v => v * 400_000).ToArray(); // f of these overflow an int: double path
+        foreach (int f in new[] { 1, 2, 3, 5, 8 })
+        {
+            var a = ImageView.AreaMean<int>(ints, w, h, f, out _, out _);
+            var b = ImageView.AreaMean<float>(floats, w, h, f, out _, out _);
+            var c = ImageView.AreaMean<int>(huge, w, h, f, out _, out _);
+            for (int i = 0; i < a.Length; i++)
+            {
+                Assert.Equal(b[i], a[i], 6);
+                Assert.Equal(a[i] * 400_000, c[i], 1);
+            }
+        }
+    }
+
+    [Fact]
     public void Small_images_keep_exact_integer_values_and_the_given_window()
     {
         var px = TestImages.SpinePixels(40, 30);
