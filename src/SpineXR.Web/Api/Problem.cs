@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace SpineXR.Web.Api;
@@ -22,6 +23,9 @@ public static class Problems
 {
     public const string ContentType = "application/problem+json";
 
+    // Reasons quote names ('text/plain'); a JSON response needs no HTML-safe escaping of them.
+    private static readonly JsonSerializerOptions Json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static async Task WriteAsync(HttpContext ctx, int status, string slug, string title, string detail, int? retryAfter = null)
     {
         if (ctx.Response.HasStarted) return;
@@ -38,7 +42,7 @@ public static class Problems
             ["detail"] = detail,
             ["instance"] = ctx.Request.Path.Value,
         };
-        await JsonSerializer.SerializeAsync(ctx.Response.Body, body, cancellationToken: ctx.RequestAborted);
+        await JsonSerializer.SerializeAsync(ctx.Response.Body, body, Json, ctx.RequestAborted);
     }
 
     public static Task WriteAsync(HttpContext ctx, ProblemException p) =>
