@@ -20,6 +20,7 @@ internal sealed class DicomReader
     private bool _little;
     private bool _signed;
     private bool _stopped;
+    private long _fileSize;   // size of the whole file (for the header-only pixel data check); 0 when unknown
 
     /// <summary>Raised (internally) when a header-only read needs more of the file than was loaded.</summary>
     private sealed class NeedMoreDataException : Exception;
@@ -107,7 +108,9 @@ internal sealed class DicomReader
             body = Inflate(_buf[pos..]);
             reader = new DicomReader(body, _options, false);
             pos = 0;
+            fileSize = 0; // offsets in the inflated stream are not file offsets
         }
+        reader._fileSize = fileSize;
         reader._explicit = ts.ExplicitVR;
         reader._little = ts.LittleEndian;
         reader.CheckFirstElementVR(pos);
@@ -228,6 +231,7 @@ internal sealed class DicomReader
             }
             if (depth == 0 && _options.StopBeforePixelData && group == 0x7FE0 && element is 0x0008 or 0x0009 or 0x0010)
             {
+                CheckPixelDataFits(pos);
                 _stopped = true;
                 return end;
             }
@@ -239,6 +243,23 @@ internal sealed class DicomReader
             throw new DicomException($"truncated: item of undefined length has no delimiter before offset {end}");
         }
         return pos;
+    }
+
+    /// <summary>Header-only reads still catch a file cut inside its (defined-length) pixel data, from the file size.</summary>
+    private void CheckPixelDataFits(int pos)
+    {
+        var span = _buf.Span;
+        if (pos + 12 > span.Length) return;
+        uint len;
+        int header;
+        if (_explicit && DicomVRInfo.TryParse(span[pos + 4], span[pos + 5], out var vr))
+        {
+            (len, header) = DicomVRInfo.HasLongLength(vr) ? (U32(span, pos + 8), 12) : (U16(span, pos + 6), 8);
+        }
+        else (len, header) = (U32(span, pos + 4), 8);
+        long fileOffset = pos;
+        if (len != Undefined && _fileSize > 0 && fileOffset + header + len > _fileSize)
+            throw new DicomException($"truncated: Pixel Data at offset {fileOffset} needs {len} bytes, {Math.Max(0, _fileSize - fileOffset - header)} left in the file");
     }
 
     private static bool AllZero(ReadOnlySpan<byte> s) => s.IndexOfAnyExcept((byte)0) < 0;

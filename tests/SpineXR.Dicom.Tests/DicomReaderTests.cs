@@ -158,6 +158,22 @@ public class DicomReaderTests
         finally { File.Delete(path); }
     }
 
+    [Fact]
+    public void Header_only_still_reports_pixel_data_cut_short()
+    {
+        var r = RawDicom.WithMeta(TransferSyntax.ExplicitVRLittleEndianUid).Text(0x0008, 0x0060, "CS", "DX").ImagePixel(100, 100, 16, 12, 0);
+        r.Element(0x7FE0, 0x0010, "OW", new byte[20_000]);
+        var bytes = r.ToArray();
+        string path = Path.Combine(Path.GetTempPath(), $"cut-{Guid.NewGuid():N}.dcm");
+        File.WriteAllBytes(path, bytes[..^500]);
+        try
+        {
+            var e = Assert.Throws<DicomException>(() => DicomFile.Open(path, DicomReadOptions.HeaderOnly));
+            Assert.Contains("truncated: Pixel Data", e.Message);
+        }
+        finally { File.Delete(path); }
+    }
+
     public static TheoryData<string, byte[]> BadInputs()
     {
         var good = PatientModule(RawDicom.WithMeta(TransferSyntax.ExplicitVRLittleEndianUid)).ToArray();

@@ -97,16 +97,16 @@ public class DicomWriterTests
         Assert.Equal("MONOCHROME1", f.Dataset.GetString(DicomTags.PhotometricInterpretation));
         Assert.Equal("061Y", f.Dataset.GetString(DicomTags.PatientAge));
         Assert.Equal([0.15, 0.15], f.Dataset.GetDoubles(DicomTags.PixelSpacing));
-        var frame = Imaging.PixelDecoder.DecodeGray(f);
+        var frame = SpineXR.Dicom.Imaging.PixelDecoder.DecodeGray(f);
         Assert.Equal(px.Select(p => (int)p).ToArray(), frame.Values);
         Assert.Equal(bytes, DicomImageWriter.ToBytes(header, px)); // same seed, same file
         Assert.Throws<ArgumentException>(() => DicomImageWriter.ToBytes(header with { BitsStored = 8 }, px));
     }
 
-    private sealed class FakeEncoder : Codecs.IPixelEncoder
+    private sealed class FakeEncoder : SpineXR.Dicom.Codecs.IPixelEncoder
     {
         public string TransferSyntax => "1.2.840.10008.1.2.4.100"; // MPEG2: no codec will ever decode this
-        public byte[] Encode(ReadOnlySpan<byte> frame, Codecs.PixelFormat format) => [0xFF, 0x4F, .. frame[..3]];
+        public byte[] Encode(ReadOnlySpan<byte> frame, SpineXR.Dicom.Codecs.PixelFormat format) => [0xFF, 0x4F, .. frame[..3]];
     }
 
     [Fact]
@@ -121,7 +121,7 @@ public class DicomWriterTests
         Assert.Equal(new byte[4], pd.Fragments[0].ToArray()); // BOT: one offset, 0
         Assert.Equal(new byte[] { 0xFF, 0x4F, 1, 0, 2, 0 }, pd.Fragments[1].ToArray()); // 5 bytes padded to 6
         Assert.Equal("01", f.Dataset.GetString(DicomTags.LossyImageCompression));
-        var e = Assert.Throws<DicomException>(() => Imaging.PixelDecoder.DecodeGray(f));
+        var e = Assert.Throws<DicomException>(() => SpineXR.Dicom.Imaging.PixelDecoder.DecodeGray(f));
         Assert.Contains("no codec", e.Message);
     }
 }

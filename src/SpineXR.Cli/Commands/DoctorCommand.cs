@@ -1,3 +1,4 @@
+using SpineXR.Dicom.Codecs;
 using SpineXR.Vision;
 
 namespace SpineXR.Cli.Commands;
@@ -18,6 +19,8 @@ public sealed class DoctorCommand : ICliCommand
             catch (Exception e) { failed++; Console.WriteLine($"missing {what}: {Program.OneLine(e)}"); }
         }
         Check("libtorch (TorchSharp, CPU)", TorchRuntime.EnsureLoaded);
+        Check("OpenJPEG (JPEG 2000, HTJ2K)", () => NativeCodecs.OpenJpegVersion());
+        Check("CharLS (JPEG-LS)", () => NativeCodecs.CharLsVersion());
         return failed == 0 ? ExitCodes.Ok : ExitCodes.SomeFailed;
     }
 }

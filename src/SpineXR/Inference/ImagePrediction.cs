@@ -33,6 +33,10 @@ public sealed record ImagePrediction
     [JsonPropertyName("verdict")] public required string Verdict { get; init; }
     /// <summary>Boxes kept by the decision rule, highest score first.</summary>
     [JsonPropertyName("boxes")] public required IReadOnlyList<PredictedBox> Boxes { get; init; }
+
+    /// <summary>The detector ensemble's boxes before the decision rule (written to detections.json, so that
+    /// `eval detector` measures the detector and `eval overall` applies the rule itself).</summary>
+    [JsonPropertyName("detector_boxes")] public IReadOnlyList<PredictedBox>? DetectorBoxes { get; init; }
 }
 
 /// <summary>What produced a set of predictions: model run directories and the decision-rule thresholds.</summary>

@@ -56,3 +56,24 @@ public class PredictionReportTests
         Assert.StartsWith("<!DOCTYPE html>", html);
     }
 }
+
+public sealed class DemoReportTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("spinexr-demo-report").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    [Fact]
+    public void TablesShowMetricsFromTheEvalFilesAsPercentagesWithIntervals()
+    {
+        string cls = Path.Combine(_dir, "c.json"), det = Path.Combine(_dir, "d.json");
+        File.WriteAllText(cls, """{"auroc":0.8861,"auroc_ci":[0.8719,0.9002],"threshold":0.28,"sensitivity":0.8,"specificity":0.75,"precision":0.7,"f1":0.74,"n_images":2077}""");
+        File.WriteAllText(det, """{"map50":0.3356,"map50_ci":[0.30,0.37],"ap50":{"Osteophytes":0.5,"Other lesions":null},"n_images":2077,"n_boxes":3000}""");
+        string html = DemoReport.Build("demo", "synthetic", cls, det, null, [], []);
+        Assert.Contains("88.61", html);
+        Assert.Contains("87.19–90.02", html);
+        Assert.Contains("33.56", html);
+        Assert.Contains("Osteophytes", html);
+        Assert.DoesNotContain("Overall pipeline", html); // no file given, no section
+    }
+}

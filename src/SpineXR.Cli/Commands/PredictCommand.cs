@@ -1,0 +1,99 @@
+using System.Globalization;
+using SpineXR.Inference;
+using SpineXR.Vision.Inference;
+
+namespace SpineXR.Cli.Commands;
+
+/// <summary>`spinexr predict`: the whole pipeline over DICOM/PNG inputs into predictions, overlays and a report.</summary>
+public sealed class PredictCommand : ICliCommand
+{
+    public string Name => "predict";
+    public string Summary => "classify and detect lesions in DICOM/PNG images (predictions.json, overlays, report.html)";
+    public ISet<string> Flags => new HashSet<string> { "force", "tta", "no-overlays", "quiet" };
+
+    public string Help => """
+        usage: spinexr predict INPUT... --classifier RUN_DIR[,RUN_DIR...] --detector RUN_DIR[,RUN_DIR...] --out DIR
+                               [--abnormal-threshold C] [--keep-threshold 0.5] [--tta] [--batch 8] [--workers N]
+                               [--shard i/n] [--force] [--no-overlays] [--quiet]
+
+        INPUT: DICOM or PNG files, folders (searched recursively) or globs ('data/**/*.dicom').
+        Classifiers are ensembled by the mean of their logits, detectors by weighted boxes fusion (--tta adds
+        horizontal-flip test-time augmentation). Decision rule: an image with P(abnormal) < C keeps only boxes
+        scoring >= keep; C defaults to the first classifier run's validation threshold (Youden's J).
+        The image id is the file stem (VinDr layout: <image_id>.dicom).
+
+        Writes to DIR:
+          predictions.json            per image: file, image_id, UIDs, abnormal_prob, verdict, boxes kept (xyxy,
+                                      original pixels), plus the models and thresholds used
+          classifier_predictions.csv  image_id, abnormal_prob, logit      (input of `spinexr eval classifier`)
+          detections.json             detector boxes before the rule     (input of `spinexr eval detector|overall`)
+          overlays/<key>.png          the image with class-coloured boxes and the verdict
+          report.html                 self-contained summary with a thumbnail and findings per image
+          errors.csv                  inputs that failed, with the reason
+        A second run into the same DIR skips images already done (--force redoes them); --shard i/n takes a
+        deterministic slice (by file name) so several jobs can share an archive.
+        exit codes: 0 all predicted, 1 some inputs failed (listed in errors.csv), 2 bad usage or nothing predicted
+        """;
+
+    public int Run(CliArgs args)
+    {
+        if (args.Positionals.Count == 0) throw new UsageException("no INPUT given");
+        var classifiers = SplitRuns(args.Require("classifier"));
+        var detectors = SplitRuns(args.Require("detector"));
+        string outDir = args.Require("out");
+        var (shardIndex, shardCount) = ParseShard(args.Get("shard"));
+        double? threshold = args.Get("abnormal-threshold") is null ? null : args.GetDouble("abnormal-threshold", 0);
+        var options = new PredictionJobOptions
+        {
+            OutDir = outDir,
+            Force = args.Flag("force"),
+            ShardIndex = shardIndex,
+            ShardCount = shardCount,
+            BatchSize = args.GetInt("batch", 8),
+            Workers = args.GetInt("workers", Math.Max(1, Environment.ProcessorCount)),
+            Overlays = !args.Flag("no-overlays"),
+            Quiet = args.Flag("quiet"),
+        };
+        try { options.Validate(); }
+        catch (ArgumentException e) { throw new UsageException(e.Message); }
+
+        var inputErrors = new List<(string File, string Reason)>();
+        var files = InputFiles.Expand(args.Positionals, inputErrors);
+        foreach (var (f, r) in inputErrors) Console.Error.WriteLine($"spinexr: {f}: {r}");
+        if (files.Count == 0) { Console.Error.WriteLine("spinexr: no input images"); return ExitCodes.Usage; }
+
+        using var pipeline = SpinePipeline.Load(classifiers, detectors, new SpinePipelineOptions
+        {
+            AbnormalThreshold = threshold,
+            KeepThreshold = args.GetDouble("keep-threshold", 0.5),
+            Tta = args.Flag("tta") ? true : null,
+        });
+        var result = new PredictionJob(pipeline, SpineImageLoader.Load, options).Run(files, inputErrors);
+
+        int abnormal = result.Predictions.Count(p => p.Verdict == "abnormal");
+        Console.WriteLine($"predicted {result.Predicted} image(s), skipped {result.Skipped} already done, {result.Errors.Count} failed");
+        Console.WriteLine($"abnormal {abnormal} of {result.Predictions.Count} (threshold {pipeline.Provenance.AbnormalThreshold.ToString("0.###", CultureInfo.InvariantCulture)}); " +
+                          $"boxes kept {result.Predictions.Sum(p => p.Boxes.Count)}");
+        foreach (var (f, r) in result.Errors.Skip(inputErrors.Count).Take(20)) Console.Error.WriteLine($"spinexr: {f}: {r}");
+        Console.WriteLine("report: " + Path.GetFullPath(Path.Combine(outDir, "report.html")));
+        if (result.Predictions.Count == 0) return ExitCodes.Usage;
+        return result.Errors.Count > 0 ? ExitCodes.SomeFailed : ExitCodes.Ok;
+    }
+
+    internal static List<string> SplitRuns(string value)
+    {
+        var runs = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+        foreach (var r in runs)
+            if (!Directory.Exists(r)) throw new UsageException($"run directory not found: {r}");
+        return runs;
+    }
+
+    internal static (int Index, int Count) ParseShard(string? s)
+    {
+        if (s == null) return (0, 1);
+        var parts = s.Split('/');
+        if (parts.Length == 2 && int.TryParse(parts[0], out int i) && int.TryParse(parts[1], out int n) && n >= 1 && i >= 0 && i < n)
+            return (i, n);
+        throw new UsageException($"--shard expects i/n with 0 <= i < n, got '{s}'");
+    }
+}

@@ -1,0 +1,137 @@
+using System.Runtime.InteropServices;
+
+namespace SpineXR.Dicom.Codecs;
+
+/// <summary>
+/// JPEG 2000 (.90 lossless, .91) and HTJ2K (.201, .202, .203) decoding through OpenJPEG 2.5 (libopenjp2-7).
+/// Accepts a raw J2K codestream or a JP2 file; checks the header against the dataset before anything is decoded;
+/// returns the samples as coded (a codestream that declares 16-bit precision while Bits Stored is 12 comes back
+/// as is, the reader masks). OpenJPEG undoes the reversible/irreversible colour transform when the codestream
+/// says so, so YBR_RCT and YBR_ICT decode to RGB.
+/// </summary>
+public sealed unsafe class Jpeg2000Codec : IPixelCodec
+{
+    public const string Lossless = "1.2.840.10008.1.2.4.90";
+    public const string Lossy = "1.2.840.10008.1.2.4.91";
+    public const string HtLossless = "1.2.840.10008.1.2.4.201";
+    public const string HtLosslessRpcl = "1.2.840.10008.1.2.4.202";
+    public const string HtLossy = "1.2.840.10008.1.2.4.203";
+
+    private const string Who = "JPEG 2000";
+
+    /// <param name="threads">
+    /// OpenJPEG worker threads per decode. 1 (the default) suits a pipeline that already decodes several files in
+    /// parallel; more speeds up one large image.
+    /// </param>
+    public Jpeg2000Codec(int threads = 1)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        Threads = threads;
+    }
+
+    public int Threads { get; }
+
+    public string Name => "JPEG 2000 / HTJ2K (OpenJPEG)";
+
+    public IReadOnlyList<string> TransferSyntaxes { get; } = [Lossless, Lossy, HtLossless, HtLosslessRpcl, HtLossy];
+
+    public DecodedFrame Decode(ReadOnlySpan<byte> frame, PixelFormat format, string transferSyntax)
+    {
+        FrameChecks.Validate(format, Who);
+        int kind = DetectFormat(frame);
+        var f = OpenJpeg.Functions;
+        var log = new OpenJpeg.MessageLog();
+        GCHandle logHandle = GCHandle.Alloc(log);
+        void* codec = null, stream = null;
+        OpenJpeg.Image* image = null;
+        byte* parameters = stackalloc byte[OpenJpeg.DecoderParametersSize + 64];
+        new Span<byte>(parameters, OpenJpeg.DecoderParametersSize + 64).Clear();
+        try
+        {
+            fixed (byte* data = frame)
+            {
+                var source = new OpenJpeg.MemorySource { Data = data, Length = frame.Length };
+                codec = f.CreateDecompress(kind);
+                if (codec == null) throw new DicomException($"{Who}: OpenJPEG could not create a decoder");
+                OpenJpeg.AttachLog(f, codec, logHandle);
+                f.SetDefaultDecoderParameters(parameters);
+                if (f.SetupDecoder(codec, parameters) == 0) throw Fail("decoder setup failed", log);
+                if (Threads > 1) f.CodecSetThreads(codec, Threads);
+
+                stream = f.StreamCreate((nuint)Math.Clamp(frame.Length, 4096, 1 << 20), 1);
+                if (stream == null) throw new DicomException($"{Who}: OpenJPEG could not create a stream");
+                f.StreamSetRead(stream, &OpenJpeg.ReadFromMemory);
+                f.StreamSetSkip(stream, &OpenJpeg.SkipInMemory);
+                f.StreamSetSeek(stream, &OpenJpeg.SeekInMemory);
+                f.StreamSetUserData(stream, &source, null);
+                f.StreamSetUserDataLength(stream, (ulong)frame.Length);
+
+                if (f.ReadHeader(stream, codec, &image) == 0 || image == null) throw Fail("unreadable header", log);
+                CheckHeader(image, format);
+                if (f.Decode(codec, stream, image) == 0) throw Fail("corrupt code stream", log);
+                if (f.EndDecompress(codec, stream) == 0) throw Fail("corrupt code stream end", log);
+            }
+            byte[] output = CopyOut(image, format);
+            return new DecodedFrame(output, DecodedPhotometric(format));
+        }
+        finally
+        {
+            if (image != null) f.ImageDestroy(image);
+            if (stream != null) f.StreamDestroy(stream);
+            if (codec != null) f.DestroyCodec(codec);
+            logHandle.Free();
+        }
+    }
+
+    /// <summary>YBR_RCT / YBR_ICT decode to RGB (OpenJPEG applies the inverse component transform).</summary>
+    internal static string DecodedPhotometric(PixelFormat format) =>
+        format.SamplesPerPixel == 3 && format.Photometric is "YBR_RCT" or "YBR_ICT" ? "RGB" : format.Photometric;
+
+    /// <summary>OpenJPEG codec kind for the stream: a JP2 file (signature box) or a bare codestream (SOC marker).</summary>
+    internal static int DetectFormat(ReadOnlySpan<byte> frame)
+    {
+        ReadOnlySpan<byte> jp2Signature = [0x00, 0x00, 0x00, 0x0C, 0x6A, 0x50, 0x20, 0x20, 0x0D, 0x0A, 0x87, 0x0A];
+        if (frame.StartsWith(jp2Signature)) return OpenJpeg.CodecJP2;
+        if (frame.Length >= 4 && frame[0] == 0xFF && frame[1] == 0x4F && frame[2] == 0xFF && frame[3] == 0x51) return OpenJpeg.CodecJ2K;
+        if (frame.Length == 0) throw new DicomException($"{Who}: the frame is empty");
+        throw new DicomException($"{Who}: not a JPEG 2000 stream (no SOC marker or JP2 signature at the start)");
+    }
+
+    private static void CheckHeader(OpenJpeg.Image* image, PixelFormat format)
+    {
+        uint n = image->NumComps;
+        if (n == 0 || image->Comps == null) throw new DicomException($"{Who}: the stream has no components");
+        var c0 = image->Comps[0];
+        FrameChecks.MatchGeometry(format, Who, c0.H, c0.W, n);
+        for (int i = 0; i < n; i++)
+        {
+            var c = image->Comps[i];
+            if (c.Dx != 1 || c.Dy != 1)
+                throw new DicomException($"{Who}: component {i} is subsampled {c.Dx}x{c.Dy}, which DICOM does not allow here");
+            if (c.W != c0.W || c.H != c0.H)
+                throw new DicomException($"{Who}: components differ in size");
+            FrameChecks.MatchPrecision(format, Who, (int)c.Prec);
+        }
+    }
+
+    private static byte[] CopyOut(OpenJpeg.Image* image, PixelFormat format)
+    {
+        int n = (int)image->NumComps;
+        int pixels = format.Rows * format.Columns;
+        for (int i = 0; i < n; i++)
+        {
+            var c = image->Comps[i];
+            if (c.Data == null || c.W != format.Columns || c.H != format.Rows)
+                throw new DicomException($"{Who}: component {i} was not fully decoded");
+        }
+        var output = GC.AllocateUninitializedArray<byte>(checked((int)format.FrameBytes));
+        for (int i = 0; i < n; i++)
+        {
+            var src = new ReadOnlySpan<int>(image->Comps[i].Data, pixels);
+            SampleCopy.FromInt32(src, output, format.BytesPerSample, i, n);
+        }
+        return output;
+    }
+
+    private static DicomException Fail(string what, OpenJpeg.MessageLog log) => new($"{Who}: {what} ({log.Text})");
+}

@@ -1,0 +1,33 @@
+using static TorchSharp.torch;
+
+namespace SpineXR.Vision.Detection;
+
+/// <summary>Training target of one image: boxes (K, 4) float32 xyxy in the image's input pixels, labels (K) int64 as the model numbers classes.</summary>
+public sealed record DetectionTarget(Tensor Boxes, Tensor Labels);
+
+/// <summary>A model's detections for one image: boxes (K, 4) xyxy in input pixels, scores (K), labels (K) int64, by decreasing score.</summary>
+public sealed record DetectionOutput(Tensor Boxes, Tensor Scores, Tensor Labels) : IDisposable
+{
+    public void Dispose()
+    {
+        Boxes.Dispose();
+        Scores.Dispose();
+        Labels.Dispose();
+    }
+}
+
+/// <summary>What every detector offers: losses in training, detections in evaluation.</summary>
+public interface IObjectDetector
+{
+    /// <summary>Named loss terms for a batch of (3, H, W) images in [0, 1] and their targets (module in train mode).</summary>
+    Dictionary<string, Tensor> Losses(IReadOnlyList<Tensor> images, IReadOnlyList<DetectionTarget> targets, Random? rng = null);
+
+    /// <summary>Detections per image in the images' own pixels (module in eval mode, under no_grad).</summary>
+    List<DetectionOutput> Detect(IReadOnlyList<Tensor> images);
+
+    /// <summary>Labels of the first object class (Faster R-CNN 1: 0 is background; RetinaNet 0).</summary>
+    int FirstClassLabel { get; }
+
+    /// <summary>Object classes (without background).</summary>
+    int NumObjectClasses { get; }
+}

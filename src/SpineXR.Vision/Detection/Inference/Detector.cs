@@ -1,0 +1,110 @@
+// Lesion detector inference over a run directory (model.json + weights.safetensors): batched eval-mode forward,
+// boxes mapped back to original image pixels, optional horizontal-flip test-time augmentation merged by weighted
+// boxes fusion (Solovyev et al., 2021).
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using SpineXR.Boxes;
+using BoxDetection = SpineXR.Boxes.Detection;
+using SpineXR.Vision.Detection.Training;
+using SpineXR.Vision.Weights;
+using static TorchSharp.torch;
+
+namespace SpineXR.Vision.Detection.Inference;
+
+/// <summary>A trained lesion detector: <see cref="Predict"/> turns grayscale images into detections in original pixels.</summary>
+public sealed class Detector : IDisposable
+{
+    private readonly nn.Module _module;
+    private readonly IObjectDetector _model;
+
+    public DetectorTrainConfig Config { get; }
+    public IReadOnlyList<string> Classes { get; }
+
+    /// <summary>Images per forward pass.</summary>
+    public int BatchSize { get; init; } = 2;
+
+    /// <summary>Horizontal-flip TTA merged by WBF (default: the run's configuration).</summary>
+    public bool Tta { get; set; }
+
+    public Detector(DetectorTrainConfig config, IReadOnlyList<string> classes, nn.Module module)
+    {
+        Config = config;
+        Classes = classes;
+        _module = module;
+        _model = (IObjectDetector)module;
+        _module.eval();
+        Tta = config.Tta;
+    }
+
+    /// <summary>Opens RUN_DIR (model.json, weights.safetensors); the error names what is missing.</summary>
+    public static Detector Load(string runDir)
+    {
+        string card = Path.Combine(runDir, "model.json");
+        string weights = Path.Combine(runDir, "weights.safetensors");
+        if (!File.Exists(card)) throw new FileNotFoundException($"{runDir}: no model.json (not a detector run directory)", card);
+        if (!File.Exists(weights)) throw new FileNotFoundException($"{runDir}: no weights.safetensors (training has not saved a model yet)", weights);
+        var root = JsonNode.Parse(File.ReadAllText(card)) ?? throw new InvalidDataException($"{card}: empty");
+        if ((string?)root["task"] != "detection") throw new InvalidDataException($"{card}: not a detector (task '{root["task"]}')");
+        var config = root["config"].Deserialize<DetectorTrainConfig>(ModelCard.JsonOptions) ?? throw new InvalidDataException($"{card}: no config");
+        var classes = root["classes"]!.AsArray().Select(n => (string)n!).ToList();
+        TorchRuntime.EnsureLoaded();
+        var module = config.BuildModel(classes.Count);
+        StateDict.LoadFile(module, weights, skip: DetectorArchitectures.IsNumBatchesTracked);
+        return new Detector(config, classes, module);
+    }
+
+    /// <summary>Detections per image (xyxy in the images' original pixels, class ids 0-based, by decreasing score).</summary>
+    public List<BoxDetection[]> Predict(IReadOnlyList<GrayImageF> images)
+    {
+        var result = new List<BoxDetection[]>(images.Count);
+        for (int s = 0; s < images.Count; s += BatchSize)
+        {
+            var batch = images.Skip(s).Take(BatchSize).ToList();
+            var plain = Forward(batch, flip: false);
+            if (!Tta)
+            {
+                result.AddRange(plain);
+                continue;
+            }
+            var flipped = Forward(batch, flip: true);
+            for (int i = 0; i < batch.Count; i++)
+            {
+                float w = batch[i].Width / batch[i].Scale, h = batch[i].Height / batch[i].Scale;
+                result.Add(WeightedBoxesFusion.Fuse([plain[i], flipped[i]], w, h));
+            }
+        }
+        return result;
+    }
+
+    private List<BoxDetection[]> Forward(IReadOnlyList<GrayImageF> batch, bool flip)
+    {
+        using var scope = NewDisposeScope();
+        var tensors = batch.Select(im =>
+        {
+            // (H*W) -> (1, H, W) -> (3, H, W): the grayscale channel repeated, as the RGB-trained models expect
+            var t = tensor(im.Pixels).view(1, im.Height, im.Width);
+            if (flip) t = t.flip(2);
+            return t.expand(3, im.Height, im.Width);
+        }).ToArray();
+        var dets = _model.Detect(tensors);
+        var result = new List<BoxDetection[]>();
+        for (int i = 0; i < batch.Count; i++)
+        {
+            var b = dets[i].Boxes.contiguous().data<float>().ToArray();
+            var sc = dets[i].Scores.contiguous().data<float>().ToArray();
+            var lb = dets[i].Labels.contiguous().data<long>().ToArray();
+            float inv = 1f / batch[i].Scale, w = batch[i].Width;
+            var list = new BoxDetection[sc.Length];
+            for (int k = 0; k < sc.Length; k++)
+            {
+                float x1 = b[4 * k], x2 = b[4 * k + 2];
+                if (flip) (x1, x2) = (w - x2, w - x1);
+                list[k] = new BoxDetection(new BoxF(x1 * inv, b[4 * k + 1] * inv, x2 * inv, b[4 * k + 3] * inv), (int)lb[k] - _model.FirstClassLabel, sc[k]);
+            }
+            result.Add(list);
+        }
+        return result;
+    }
+
+    public void Dispose() => _module.Dispose();
+}

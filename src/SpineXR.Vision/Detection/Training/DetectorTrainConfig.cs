@@ -1,0 +1,232 @@
+// Training configuration of the lesion detectors. Presets: `paper` follows VinDr-SpineXR (R50-FPN, 800/1333, SGD lr 1e-3,
+// batch 16, 50k iterations, repeat-factor sampling t=0.1, images without boxes left out); `cpu` is a narrow ResNet-18-FPN
+// at ~400 px that learns the synthetic data in tens of minutes on two cores.
+using System.Globalization;
+using System.Reflection;
+using SpineXR.Vision.Models;
+
+namespace SpineXR.Vision.Detection.Training;
+
+/// <summary>Everything a detector training run depends on; every property can be overridden by `key=value` (snake_case).</summary>
+public sealed record DetectorTrainConfig
+{
+    /// <summary>"faster-rcnn" or "retinanet".</summary>
+    public string Arch { get; init; } = "faster-rcnn";
+
+    /// <summary>resnet18, resnet34, resnet50 or resnet101.</summary>
+    public string Backbone { get; init; } = "resnet50";
+
+    /// <summary>Stem/stage-1 width of the ResNet (64 = torchvision's; smaller gives a narrow, faster network that cannot load ImageNet weights).</summary>
+    public int BaseWidth { get; init; } = 64;
+
+    public int FpnChannels { get; init; } = 256;
+
+    /// <summary>Faster R-CNN TwoMLPHead width.</summary>
+    public int RepresentationSize { get; init; } = 1024;
+
+    /// <summary>Backbone stages that train (0..5, from layer4 down; 5 = all).</summary>
+    public int TrainableLayers { get; init; } = 3;
+
+    /// <summary>Frozen batch norm in the backbone (needs pretrained statistics); false trains batch norm.</summary>
+    public bool FrozenBatchNorm { get; init; } = true;
+
+    /// <summary>Shortest-edge sizes drawn per training image; evaluation uses the last.</summary>
+    public int[] MinSizes { get; init; } = [640, 672, 704, 736, 768, 800];
+
+    public int MaxSize { get; init; } = 1333;
+
+    /// <summary>Anchor base size per pyramid level.</summary>
+    public double[] AnchorSizes { get; init; } = [32, 64, 128, 256, 512];
+
+    public int BatchSize { get; init; } = 16;
+    public double Lr { get; init; } = 1e-3;
+    public double Momentum { get; init; } = 0.9;
+    public double WeightDecay { get; init; } = 1e-4;
+    public int WarmupIters { get; init; } = 1000;
+    public double WarmupFactor { get; init; } = 0.001;
+
+    /// <summary>Iterations at which the learning rate is multiplied by <see cref="Gamma"/>.</summary>
+    public int[] Steps { get; init; } = [35000, 45000];
+
+    public double Gamma { get; init; } = 0.1;
+    public int MaxIters { get; init; } = 50000;
+
+    /// <summary>Stop (checkpointed, resumable) after this many minutes of training; 0 = no limit.</summary>
+    public double MaxMinutes { get; init; }
+
+    /// <summary>Gradient clipping by global L2 norm; 0 disables.</summary>
+    public double ClipGradNorm { get; init; } = 10;
+
+    public int EvalEvery { get; init; } = 2000;
+    public int CheckpointEvery { get; init; } = 500;
+    public int LogEvery { get; init; } = 20;
+
+    /// <summary>Horizontal-flip probability.</summary>
+    public double HFlip { get; init; } = 0.5;
+
+    /// <summary>Probability of each colour operation (brightness, contrast, gamma) of the augmentation subset.</summary>
+    public double ColorAugment { get; init; } = 0.3;
+
+    /// <summary>Probability of the box-aware translation (AutoAugment-for-detection TranslateX/Y); boxes move along and are clipped.</summary>
+    public double TranslateAugment { get; init; } = 0.2;
+
+    /// <summary>Maximum translation as a fraction of the image size.</summary>
+    public double TranslateFraction { get; init; } = 0.1;
+
+    /// <summary>Repeat-factor sampling threshold (LVIS); 0 disables.</summary>
+    public double RepeatThreshold { get; init; } = 0.1;
+
+    /// <summary>Train also on images without boxes (the official config leaves them out).</summary>
+    public bool IncludeEmpty { get; init; }
+
+    /// <summary>Fraction of training studies held out for validation (mAP@0.5 every EvalEvery).</summary>
+    public double ValFraction { get; init; } = 0.1;
+
+    public int RpnBatchSizePerImage { get; init; } = 256;
+    public int RoiBatchSizePerImage { get; init; } = 512;
+    public int RpnPreNmsTopNTrain { get; init; } = 2000;
+    public int RpnPostNmsTopNTrain { get; init; } = 2000;
+    public int RpnPreNmsTopNTest { get; init; } = 1000;
+    public int RpnPostNmsTopNTest { get; init; } = 1000;
+
+    /// <summary>Horizontal-flip test-time augmentation, merged by weighted boxes fusion.</summary>
+    public bool Tta { get; init; }
+
+    public long Seed { get; init; } = 1999;
+
+    /// <summary>Torch intra-op threads; 0 = library default.</summary>
+    public int Threads { get; init; }
+
+    /// <summary>The official configuration (see DESIGN.md).</summary>
+    public static DetectorTrainConfig Paper(string arch) => new() { Arch = arch };
+
+    /// <summary>Small, from-scratch configuration for two CPU cores (the demo).</summary>
+    public static DetectorTrainConfig Cpu(string arch) => new()
+    {
+        Arch = arch,
+        Backbone = "resnet18",
+        BaseWidth = 32,
+        FpnChannels = 128,
+        RepresentationSize = 256,
+        TrainableLayers = 5,
+        FrozenBatchNorm = false,
+        MinSizes = [352, 384, 416, 448],
+        MaxSize = 640,
+        AnchorSizes = [16, 32, 64, 128, 256],
+        BatchSize = 4,
+        Lr = arch == "retinanet" ? 0.01 : 0.02,
+        WarmupIters = 100,
+        Steps = [1400, 1800],
+        MaxIters = 2000,
+        MaxMinutes = 28,
+        EvalEvery = 250,
+        CheckpointEvery = 100,
+        LogEvery = 10,
+        RpnBatchSizePerImage = 256,
+        RoiBatchSizePerImage = 128,
+        RpnPreNmsTopNTrain = 1000,
+        RpnPostNmsTopNTrain = 500,
+        RpnPreNmsTopNTest = 500,
+        RpnPostNmsTopNTest = 300,
+    };
+
+    public static DetectorTrainConfig Preset(string name, string arch) => name switch
+    {
+        "paper" => Paper(arch),
+        "cpu" => Cpu(arch),
+        _ => throw new ArgumentException($"unknown preset '{name}' (paper, cpu)", nameof(name)),
+    };
+
+    /// <summary>Checks every field; ArgumentException names the field.</summary>
+    public DetectorTrainConfig Validate()
+    {
+        if (Arch is not ("faster-rcnn" or "retinanet")) throw new ArgumentException("must be faster-rcnn or retinanet", nameof(Arch));
+        _ = ResNetConfig.FromName(Backbone);
+        if (BaseWidth < 4) throw new ArgumentException("must be >= 4", nameof(BaseWidth));
+        if (MinSizes.Length == 0 || MinSizes.Any(s => s < 32)) throw new ArgumentException("sizes >= 32", nameof(MinSizes));
+        if (MaxSize < MinSizes.Max()) throw new ArgumentException("must be >= the largest min size", nameof(MaxSize));
+        if (AnchorSizes.Length != 5) throw new ArgumentException("five sizes", nameof(AnchorSizes));
+        if (BatchSize < 1) throw new ArgumentException("must be positive", nameof(BatchSize));
+        if (!(Lr > 0)) throw new ArgumentException("must be positive", nameof(Lr));
+        if (MaxIters < 1) throw new ArgumentException("must be positive", nameof(MaxIters));
+        if (EvalEvery < 1 || CheckpointEvery < 1 || LogEvery < 1) throw new ArgumentException("intervals must be positive", nameof(EvalEvery));
+        if (ValFraction is < 0 or >= 1) throw new ArgumentException("must be in [0, 1)", nameof(ValFraction));
+        if (TrainableLayers is < 0 or > 5) throw new ArgumentException("must be in 0..5", nameof(TrainableLayers));
+        return this;
+    }
+
+    /// <summary>Applies `key=value` overrides (snake_case of the property names; arrays comma-separated).</summary>
+    public DetectorTrainConfig With(IEnumerable<KeyValuePair<string, string>> overrides)
+    {
+        var c = this with { };
+        foreach (var (key, value) in overrides)
+        {
+            var prop = typeof(DetectorTrainConfig).GetProperties(BindingFlags.Public | BindingFlags.Instance)
+                .FirstOrDefault(p => string.Equals(SnakeCase(p.Name), key, StringComparison.OrdinalIgnoreCase) || string.Equals(p.Name, key, StringComparison.OrdinalIgnoreCase))
+                ?? throw new ArgumentException($"unknown setting '{key}'", key);
+            object parsed;
+            try
+            {
+                parsed = Parse(prop.PropertyType, value);
+            }
+            catch (FormatException)
+            {
+                throw new ArgumentException($"{key}: cannot read '{value}' as {prop.PropertyType.Name}", key);
+            }
+            prop.SetValue(c, parsed);
+        }
+        return c;
+    }
+
+    private static object Parse(Type t, string v)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        if (t == typeof(string)) return v;
+        if (t == typeof(int)) return int.Parse(v, inv);
+        if (t == typeof(long)) return long.Parse(v, inv);
+        if (t == typeof(double)) return double.Parse(v, inv);
+        if (t == typeof(bool)) return bool.Parse(v);
+        if (t == typeof(int[])) return v.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => int.Parse(s, inv)).ToArray();
+        if (t == typeof(double[])) return v.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => double.Parse(s, inv)).ToArray();
+        throw new FormatException();
+    }
+
+    internal static string SnakeCase(string name) =>
+        string.Concat(name.Select((ch, i) => char.IsUpper(ch) ? (i > 0 ? "_" : "") + char.ToLowerInvariant(ch) : ch.ToString()));
+
+    /// <summary>Builds the untrained model this configuration describes, for <paramref name="numClasses"/> object classes.</summary>
+    public TorchSharp.torch.nn.Module BuildModel(int numClasses)
+    {
+        var body = ResNetConfig.FromName(Backbone) with { BaseWidth = BaseWidth, NumClasses = 0, Norm = FrozenBatchNorm ? NormKind.FrozenBatchNorm : NormKind.BatchNorm };
+        if (Arch == "faster-rcnn")
+        {
+            return new FasterRCNN(new FasterRcnnConfig
+            {
+                NumClasses = numClasses + 1,
+                MinSize = MinSizes,
+                MaxSize = MaxSize,
+                AnchorSizes = AnchorSizes,
+                Backbone = new FpnBackboneConfig { Body = body, OutChannels = FpnChannels, TrainableLayers = TrainableLayers },
+                Rpn = new RpnConfig
+                {
+                    BatchSizePerImage = RpnBatchSizePerImage,
+                    PreNmsTopNTrain = RpnPreNmsTopNTrain, PostNmsTopNTrain = RpnPostNmsTopNTrain,
+                    PreNmsTopNTest = RpnPreNmsTopNTest, PostNmsTopNTest = RpnPostNmsTopNTest,
+                },
+                RoIHeads = new RoIHeadsConfig { BatchSizePerImage = RoiBatchSizePerImage, RepresentationSize = RepresentationSize },
+            });
+        }
+        return new RetinaNet(new RetinaNetConfig
+        {
+            NumClasses = numClasses,
+            MinSize = MinSizes,
+            MaxSize = MaxSize,
+            AnchorSizes = AnchorSizes,
+            Backbone = new FpnBackboneConfig
+            {
+                Body = body, OutChannels = FpnChannels, TrainableLayers = TrainableLayers,
+                ReturnedLayers = [2, 3, 4], Extra = FpnExtraBlock.LastLevelP6P7,
+            },
+        });
+    }
+}

@@ -1,0 +1,203 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Threading.Channels;
+using SpineXR.Data;
+using SpineXR.Diagnostics;
+using SpineXR.IO;
+using SpineXR.Reports;
+
+namespace SpineXR.Inference;
+
+/// <summary>Options of a `spinexr predict` run.</summary>
+public sealed record PredictionJobOptions
+{
+    /// <summary>Output folder.</summary>
+    public required string OutDir { get; init; }
+
+    /// <summary>Redo images that already have a result in <see cref="OutDir"/> (default: skip them).</summary>
+    public bool Force { get; init; }
+
+    /// <summary>This job's slice `index/count` of the inputs (see <see cref="InputFiles.InShard"/>); 0/1 = all.</summary>
+    public int ShardIndex { get; init; }
+    public int ShardCount { get; init; } = 1;
+
+    /// <summary>Images per model call.</summary>
+    public int BatchSize { get; init; } = 8;
+
+    /// <summary>Parallel decoders; they run ahead of the models by at most two batches, so memory stays bounded.</summary>
+    public int Workers { get; init; } = Math.Max(1, Environment.ProcessorCount);
+
+    /// <summary>Write an overlay PNG per image (and thumbnails for the report).</summary>
+    public bool Overlays { get; init; } = true;
+
+    /// <summary>Longest side of overlay PNGs; thumbnails in report.html use <see cref="ThumbnailSide"/>.</summary>
+    public int OverlayMaxSide { get; init; } = 1024;
+    public int ThumbnailSide { get; init; } = 320;
+
+    /// <summary>No progress output.</summary>
+    public bool Quiet { get; init; }
+
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(OutDir)) throw new ArgumentException("OutDir is required", nameof(OutDir));
+        if (ShardCount < 1 || ShardIndex < 0 || ShardIndex >= ShardCount)
+            throw new ArgumentException($"shard {ShardIndex}/{ShardCount}: need 0 <= index < count", nameof(ShardIndex));
+        if (BatchSize < 1) throw new ArgumentException("BatchSize must be >= 1", nameof(BatchSize));
+        if (Workers < 1) throw new ArgumentException("Workers must be >= 1", nameof(Workers));
+    }
+}
+
+/// <summary>Outcome of a prediction run: all results in the output (new and earlier), and the inputs that failed.</summary>
+public sealed record PredictionJobResult(
+    IReadOnlyList<ImagePrediction> Predictions, int Predicted, int Skipped, IReadOnlyList<(string File, string Reason)> Errors);
+
+/// <summary>
+/// Runs the pipeline over many files: decode in parallel (bounded), predict in batches, write per-image results
+/// atomically as they finish (so a killed or repeated run resumes), then the aggregate files:
+/// `predictions.json`, `classifier_predictions.csv`, `detections.json`, `errors.csv`, `overlays/`, `report.html`.
+/// </summary>
+public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineImage> load, PredictionJobOptions options)
+{
+    internal static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+    private const string ItemsFolder = ".items";
+
+    public PredictionJobResult Run(IReadOnlyList<string> files, IReadOnlyList<(string File, string Reason)> inputErrors, CancellationToken ct = default)
+    {
+        options.Validate();
+        string outDir = Path.GetFullPath(options.OutDir);
+        Directory.CreateDirectory(Path.Combine(outDir, ItemsFolder));
+        if (options.Overlays) Directory.CreateDirectory(Path.Combine(outDir, "overlays"));
+
+        var mine = files.Where(f => InputFiles.InShard(f, options.ShardIndex, options.ShardCount)).ToList();
+        var pending = options.Force ? mine : mine.Where(f => !File.Exists(ItemPath(outDir, f))).ToList();
+        var errors = new List<(string File, string Reason)>(inputErrors);
+        int predicted = 0;
+
+        using (var progress = new ProgressReporter("predict", pending.Count, quiet: options.Quiet))
+        {
+            var channel = Channel.CreateBounded<SpineImage>(new BoundedChannelOptions(options.BatchSize * 2) { SingleReader = true });
+            var producer = Task.Run(async () =>
+            {
+                try
+                {
+                    await Parallel.ForEachAsync(pending, new ParallelOptions { MaxDegreeOfParallelism = options.Workers, CancellationToken = ct },
+                        async (file, token) =>
+                        {
+                            SpineImage img;
+                            try { img = load(file); }
+                            catch (Exception e) when (e is not OperationCanceledException)
+                            {
+                                lock (errors) errors.Add((file, OneLine(e)));
+                                progress.Advance();
+                                return;
+                            }
+                            await channel.Writer.WriteAsync(img, token);
+                        });
+                }
+                finally { channel.Writer.Complete(); }
+            }, ct);
+
+            var batch = new List<SpineImage>(options.BatchSize);
+            while (channel.Reader.WaitToReadAsync(ct).AsTask().GetAwaiter().GetResult())
+            {
+                batch.Clear();
+                while (batch.Count < options.BatchSize && channel.Reader.TryRead(out var img)) batch.Add(img);
+                if (batch.Count == 0) continue;
+                IReadOnlyList<ImagePrediction> results;
+                try { results = predictor.Predict(batch, ct); }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // A model failure on a batch is reported per image; the rest of the run goes on.
+                    lock (errors) errors.AddRange(batch.Select(b => (b.File, "prediction failed: " + OneLine(e))));
+                    progress.Advance(batch.Count);
+                    continue;
+                }
+                Parallel.For(0, batch.Count, new ParallelOptions { MaxDegreeOfParallelism = options.Workers }, i =>
+                {
+                    WriteItem(outDir, batch[i], results[i]);
+                });
+                predicted += batch.Count;
+                progress.Advance(batch.Count);
+            }
+            producer.GetAwaiter().GetResult();
+        }
+
+        // Aggregate over every input of this shard that has a result, from this run or an earlier one.
+        var all = new List<ImagePrediction>();
+        foreach (var f in mine)
+        {
+            string item = ItemPath(outDir, f);
+            if (!File.Exists(item)) continue;
+            try { all.Add(JsonSerializer.Deserialize<ImagePrediction>(File.ReadAllBytes(item), Json)!); }
+            catch (JsonException e) { errors.Add((f, "unreadable earlier result " + item + ": " + e.Message)); }
+        }
+        WriteAggregates(outDir, all, errors);
+        return new PredictionJobResult(all, predicted, mine.Count - pending.Count, errors);
+    }
+
+    private static string ItemPath(string outDir, string file) => Path.Combine(outDir, ItemsFolder, InputFiles.ItemKey(file) + ".json");
+
+    private void WriteItem(string outDir, SpineImage img, ImagePrediction p)
+    {
+        if (options.Overlays)
+        {
+            string key = InputFiles.ItemKey(img.File);
+            string banner = $"{p.Verdict}  P(abnormal) = {p.AbnormalProbability.ToString("0.000", CultureInfo.InvariantCulture)}";
+            bool abnormal = p.Verdict == "abnormal";
+            AtomicFile.WriteAllBytes(Path.Combine(outDir, "overlays", key + ".png"),
+                OverlayRenderer.RenderPng(img.Gray8, img.Width, img.Height, p.Boxes, banner, abnormal, options.OverlayMaxSide));
+            AtomicFile.WriteAllBytes(Path.Combine(outDir, ItemsFolder, key + ".thumb.png"),
+                OverlayRenderer.RenderPng(img.Gray8, img.Width, img.Height, p.Boxes, null, abnormal, options.ThumbnailSide));
+        }
+        // The result file is written last: its presence means the image is finished.
+        AtomicFile.WriteAllBytes(ItemPath(outDir, img.File), JsonSerializer.SerializeToUtf8Bytes(p, Json));
+    }
+
+    private void WriteAggregates(string outDir, List<ImagePrediction> all, List<(string File, string Reason)> errors)
+    {
+        var doc = new Dictionary<string, object> { ["provenance"] = predictor.Provenance, ["images"] = all };
+        AtomicFile.WriteAllBytes(Path.Combine(outDir, "predictions.json"), JsonSerializer.SerializeToUtf8Bytes(doc, Json));
+
+        var csv = new StringBuilder("image_id,abnormal_prob,logit\n");
+        foreach (var p in all)
+            csv.Append(Csv(p.ImageId)).Append(',').Append(p.AbnormalProbability.ToString("R", CultureInfo.InvariantCulture))
+               .Append(',').Append(p.Logit.ToString("R", CultureInfo.InvariantCulture)).Append('\n');
+        AtomicFile.WriteAllText(Path.Combine(outDir, "classifier_predictions.csv"), csv.ToString());
+
+        var dets = new List<Dictionary<string, object>>();
+        foreach (var p in all)
+            foreach (var b in p.DetectorBoxes ?? p.Boxes)
+                dets.Add(new()
+                {
+                    ["image_id"] = p.ImageId,
+                    ["category"] = b.Class,
+                    ["category_id"] = b.ClassId,
+                    ["bbox"] = new[] { b.Xyxy[0], b.Xyxy[1], b.Xyxy[2] - b.Xyxy[0], b.Xyxy[3] - b.Xyxy[1] },
+                    ["score"] = b.Score,
+                });
+        AtomicFile.WriteAllBytes(Path.Combine(outDir, "detections.json"), JsonSerializer.SerializeToUtf8Bytes(dets, Json));
+
+        var err = new StringBuilder("file,reason\n");
+        foreach (var (f, r) in errors) err.Append(Csv(f)).Append(',').Append(Csv(r)).Append('\n');
+        AtomicFile.WriteAllText(Path.Combine(outDir, "errors.csv"), err.ToString());
+
+        string html = PredictionReport.Build(all, p =>
+        {
+            string thumb = Path.Combine(outDir, ItemsFolder, InputFiles.ItemKey(p.File) + ".thumb.png");
+            return File.Exists(thumb) ? File.ReadAllBytes(thumb) : null;
+        }, predictor.Provenance, errors);
+        AtomicFile.WriteAllText(Path.Combine(outDir, "report.html"), html);
+    }
+
+    private static string Csv(string s) =>
+        s.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;
+
+    private static string OneLine(Exception e)
+    {
+        var parts = new List<string>();
+        for (Exception? x = e; x != null; x = x.InnerException)
+            if (!parts.Contains(x.Message)) parts.Add(x.Message);
+        return string.Join(": ", parts).Replace('\n', ' ').Replace('\r', ' ');
+    }
+}

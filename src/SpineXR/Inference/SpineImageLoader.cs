@@ -1,0 +1,65 @@
+using SkiaSharp;
+using SpineXR.Dicom;
+using SpineXR.Dicom.Imaging;
+using SpineXR.Dicom.Rendering;
+
+namespace SpineXR.Inference;
+
+/// <summary>
+/// Opens an input of `predict` or `serve` as a <see cref="SpineImage"/>: DICOM through the reference conversion
+/// (VOI LUT, MONOCHROME1 inverted, min-max to 8 bits), PNG as its grey levels (colour PNGs as luminance).
+/// The image id is the file stem, as in the VinDr-SpineXR layout (`<image_id>.dicom`), so predictions line up
+/// with `annotations/*.csv`; the SOP Instance UID is kept separately.
+/// </summary>
+public static class SpineImageLoader
+{
+    /// <summary>Loads a file; failures are exceptions whose message starts with the path.</summary>
+    public static SpineImage Load(string path)
+    {
+        string id = Path.GetFileNameWithoutExtension(path);
+        if (IsPng(path)) return LoadPng(path, File.ReadAllBytes(path), id);
+        var file = DicomFile.Open(path);
+        return FromDicom(file, path, id);
+    }
+
+    /// <summary>A DICOM already read (e.g. an upload).</summary>
+    public static SpineImage FromDicom(DicomFile file, string name, string imageId)
+    {
+        var frame = PixelDecoder.DecodeGray(file);
+        byte[] gray = GrayscaleRenderer.ToGray8(frame, file.Dataset);
+        var ds = file.Dataset;
+        return new SpineImage(name, imageId, gray, frame.Columns, frame.Rows,
+            ds.GetString(DicomTags.StudyInstanceUID), ds.GetString(DicomTags.SeriesInstanceUID), ds.GetString(DicomTags.SOPInstanceUID));
+    }
+
+    /// <summary>A PNG in memory; colour is reduced to luminance (Rec. 601 weights, as OpenCV's grey conversion).</summary>
+    public static SpineImage LoadPng(string name, byte[] bytes, string imageId)
+    {
+        using var bmp = SKBitmap.Decode(bytes) ?? throw new InvalidDataException($"{name}: not a readable PNG image");
+        int w = bmp.Width, h = bmp.Height;
+        var gray = new byte[(long)w * h];
+        if (bmp.ColorType == SKColorType.Gray8)
+        {
+            bmp.GetPixelSpan().CopyTo(gray);
+        }
+        else
+        {
+            using var rgba = bmp.Copy(SKColorType.Rgba8888) ?? throw new InvalidDataException($"{name}: unsupported PNG pixel format");
+            var px = rgba.GetPixelSpan();
+            for (int i = 0; i < gray.Length; i++)
+            {
+                int r = px[4 * i], g = px[4 * i + 1], b = px[4 * i + 2];
+                gray[i] = (byte)((299 * r + 587 * g + 114 * b + 500) / 1000);
+            }
+        }
+        return new SpineImage(name, imageId, gray, w, h);
+    }
+
+    private static bool IsPng(string path)
+    {
+        if (path.EndsWith(".png", StringComparison.OrdinalIgnoreCase)) return true;
+        using var fs = File.OpenRead(path);
+        Span<byte> sig = stackalloc byte[8];
+        return fs.Read(sig) == 8 && sig.SequenceEqual(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A });
+    }
+}
