@@ -1,4 +1,5 @@
 using SpineXR.Inference;
+using SpineXR.Vision.Inference;
 using SpineXR.Web;
 
 namespace SpineXR.Cli.Commands;
@@ -8,6 +9,7 @@ public sealed class ServeCommand : ICliCommand
 {
     public string Name => "serve";
     public string Summary => "HTTP API and viewer page over the pipeline (loopback by default)";
+    public ISet<string> Flags => new HashSet<string> { "tta" };
     public string Help => """
         usage: spinexr serve --classifier RUN_DIR[,RUN_DIR...] --detector RUN_DIR[,RUN_DIR...] [options]
 
@@ -22,6 +24,9 @@ public sealed class ServeCommand : ICliCommand
         options:
           --classifier DIRS      classifier run directories (ensemble: mean of logits)
           --detector DIRS        detector run directories (ensemble: weighted box fusion)
+          --abnormal-threshold C decision rule's threshold (default: the classifier run's Youden threshold)
+          --keep-threshold S     boxes kept below the threshold need this score (default 0.5)
+          --tta                  horizontal-flip test-time augmentation for the detectors
           --urls URLS            listen addresses, ';'-separated (default http://127.0.0.1:5080; port 0 = any free)
           --api-key KEY          require header X-Api-Key: KEY on /api/v1 (health and openapi.json excepted);
                                  or set SPINEXR_API_KEY, which keeps the key out of the process list
@@ -53,7 +58,13 @@ public sealed class ServeCommand : ICliCommand
             throw new UsageException($"{Flag(e.ParamName)}: {e.Message.Split(" (Parameter")[0]}");
         }
 
-        using var predictor = LoadPredictor(classifiers, detectors);
+        var pipeline = new SpinePipelineOptions
+        {
+            AbnormalThreshold = args.Get("abnormal-threshold") is null ? null : args.GetDouble("abnormal-threshold", 0),
+            KeepThreshold = args.GetDouble("keep-threshold", 0.5),
+            Tta = args.Flag("tta") ? true : null,
+        };
+        using var predictor = LoadPredictor(classifiers, detectors, pipeline);
         return Serve(options, predictor);
     }
 
@@ -84,13 +95,9 @@ public sealed class ServeCommand : ICliCommand
         }
     }
 
-    /// <summary>
-    /// Loads the classifier and detector ensembles behind one predictor. SpinePipeline.Load (SpineXR.Vision) is not
-    /// in this build yet; when it is, this line becomes:
-    /// <c>return SpinePipeline.Load(classifiers, detectors, new SpinePipelineOptions());</c>
-    /// </summary>
-    internal static ISpinePredictor LoadPredictor(IReadOnlyList<string> classifiers, IReadOnlyList<string> detectors) =>
-        throw new InvalidOperationException("loading models for serve needs SpinePipeline.Load (end-to-end inference), which is not in this build yet");
+    /// <summary>The classifier and detector ensembles behind one predictor, loaded once (the same pipeline as `predict`).</summary>
+    internal static ISpinePredictor LoadPredictor(IReadOnlyList<string> classifiers, IReadOnlyList<string> detectors, SpinePipelineOptions options) =>
+        SpinePipeline.Load(classifiers, detectors, options);
 
     private static List<string> RunDirs(CliArgs args, string name)
     {

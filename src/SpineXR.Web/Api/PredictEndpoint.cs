@@ -30,6 +30,9 @@ internal sealed class PredictEndpoint(SpineServerOptions options, ISpinePredicto
         try
         {
             decoded = decoder.Decode(upload!.Bytes, upload.Kind, upload.FileName, options.ViewMaxSide);
+            // As `spinexr predict`: a named file's stem is its image id (VinDr layout: <image_id>.dicom).
+            if (upload.Named && Path.GetFileNameWithoutExtension(upload.FileName) is { Length: > 0 } stem)
+                decoded = decoded with { Image = decoded.Image with { ImageId = stem } };
         }
         catch (UnreadableUploadException e)
         {
@@ -43,7 +46,7 @@ internal sealed class PredictEndpoint(SpineServerOptions options, ISpinePredicto
         try
         {
             var prediction = predictor.Predict([decoded.Image], ct)[0];
-            string id = UploadIds.IsSafe(prediction.ImageId) ? prediction.ImageId : UploadIds.FromContent(decoded.Image.Gray8);
+            string id = decoded.ResultId;
             results.Put(new RecentResult(id, prediction, view, options.ViewMaxSide));
             await WriteAsync(ctx, id, prediction, ct);
         }

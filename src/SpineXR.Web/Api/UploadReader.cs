@@ -14,7 +14,8 @@ public static class UploadReader
     /// <summary>Room for multipart boundaries and part headers around the file itself.</summary>
     public const long MultipartOverhead = 64 * 1024;
 
-    public sealed record Upload(byte[] Bytes, UploadKind Kind, string FileName);
+    /// <param name="Named">True when the client named the file (multipart); the name's stem is then the image id, as in `spinexr predict`.</param>
+    public sealed record Upload(byte[] Bytes, UploadKind Kind, string FileName, bool Named = false);
 
     /// <summary>Checks the content type and declared length before anything is read (415, 413).</summary>
     public static (UploadKind? Kind, string? Boundary) CheckHeaders(HttpRequest request, long limit)
@@ -61,7 +62,7 @@ public static class UploadReader
             }
             partKind ??= Sniff(bytes, name)
                 ?? throw ProblemException.Unsupported($"file part '{name}' is neither DICOM (no DICM marker, no .dcm/.dicom name) nor PNG");
-            return new Upload(bytes, partKind.Value, name);
+            return new Upload(bytes, partKind.Value, name, name != "upload");
         }
         throw ProblemException.BadRequest("multipart/form-data body has no file part");
     }

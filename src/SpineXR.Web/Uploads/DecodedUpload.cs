@@ -5,9 +5,10 @@ namespace SpineXR.Web.Uploads;
 /// <summary>
 /// An upload decoded for the models (<see cref="Image"/>, full size), and the recipe for its viewer copy
 /// (<see cref="BuildView"/>, holding the full-size values until run): the server builds the view while the models
-/// run and answers without waiting for it.
+/// run and answers without waiting for it. <see cref="ResultId"/> names the kept result: the SOP Instance UID, or
+/// a hash of the bytes, so the same upload always gets the same id.
 /// </summary>
-public sealed record DecodedUpload(SpineImage Image, Func<ImageView> BuildView);
+public sealed record DecodedUpload(SpineImage Image, Func<ImageView> BuildView, string ResultId);
 
 /// <summary>The formats the API accepts.</summary>
 public enum UploadKind

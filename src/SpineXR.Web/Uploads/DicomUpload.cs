@@ -36,6 +36,7 @@ public static class DicomUpload
         int width = frame.Columns, height = frame.Rows;
         string? sop = ds.GetString(DicomTags.SOPInstanceUID)?.Trim();
         string id = string.IsNullOrEmpty(sop) ? UploadIds.FromContent(bytes.Span) : sop;
+        string resultId = UploadIds.IsSafe(sop) ? sop! : UploadIds.FromContent(bytes.Span);
         var image = new SpineImage(fileName, id, gray8, width, height,
             ds.GetString(DicomTags.StudyInstanceUID)?.Trim(), ds.GetString(DicomTags.SeriesInstanceUID)?.Trim(), sop);
 
@@ -50,7 +51,7 @@ public static class DicomUpload
             var values = new float[stored.Length];
             for (int i = 0; i < values.Length; i++) values[i] = (float)modality.Apply(stored[i]);
             return ImageView.Create<float>(values, gray8, width, height, viewMaxSide, 1, 0, window?.Center, window?.Width, invert);
-        });
+        }, resultId);
     }
 
     // The reader prefixes its messages with the name we gave it; the API adds the name itself.

@@ -46,7 +46,7 @@ public static class PngUpload
             float k = hi > lo ? 255f / (hi - lo) : 0;
             for (int i = 0; i < n; i++) gray8[i] = (byte)MathF.Round((values[i] - lo) * k);
             return new DecodedUpload(new SpineImage(fileName, id, gray8, width, height),
-                () => ImageView.Create<ushort>(values, gray8, width, height, viewMaxSide));
+                () => ImageView.Create<ushort>(values, gray8, width, height, viewMaxSide), id);
         }
 
         using var data = SKData.CreateCopy(span);
@@ -63,6 +63,6 @@ public static class PngUpload
             gray8[i] = r == g && g == b ? r : (byte)((r * 299 + g * 587 + b * 114 + 500) / 1000);
         }
         return new DecodedUpload(new SpineImage(fileName, id, gray8, width, height),
-            () => ImageView.Create<byte>(gray8, gray8, width, height, viewMaxSide, windowCenter: 127.5, windowWidth: 256));
+            () => ImageView.Create<byte>(gray8, gray8, width, height, viewMaxSide, windowCenter: 127.5, windowWidth: 256), id);
     }
 }

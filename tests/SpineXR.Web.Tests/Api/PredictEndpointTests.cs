@@ -73,6 +73,10 @@ public sealed class PredictEndpointTests
         var pred = await Json(r);
         AssertFakeBoxes(pred, 200, 300);
         Assert.Equal("spine.dcm", pred.GetProperty("file").GetString());
+        // As `spinexr predict`: a named file's stem is the image id; the UID stays in sop_instance_uid and names the result.
+        Assert.Equal("spine", pred.GetProperty("image_id").GetString());
+        Assert.Equal(TestImages.SopInstanceUid, pred.GetProperty("sop_instance_uid").GetString());
+        Assert.Equal(TestImages.SopInstanceUid, r.Headers.GetValues("X-Result-Id").Single());
     }
 
     [Fact]
