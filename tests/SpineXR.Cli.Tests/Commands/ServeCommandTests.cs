@@ -43,6 +43,19 @@ public sealed class ServeCommandTests
     }
 
     [Fact]
+    public void A_run_directory_without_a_model_fails_naming_the_run()
+    {
+        string dir = RunDir();
+        try
+        {
+            var e = Assert.ThrowsAny<Exception>(() => Program.Run(["serve", "--classifier", dir, "--detector", dir, "--urls", "http://127.0.0.1:0"]));
+            Assert.IsNotType<UsageException>(e);
+            Assert.Contains(dir, Program.OneLine(e));
+        }
+        finally { Directory.Delete(dir); }
+    }
+
+    [Fact]
     public void Help_lists_the_api()
     {
         var help = new ServeCommand().Help;
