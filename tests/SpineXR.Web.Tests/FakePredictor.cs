@@ -63,6 +63,9 @@ public sealed class FakePredictor : ISpinePredictor
                     Verdict = p >= Provenance.AbnormalThreshold ? "abnormal" : "normal",
                     Boxes = Boxes.Select(b => new PredictedBox(LesionTaxonomy.Classes[b.ClassId], b.ClassId, b.Score,
                         [b.X1 * img.Width, b.Y1 * img.Height, b.X2 * img.Width, b.Y2 * img.Height])).ToList(),
+                    // What the decision rule dropped: one more, low-scoring box.
+                    DetectorBoxes = Boxes.Append((6, 0.05f, 0.7f, 0.05f, 0.95f, 0.2f)).Select(b => new PredictedBox(LesionTaxonomy.Classes[b.Item1], b.Item1, b.Item2,
+                        [b.Item3 * img.Width, b.Item4 * img.Height, b.Item5 * img.Width, b.Item6 * img.Height])).ToList(),
                 };
             }).ToList();
         }

@@ -13,7 +13,10 @@
     raw: null,            // Uint16Array view samples
     maxRaw: 0,
     wc: 0, ww: 1, invert: false, minScore: 0,
+    allBoxes: false,      // show the detector's boxes before the decision rule
   };
+  // Boxes on display: those the decision rule kept, or all the detector found.
+  const shown = () => (S.allBoxes && S.pred.detector_boxes ? S.pred.detector_boxes : S.pred.boxes);
   window.spinexrViewer = S;
 
   const keyInput = $('apiKey');
@@ -191,7 +194,7 @@
     const box = $('classes');
     box.replaceChildren();
     for (const c of S.classes) {
-      const n = S.pred ? S.pred.boxes.filter((b) => b.class_id === c.id).length : 0;
+      const n = S.pred ? shown().filter((b) => b.class_id === c.id).length : 0;
       const label = document.createElement('label');
       const cb = document.createElement('input');
       cb.type = 'checkbox'; cb.checked = S.enabled.has(c.id); cb.dataset.classId = c.id;
@@ -209,6 +212,8 @@
     drawOverlay();
   });
 
+  $('allBoxes').addEventListener('change', (e) => { S.allBoxes = e.target.checked; buildClassToggles(); drawOverlay(); });
+
   function colorOf(id) {
     const c = S.classes.find((k) => k.id === id);
     return c ? c.color : '#ff00ff';
@@ -220,7 +225,7 @@
     const cv = $('overlay'), ctx = cv.getContext('2d');
     ctx.clearRect(0, 0, cv.width, cv.height);
     const s = m.view_width / m.width;
-    const visible = p.boxes.filter((b) => b.score >= S.minScore && S.enabled.has(b.class_id));
+    const visible = shown().filter((b) => b.score >= S.minScore && S.enabled.has(b.class_id));
     const font = Math.max(12, Math.round(Math.max(cv.width, cv.height) / 60));
     ctx.font = `${font}px system-ui, "DejaVu Sans", sans-serif`;
     ctx.lineWidth = Math.max(2, Math.max(cv.width, cv.height) / 400);

@@ -66,6 +66,12 @@ public sealed class ViewerBrowserTests
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = shot, FullPage = true });
         Assert.True(new FileInfo(shot).Length > 10_000);
 
+        // The detector's box that the decision rule dropped shows on request.
+        await page.Locator("#allBoxes").CheckAsync();
+        Assert.Equal("4", await page.GetAttributeAsync("body", "data-boxes"));
+        await page.Locator("#allBoxes").UncheckAsync();
+        Assert.Equal("3", await page.GetAttributeAsync("body", "data-boxes"));
+
         // Score slider at 0.5 keeps the 0.9 and 0.6 boxes; hiding Osteophytes leaves one.
         await page.Locator("#minScore").FillAsync("0.5");
         Assert.Equal("2", await page.GetAttributeAsync("body", "data-boxes"));
