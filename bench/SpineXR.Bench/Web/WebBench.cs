@@ -1,5 +1,5 @@
 // `dotnet run -c Release --project bench/SpineXR.Bench -- web [--work-ms 50] [--size 2048x2560] [--requests 64] [--seconds 30]
-//      [--classifier RUN_DIR --detector RUN_DIR]`
+//      [--warmup 4] [--classifier RUN_DIR --detector RUN_DIR]`
 // Requests per second and p50/p95 latency of POST /api/v1/predict at concurrency 1 and 8, from an in-process
 // HttpClient load generator on loopback, against the same per-image work done by calling the predictor directly
 // (read DICOM, reference 8-bit conversion, Predict), as `spinexr predict` does. The predictor is the real pipeline
@@ -26,6 +26,7 @@ public sealed class WebBench : IBench
     {
         double workMs = Arg(args, "--work-ms", 50.0);
         int requests = (int)Arg(args, "--requests", 64.0);
+        int warmup = (int)Arg(args, "--warmup", 4.0);
         double seconds = Arg(args, "--seconds", 30.0);
         string size = args.SkipWhile(a => a != "--size").Skip(1).FirstOrDefault() ?? "2048x2560";
         int w = int.Parse(size.Split('x')[0], CultureInfo.InvariantCulture), h = int.Parse(size.Split('x')[1], CultureInfo.InvariantCulture);
@@ -50,7 +51,7 @@ public sealed class WebBench : IBench
             $"best of 10, one image: read + decode + reference 8-bit {tRead:0.0} ms; the server's upload decode {tUpload:0.0} ms; its viewer copy (1024 px, built while the models run) {tView:0.0} ms"));
 
         var rows = new List<(string Mode, int Conc, Stats S)>();
-        Direct(predictor, images, 2, 600); // warm-up (first model calls are slow)
+        Direct(predictor, images, warmup, 600); // warm-up: the first model calls are several times slower
         rows.Add(("direct", 1, Direct(predictor, images, requests, seconds)));
 
         var options = new SpineServerOptions
@@ -62,7 +63,7 @@ public sealed class WebBench : IBench
         try
         {
             var uri = new Uri(server.Addresses.Single());
-            Http(uri, images, 2, 1, 600); // warm-up
+            Http(uri, images, warmup, 1, 600); // warm-up
             foreach (int c in new[] { 1, 8 }) rows.Add(("http", c, Http(uri, images, requests, c, seconds)));
         }
         finally
