@@ -1,0 +1,65 @@
+using SpineXR.Cli.Commands;
+
+namespace SpineXR.Cli.Tests.Commands;
+
+/// <summary>`spinexr serve` argument handling (the server itself is tested in SpineXR.Web.Tests).</summary>
+public sealed class ServeCommandTests
+{
+    private static string RunDir()
+    {
+        string d = Path.Combine(Path.GetTempPath(), "spinexr-serve-test-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(d);
+        return d;
+    }
+
+    [Theory]
+    [InlineData("--detector", "{dir}", "--classifier is required")]
+    [InlineData("--classifier", "{dir}", "--detector is required")]
+    public void Missing_models_are_usage_errors(string flag, string value, string message)
+    {
+        string dir = RunDir();
+        try
+        {
+            var e = Assert.Throws<UsageException>(() => Program.Run(["serve", flag, value.Replace("{dir}", dir)]));
+            Assert.Contains(message, e.Message);
+        }
+        finally { Directory.Delete(dir); }
+    }
+
+    [Fact]
+    public void Missing_run_directory_and_bad_options_are_named()
+    {
+        string dir = RunDir();
+        try
+        {
+            var e = Assert.Throws<UsageException>(() => Program.Run(["serve", "--classifier", dir, "--detector", dir + ",/nonexistent/run"]));
+            Assert.Contains("/nonexistent/run", e.Message);
+            e = Assert.Throws<UsageException>(() => Program.Run(["serve", "--classifier", dir, "--detector", dir, "--max-upload-mb", "0"]));
+            Assert.StartsWith("--max-upload-mb", e.Message);
+            e = Assert.Throws<UsageException>(() => Program.Run(["serve", "--classifier", dir, "--detector", dir, "--urls", "ftp://x"]));
+            Assert.StartsWith("--urls", e.Message);
+        }
+        finally { Directory.Delete(dir); }
+    }
+
+    [Fact]
+    public void A_run_directory_without_a_model_fails_naming_the_run()
+    {
+        string dir = RunDir();
+        try
+        {
+            var e = Assert.ThrowsAny<Exception>(() => Program.Run(["serve", "--classifier", dir, "--detector", dir, "--urls", "http://127.0.0.1:0"]));
+            Assert.IsNotType<UsageException>(e);
+            Assert.Contains(dir, Program.OneLine(e));
+        }
+        finally { Directory.Delete(dir); }
+    }
+
+    [Fact]
+    public void Help_lists_the_api()
+    {
+        var help = new ServeCommand().Help;
+        Assert.Contains("POST /api/v1/predict", help);
+        Assert.Contains("--api-key", help);
+    }
+}
