@@ -8,6 +8,7 @@ using static TorchSharp.torch;
 
 namespace SpineXR.Vision.Tests.Inference;
 
+[Collection(TorchRngCollection.Name)]
 public class ClassifierTests
 {
     public ClassifierTests() => TorchRuntime.EnsureLoaded();

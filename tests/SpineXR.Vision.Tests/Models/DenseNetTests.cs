@@ -6,6 +6,7 @@ using static TorchSharp.torch;
 
 namespace SpineXR.Vision.Tests.Models;
 
+[Collection(TorchRngCollection.Name)]
 public class DenseNetTests
 {
     public DenseNetTests() => TorchRuntime.EnsureLoaded();

@@ -5,6 +5,7 @@ using SpineXR.Vision.Weights;
 
 namespace SpineXR.Vision.Tests.Training;
 
+[Collection(TorchRngCollection.Name)]
 public class ClassifierTrainerTests
 {
     private static ClassifierConfig Small => ClassifierConfig.Cpu with
