@@ -12,3 +12,10 @@ internal static class Fixtures
         return d;
     }
 }
+
+/// <summary>Tests that seed or draw from libtorch's global RNG run one at a time (xUnit runs classes in parallel otherwise).</summary>
+[CollectionDefinition(Name)]
+public sealed class TorchRngCollection
+{
+    public const string Name = "torch global RNG";
+}

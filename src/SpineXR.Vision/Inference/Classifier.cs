@@ -66,6 +66,18 @@ public sealed class Classifier : IDisposable
     }
 
     /// <summary>
+    /// Predicts DICOM files (reference 8-bit conversion, stretched to the input size; cached in <paramref name="cacheDirectory"/>
+    /// when given). The image id is the file name without extension. Unreadable files come back with an error, never an exception.
+    /// </summary>
+    public IReadOnlyList<ClassifierPrediction> PredictFiles(IReadOnlyList<string> dicomPaths, int batchSize = 16, bool hflipTta = false,
+        int workers = 0, string? cacheDirectory = null, Diagnostics.ProgressReporter? progress = null)
+    {
+        var loader = new ImageLoader(new ImageLoadOptions { Size = Card.InputSize, Mode = ResizeMode.Stretch, Bits = 8 }, cacheDirectory);
+        return Predict(dicomPaths.Select(p => (Path.GetFileNameWithoutExtension(p), (Func<GrayImage>)(() => loader.Load(p)))).ToList(),
+            batchSize, hflipTta, workers, progress);
+    }
+
+    /// <summary>
     /// Eval-mode first-output logits of <paramref name="model"/> for every image (NaN where unreadable, with the reason in
     /// Failed); the module's training flag is restored afterwards. With <paramref name="hflipTta"/>, the mean of the
     /// logits of the image and its mirror.

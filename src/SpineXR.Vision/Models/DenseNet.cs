@@ -240,6 +240,9 @@ public static class DenseNets
     /// <summary>A few-kilobyte DenseNet (growth 4, blocks 2-2-2-2, stem 8, bottleneck 2) for fast tests and golden fixtures.</summary>
     public static readonly DenseNetConfig DenseNetTiny = new(4, [2, 2, 2, 2], 8, BnSize: 2);
 
+    /// <summary>A small DenseNet (growth 12, blocks 2-4-6-4, stem 24): about 0.3 M parameters, for CPU training in minutes.</summary>
+    public static readonly DenseNetConfig DenseNetSmall = new(12, [2, 4, 6, 4], 24);
+
     /// <summary>Architecture names accepted by <see cref="Create"/>, mapped to their configuration.</summary>
     public static IReadOnlyDictionary<string, DenseNetConfig> Variants { get; } = new Dictionary<string, DenseNetConfig>(StringComparer.Ordinal)
     {
@@ -247,6 +250,7 @@ public static class DenseNets
         ["densenet161"] = DenseNet161,
         ["densenet169"] = DenseNet169,
         ["densenet201"] = DenseNet201,
+        ["densenet_small"] = DenseNetSmall,
         ["densenet_tiny"] = DenseNetTiny,
     };
 

@@ -64,14 +64,15 @@ public sealed record ClassifierConfig
     public static ClassifierConfig Paper => new();
 
     /// <summary>
-    /// For a 2-core CPU in minutes: DenseNet-121 is too slow here (about 3 img/s at 160 px), so the tiny DenseNet
-    /// at 128 px, batch 16, 300 steps of AdamW (lr 2e-3, warm-up 20) with rotation and brightness/contrast
-    /// augmentation; validation every 50 steps.
+    /// For a 2-core CPU in minutes: DenseNet-121 trains at well under 1 img/s here, so the small DenseNet
+    /// (growth 12, blocks 2-4-6-4) at 160 px, batch 16, 300 steps of AdamW (lr 2e-3, warm-up 20) with small rotation
+    /// and brightness/contrast augmentation; validation every 50 steps. (The tiny test DenseNet did not learn the
+    /// synthetic lesions: validation AUROC 0.54 after 50 steps, loss flat at 0.69.)
     /// </summary>
     public static ClassifierConfig Cpu => new()
     {
-        Arch = "densenet_tiny",
-        InputSize = 128,
+        Arch = "densenet_small",
+        InputSize = 160,
         BatchSize = 16,
         Steps = 300,
         Optimizer = OptimizerKind.AdamW,

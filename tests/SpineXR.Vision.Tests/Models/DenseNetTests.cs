@@ -6,6 +6,7 @@ using static TorchSharp.torch;
 
 namespace SpineXR.Vision.Tests.Models;
 
+[Collection(TorchRngCollection.Name)]
 public class DenseNetTests
 {
     public DenseNetTests() => TorchRuntime.EnsureLoaded();
@@ -102,5 +103,31 @@ public class DenseNetTests
         loss.backward();
         Assert.True(double.IsFinite(loss.item<float>()));
         Assert.All(model.parameters(), p => Assert.NotNull(p.grad));
+    }
+}
+
+public class ModelRunTests
+{
+    public ModelRunTests() => TorchRuntime.EnsureLoaded();
+
+    [Fact]
+    public void RegistryRunsTheTinyDenseNetAndWritesTorchvisionsLogits()
+    {
+        Assert.True(Architectures.TryGet("densenet121", out _));
+        Assert.True(Architectures.TryGet("resnet50", out _));
+        Assert.True(Architectures.TryGet("densenet_tiny", out var runner));
+        var weights = StateDict.Read(Fixtures.Path("Models", "densenet_tiny.pth"));
+        var x = Npy.Read(Fixtures.Path("Models", "input.npy"));
+        string dir = Fixtures.TempDir("run");
+        using var input = torch.tensor(x.Data, x.Shape);
+        var files = runner.Run("densenet_tiny", weights, input, dir);
+        Assert.Equal([Path.Combine(dir, "output.npy")], files);
+        var got = Npy.Read(files[0]);
+        var expected = Npy.Read(Fixtures.Path("Models", "output.npy"));
+        Assert.Equal(expected.Shape, got.Shape);
+        for (int i = 0; i < got.Data.Length; i++) Assert.True(Math.Abs(got.Data[i] - expected.Data[i]) < 1e-5);
+
+        using var gray = torch.zeros(1, 1, 32, 32);
+        Assert.Contains("N x 3 x H x W", Assert.Throws<InvalidDataException>(() => runner.Run("densenet_tiny", weights, gray, dir)).Message);
     }
 }

@@ -5,10 +5,12 @@ using SpineXR.Vision.Weights;
 
 namespace SpineXR.Vision.Tests.Training;
 
+[Collection(TorchRngCollection.Name)]
 public class ClassifierTrainerTests
 {
     private static ClassifierConfig Small => ClassifierConfig.Cpu with
     {
+        Arch = "densenet_tiny",
         InputSize = 64, BatchSize = 8, Steps = 60, Lr = 3e-3, WarmupSteps = 5, EvalEvery = 20, CheckpointEvery = 20,
         LogEvery = 5, ValFraction = 0, RotationDegrees = 0, BrightnessContrast = 0, Workers = 1,
     };
