@@ -39,6 +39,7 @@ public static class Program
     /// <summary>Runs a command line without the top-level error mapping (tests call this).</summary>
     public static int Run(string[] args)
     {
+        ModelHooks.Register();
         var words = args.TakeWhile(a => !a.StartsWith('-')).ToList();
         ICliCommand? cmd = null;
         int taken = 0;
