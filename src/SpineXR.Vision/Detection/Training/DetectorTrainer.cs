@@ -125,7 +125,7 @@ public sealed class DetectorTrainer
                 var targets = batch.Select(b => new DetectionTarget(
                     tensor(b.Boxes.SelectMany(x => new[] { x.X1, x.Y1, x.X2, x.Y2 }).ToArray()).view(-1, 4),
                     tensor(b.Classes.Select(c => (long)(c + model.FirstClassLabel)).ToArray(), ScalarType.Int64))).ToList();
-                var losses = model.Losses(images, targets, new Random(HashCode.Combine(_c.Seed, step, 7)));
+                var losses = model.Losses(images, targets, new Random(Mix(_c.Seed, "loss", step, 0)));
                 var total = losses.Values.Aggregate((a, b) => a + b);
                 opt.zero_grad();
                 total.backward();
@@ -198,7 +198,7 @@ public sealed class DetectorTrainer
         var result = new List<Cached>(_c.BatchSize);
         int epoch = 0;
         long offset = 0;
-        List<int> order = sampler.Epoch(new Random(HashCode.Combine(_c.Seed, epoch)));
+        List<int> order = sampler.Epoch(new Random(Mix(_c.Seed, "epoch", epoch, 0)));
         while (result.Count < _c.BatchSize)
         {
             long pos = start + result.Count;
@@ -206,15 +206,19 @@ public sealed class DetectorTrainer
             {
                 offset += order.Count;
                 epoch++;
-                order = sampler.Epoch(new Random(HashCode.Combine(_c.Seed, epoch)));
+                order = sampler.Epoch(new Random(Mix(_c.Seed, "epoch", epoch, 0)));
             }
             var item = train[order[(int)(pos - offset)]];
-            var rng = new Random(HashCode.Combine(_c.Seed, step, result.Count));
+            var rng = new Random(Mix(_c.Seed, "augment", step, result.Count));
             var (img, boxes, cls) = DetectionAugment.Apply(item.Image, item.Boxes, item.Classes, _c, rng);
             result.Add(new Cached(img, boxes, cls));
         }
         return result;
     }
+
+    /// <summary>A seed stable across processes (HashCode.Combine is randomised per process, which would break resuming).</summary>
+    private static int Mix(long seed, string what, long a, long b) =>
+        (int)(StableHash.Of(seed, string.Create(CultureInfo.InvariantCulture, $"{what}/{a}/{b}")) & 0x7fffffff);
 
     private double Evaluate(nn.Module module, List<Cached> val)
     {
