@@ -87,6 +87,24 @@ public class DetectorTrainingTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void TrainingSurvivesBatchesWhoseBoxesWereAllTranslatedAway()
+    {
+        // regression: an image left without boxes by TranslateX/Y crashed the step (empty target tensor)
+        var data = Handful(1);
+        string dir = Path.Combine(Path.GetTempPath(), "spinexr-det-empty-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var c = Tiny("faster-rcnn") with { MaxIters = 2, ValFraction = 0, TranslateAugment = 1, TranslateFraction = 5 };
+            var r = new DetectorTrainer(c, data, null, dir, new StringWriter()) { ShowProgress = false }.Run();
+            Assert.Equal(2, r.Steps);
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void RepeatFactorsFavourRareClasses()
     {
         // class 0 in 9 of 10 images, class 1 in 1: f1 = 0.1 -> r = max(1, sqrt(0.1/0.1)) = 1; with t = 0.4, r1 = 2
