@@ -105,6 +105,19 @@ public class DetectorTrainingTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void DetectorReturnsEmptyListsForImagesWithoutDetections()
+    {
+        // regression: reading an empty detection tensor crashed validation (TorchSharp accessor on 0 elements)
+        var c = Tiny("faster-rcnn") with { };
+        using var module = c.BuildModel(7);
+        using var detector = new SpineXR.Vision.Detection.Inference.Detector(c with { RpnPostNmsTopNTest = 1 }, SpineXR.Data.LesionTaxonomy.Classes, module);
+        var blank = new GrayImageF(new float[128 * 160], 160, 128);
+        var dets = detector.Predict([blank, blank]);
+        Assert.Equal(2, dets.Count);
+        Assert.Equal(new float[0], SpineXR.Vision.Detection.TensorArrays.Read<float>(TorchSharp.torch.zeros(0, 4)));
+    }
+
+    [Fact]
     public void RepeatFactorsFavourRareClasses()
     {
         // class 0 in 9 of 10 images, class 1 in 1: f1 = 0.1 -> r = max(1, sqrt(0.1/0.1)) = 1; with t = 0.4, r1 = 2
