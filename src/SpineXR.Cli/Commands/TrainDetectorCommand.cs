@@ -74,11 +74,21 @@ public sealed class TrainDetectorCommand : ICliCommand
         var trainer = new DetectorTrainer(config, train, val, outDir) { InitWeights = args.Get("init") };
         var result = trainer.Run();
         Console.WriteLine($"steps {result.Steps}{(result.Finished ? "" : " (stopped early; run again to resume)")}, best validation mAP@0.5 {result.BestMap50:F4} at step {result.BestStep}, {result.ImagesPerSecond:F2} img/s");
-        if (test is not null && result.Finished)
+        var metrics = new System.Text.Json.Nodes.JsonObject
         {
-            var m = DetectorEvaluation.Evaluate(outDir, test);
+            ["steps"] = result.Steps,
+            ["val_map50"] = result.BestMap50 >= 0 ? result.BestMap50 : null,
+            ["best_step"] = result.BestStep,
+            ["train_images_per_s"] = Math.Round(result.ImagesPerSecond, 3),
+        };
+        if (test is not null && test.Samples.Count > 0)
+        {
+            double m = DetectorEvaluation.Evaluate(outDir, test);
+            metrics["test_map50"] = m;
+            metrics["test_images"] = test.Samples.Count;
             Console.WriteLine($"test mAP@0.5 {m:F4} ({test.Samples.Count} images)");
         }
+        SpineXR.IO.AtomicFile.WriteAllText(Path.Combine(outDir, "metrics.json"), metrics.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         return result.FailedImages.Count > 0 ? ExitCodes.SomeFailed : ExitCodes.Ok;
     }
 

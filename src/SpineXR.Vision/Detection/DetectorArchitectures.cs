@@ -51,12 +51,12 @@ public sealed class DetectorArchitectures : IRunnableArchitecture
     {
         var list = dets.Select(d =>
         {
-            var b = d.Boxes.contiguous().data<float>().ToArray();
+            var b = TensorArrays.Read<float>(d.Boxes);
             return new
             {
                 boxes = Enumerable.Range(0, b.Length / 4).Select(i => b.AsSpan(4 * i, 4).ToArray()).ToArray(),
-                scores = d.Scores.contiguous().data<float>().ToArray(),
-                labels = d.Labels.contiguous().data<long>().ToArray(),
+                scores = TensorArrays.Read<float>(d.Scores),
+                labels = TensorArrays.Read<long>(d.Labels),
             };
         }).ToList();
         return JsonSerializer.Serialize(list);

@@ -6,12 +6,16 @@ namespace SpineXR.Vision.Tests.Detection;
 
 public class FasterRCNNTests(ITestOutputHelper output)
 {
-    [Fact]
-    public void SmallConfigurationMatchesTorchvisionDetections()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void SmallConfigurationMatchesTorchvisionDetections(bool frozenNorms)
     {
         TorchRuntime.EnsureLoaded();
-        using var model = new FasterRCNN(GoldenModels.SmallFasterRcnn);
-        StateDict.Load(model, StateDict.Read(GoldenModels.Fixture("fasterrcnn_small.pth")));
+        var config = GoldenModels.SmallFasterRcnn;
+        if (frozenNorms) config = config with { Backbone = config.Backbone with { Body = config.Backbone.Body with { Norm = SpineXR.Vision.Models.NormKind.FrozenBatchNorm } } };
+        using var model = new FasterRCNN(config);
+        StateDict.Load(model, StateDict.Read(GoldenModels.Fixture("fasterrcnn_small.pth")), skip: DetectorArchitectures.IsNumBatchesTracked);
         model.eval();
         var (images, expected, _) = GoldenModels.ReadIo("fasterrcnn_small_io.pth");
         var actual = model.Detect(images);

@@ -90,9 +90,9 @@ public sealed class Detector : IDisposable
         var result = new List<BoxDetection[]>();
         for (int i = 0; i < batch.Count; i++)
         {
-            var b = dets[i].Boxes.contiguous().data<float>().ToArray();
-            var sc = dets[i].Scores.contiguous().data<float>().ToArray();
-            var lb = dets[i].Labels.contiguous().data<long>().ToArray();
+            var b = TensorArrays.Read<float>(dets[i].Boxes);
+            var sc = TensorArrays.Read<float>(dets[i].Scores);
+            var lb = TensorArrays.Read<long>(dets[i].Labels);
             float inv = 1f / batch[i].Scale, w = batch[i].Width;
             var list = new BoxDetection[sc.Length];
             for (int k = 0; k < sc.Length; k++)

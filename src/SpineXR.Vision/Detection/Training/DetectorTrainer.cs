@@ -122,10 +122,8 @@ public sealed class DetectorTrainer
             using (var scope = NewDisposeScope())
             {
                 var images = batch.Select(b => tensor(b.Image.Pixels).view(1, b.Image.Height, b.Image.Width).expand(3, b.Image.Height, b.Image.Width)).ToList();
-                var targets = batch.Select(b => new DetectionTarget(
-                    tensor(b.Boxes.SelectMany(x => new[] { x.X1, x.Y1, x.X2, x.Y2 }).ToArray()).view(-1, 4),
-                    tensor(b.Classes.Select(c => (long)(c + model.FirstClassLabel)).ToArray(), ScalarType.Int64))).ToList();
-                var losses = model.Losses(images, targets, new Random(HashCode.Combine(_c.Seed, step, 7)));
+                var targets = batch.Select(b => ToTarget(b, model.FirstClassLabel)).ToList();
+                var losses = model.Losses(images, targets, new Random(Mix(_c.Seed, "loss", step, 0)));
                 var total = losses.Values.Aggregate((a, b) => a + b);
                 opt.zero_grad();
                 total.backward();
@@ -198,7 +196,7 @@ public sealed class DetectorTrainer
         var result = new List<Cached>(_c.BatchSize);
         int epoch = 0;
         long offset = 0;
-        List<int> order = sampler.Epoch(new Random(HashCode.Combine(_c.Seed, epoch)));
+        List<int> order = sampler.Epoch(new Random(Mix(_c.Seed, "epoch", epoch, 0)));
         while (result.Count < _c.BatchSize)
         {
             long pos = start + result.Count;
@@ -206,15 +204,28 @@ public sealed class DetectorTrainer
             {
                 offset += order.Count;
                 epoch++;
-                order = sampler.Epoch(new Random(HashCode.Combine(_c.Seed, epoch)));
+                order = sampler.Epoch(new Random(Mix(_c.Seed, "epoch", epoch, 0)));
             }
             var item = train[order[(int)(pos - offset)]];
-            var rng = new Random(HashCode.Combine(_c.Seed, step, result.Count));
+            var rng = new Random(Mix(_c.Seed, "augment", step, result.Count));
             var (img, boxes, cls) = DetectionAugment.Apply(item.Image, item.Boxes, item.Classes, _c, rng);
             result.Add(new Cached(img, boxes, cls));
         }
         return result;
     }
+
+    /// <summary>Boxes (K, 4) and labels (K); K may be 0 (an augmentation can move every box out; TorchSharp cannot wrap an empty array).</summary>
+    private static DetectionTarget ToTarget(Cached b, int firstLabel)
+    {
+        if (b.Boxes.Length == 0) return new DetectionTarget(zeros(0, 4), zeros(0, ScalarType.Int64));
+        return new DetectionTarget(
+            tensor(b.Boxes.SelectMany(x => new[] { x.X1, x.Y1, x.X2, x.Y2 }).ToArray()).view(-1, 4),
+            tensor(b.Classes.Select(c => (long)(c + firstLabel)).ToArray(), ScalarType.Int64));
+    }
+
+    /// <summary>A seed stable across processes (HashCode.Combine is randomised per process, which would break resuming).</summary>
+    private static int Mix(long seed, string what, long a, long b) =>
+        (int)(StableHash.Of(seed, string.Create(CultureInfo.InvariantCulture, $"{what}/{a}/{b}")) & 0x7fffffff);
 
     private double Evaluate(nn.Module module, List<Cached> val)
     {

@@ -1,0 +1,151 @@
+using SpineXR.Synthesis;
+using SpineXR.Vision.Detection.Inference;
+using SpineXR.Vision.Detection.Training;
+using SpineXR.Vision.Weights;
+using Xunit.Abstractions;
+
+namespace SpineXR.Vision.Tests.Detection.Training;
+
+public class DetectorTrainingTests(ITestOutputHelper output)
+{
+    /// <summary>A handful of synthetic radiographs with lesions, at a small size.</summary>
+    private static IDetectionDataSource Handful(int count)
+    {
+        var all = new SyntheticDetectionSource(new SynthOptions { Studies = 12, Seed = 5 }, "train");
+        var picked = Enumerable.Range(0, all.Samples.Count).Where(i => all.Samples[i].Boxes.Length > 0).Take(count).ToArray();
+        var cache = picked.Select(i => all.Load(i, 128)).ToArray();
+        return new InMemoryDetectionSource(picked.Select(i => all.Samples[i]).ToList(), k => cache[k]);
+    }
+
+    private static DetectorTrainConfig Tiny(string arch) => DetectorTrainConfig.Cpu(arch) with
+    {
+        BaseWidth = 16,
+        FpnChannels = 64,
+        RepresentationSize = 128,
+        MinSizes = [128],
+        MaxSize = 256,
+        AnchorSizes = [8, 16, 32, 64, 128],
+        BatchSize = 2,
+        WarmupIters = 20,
+        HFlip = 0,
+        ColorAugment = 0,
+        TranslateAugment = 0,
+        RepeatThreshold = 0,
+        MaxMinutes = 0,
+        CheckpointEvery = 1000,
+        LogEvery = 10,
+        Threads = 1,
+    };
+
+    [Fact]
+    public void FasterRcnnOverfitsAHandfulOfImages()
+    {
+        var data = Handful(3);
+        string dir = Path.Combine(Path.GetTempPath(), "spinexr-det-overfit-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var c = Tiny("faster-rcnn") with { MaxIters = 120, Steps = [100], EvalEvery = 40, Lr = 0.02, MinSizes = [128], Threads = 1 };
+            var result = new DetectorTrainer(c, data, data, dir, new StringWriter()) { ShowProgress = false }.Run();
+            output.WriteLine($"best validation mAP@0.5 {result.BestMap50:F3} at step {result.BestStep}, {result.ImagesPerSecond:F2} img/s");
+            Assert.True(result.Finished);
+            double map = DetectorEvaluation.Evaluate(dir, data);
+            output.WriteLine($"re-loaded run: mAP@0.5 {map:F3}");
+            Assert.True(map >= 0.9, $"mAP@0.5 {map:F3} < 0.9 after overfitting");
+            Assert.True(File.Exists(Path.Combine(dir, "log.csv")));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void ResumedRunEqualsUninterruptedRun()
+    {
+        var data = Handful(2);
+        string a = Path.Combine(Path.GetTempPath(), "spinexr-det-resume-a-" + Guid.NewGuid().ToString("N"));
+        string b = Path.Combine(Path.GetTempPath(), "spinexr-det-resume-b-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var c = Tiny("faster-rcnn") with { MaxIters = 4, Steps = [3], EvalEvery = 1000, ValFraction = 0 };
+            new DetectorTrainer(c, data, null, a, new StringWriter()) { ShowProgress = false }.Run();
+            // "killed" after 2 steps, then the same command again
+            new DetectorTrainer(c with { MaxIters = 2 }, data, null, b, new StringWriter()) { ShowProgress = false }.Run();
+            var resumed = new DetectorTrainer(c, data, null, b, new StringWriter()) { ShowProgress = false }.Run();
+            Assert.Equal(4, resumed.Steps);
+            var wa = StateDict.Read(Path.Combine(a, "weights.safetensors"));
+            var wb = StateDict.Read(Path.Combine(b, "weights.safetensors"));
+            Assert.Equal(wa.Keys.Order(), wb.Keys.Order());
+            double maxDiff = wa.Keys.Where(k => wa[k].is_floating_point()).Max(k => (wa[k] - wb[k]).abs().max().item<float>());
+            output.WriteLine($"max weight difference {maxDiff:G3}");
+            Assert.True(maxDiff < 1e-4, $"resumed weights differ by {maxDiff}");
+        }
+        finally
+        {
+            foreach (var d in new[] { a, b }) if (Directory.Exists(d)) Directory.Delete(d, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void TrainingSurvivesBatchesWhoseBoxesWereAllTranslatedAway()
+    {
+        // regression: an image left without boxes by TranslateX/Y crashed the step (empty target tensor)
+        var data = Handful(1);
+        string dir = Path.Combine(Path.GetTempPath(), "spinexr-det-empty-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var c = Tiny("faster-rcnn") with { MaxIters = 2, ValFraction = 0, TranslateAugment = 1, TranslateFraction = 5 };
+            var r = new DetectorTrainer(c, data, null, dir, new StringWriter()) { ShowProgress = false }.Run();
+            Assert.Equal(2, r.Steps);
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void DetectorReturnsEmptyListsForImagesWithoutDetections()
+    {
+        // regression: reading an empty detection tensor crashed validation (TorchSharp accessor on 0 elements)
+        var c = Tiny("faster-rcnn") with { };
+        using var module = c.BuildModel(7);
+        using var detector = new SpineXR.Vision.Detection.Inference.Detector(c with { RpnPostNmsTopNTest = 1 }, SpineXR.Data.LesionTaxonomy.Classes, module);
+        var blank = new GrayImageF(new float[128 * 160], 160, 128);
+        var dets = detector.Predict([blank, blank]);
+        Assert.Equal(2, dets.Count);
+        Assert.Equal(new float[0], SpineXR.Vision.Detection.TensorArrays.Read<float>(TorchSharp.torch.zeros(0, 4)));
+    }
+
+    [Fact]
+    public void RepeatFactorsFavourRareClasses()
+    {
+        // class 0 in 9 of 10 images, class 1 in 1: f1 = 0.1 -> r = max(1, sqrt(0.1/0.1)) = 1; with t = 0.4, r1 = 2
+        var classes = Enumerable.Range(0, 9).Select(_ => new[] { 0 }).Append([1]).ToList();
+        var s = new RepeatFactorSampler(classes, 2, 0.4);
+        Assert.Equal(1.0, s.Factors[0], 6);
+        Assert.Equal(2.0, s.Factors[9], 6);
+        Assert.Equal(11, s.Epoch(new Random(1)).Count);
+    }
+
+    [Fact]
+    public void WarmupThenStepSchedule()
+    {
+        var c = DetectorTrainConfig.Cpu("faster-rcnn") with { Lr = 0.1, WarmupIters = 10, WarmupFactor = 0.001, Steps = [20, 30] };
+        var t = new DetectorTrainer(c, Handful(1), null, Path.GetTempPath());
+        Assert.Equal(0.0001, t.LearningRate(0), 9);
+        Assert.Equal(0.1, t.LearningRate(10), 9);
+        Assert.Equal(0.01, t.LearningRate(20), 9);
+        Assert.Equal(0.001, t.LearningRate(35), 9);
+    }
+
+    [Fact]
+    public void OverridesAreValidated()
+    {
+        var c = DetectorTrainConfig.Cpu("retinanet").With([new("max_iters", "12"), new("min_sizes", "320,352")]);
+        Assert.Equal(12, c.MaxIters);
+        Assert.Equal(new[] { 320, 352 }, c.MinSizes);
+        Assert.Throws<ArgumentException>(() => c.With([new("no_such_key", "1")]));
+        Assert.Throws<ArgumentException>(() => (c with { BatchSize = 0 }).Validate());
+    }
+}
