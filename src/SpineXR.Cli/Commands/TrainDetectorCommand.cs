@@ -16,7 +16,7 @@ public sealed class TrainDetectorCommand : ICliCommand
     public string Name => "train detector";
     public string Summary => "train a lesion detector (Faster R-CNN or RetinaNet, ResNet-FPN)";
     public string Help => """
-        usage: spinexr train detector --arch faster-rcnn|retinanet (--data DATASET | --synthetic STUDIES [--synthetic-seed S])
+        usage: spinexr train detector --arch faster-rcnn|retinanet|sparse-rcnn (--data DATASET | --synthetic STUDIES [--synthetic-seed S])
                                       --out RUN_DIR [--preset paper|cpu] [--config FILE.json] [--init WEIGHTS] [key=value ...]
 
         Trains on the train split (a validation part held out by study, val_fraction), evaluates mAP@0.5 on it every
@@ -33,7 +33,7 @@ public sealed class TrainDetectorCommand : ICliCommand
     public int Run(CliArgs args)
     {
         string arch = args.Require("arch");
-        if (arch is not ("faster-rcnn" or "retinanet")) throw new UsageException($"--arch must be faster-rcnn or retinanet, got '{arch}'");
+        if (arch is not ("faster-rcnn" or "retinanet" or "sparse-rcnn")) throw new UsageException($"--arch must be faster-rcnn, retinanet or sparse-rcnn, got '{arch}'");
         string outDir = args.Require("out");
         string preset = args.Get("preset") ?? "cpu";
         DetectorTrainConfig config;

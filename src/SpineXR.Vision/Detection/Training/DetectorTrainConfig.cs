@@ -98,7 +98,10 @@ public sealed record DetectorTrainConfig
     public int Threads { get; init; }
 
     /// <summary>The official configuration (see DESIGN.md).</summary>
-    public static DetectorTrainConfig Paper(string arch) => new() { Arch = arch };
+    public static DetectorTrainConfig Paper(string arch) => arch == "sparse-rcnn"
+        // Official Sparse R-CNN solver: AdamW 2.5e-5, weight decay 1e-4, full-model gradient clipping at 1.0.
+        ? new() { Arch = arch, Lr = SparseRcnnTraining.DefaultLearningRate, ClipGradNorm = SparseRcnnTraining.DefaultClipNorm }
+        : new() { Arch = arch };
 
     /// <summary>Small, from-scratch configuration for two CPU cores (the demo).</summary>
     public static DetectorTrainConfig Cpu(string arch) => new()
@@ -114,7 +117,8 @@ public sealed record DetectorTrainConfig
         MaxSize = 640,
         AnchorSizes = [16, 32, 64, 128, 256],
         BatchSize = 4,
-        Lr = arch == "retinanet" ? 0.01 : 0.02,
+        Lr = arch switch { "retinanet" => 0.01, "sparse-rcnn" => 2e-4, _ => 0.02 },
+        ClipGradNorm = arch == "sparse-rcnn" ? SparseRcnnTraining.DefaultClipNorm : 10,
         WarmupIters = 100,
         Steps = [1400, 1800],
         MaxIters = 2000,
@@ -140,7 +144,7 @@ public sealed record DetectorTrainConfig
     /// <summary>Checks every field; ArgumentException names the field.</summary>
     public DetectorTrainConfig Validate()
     {
-        if (Arch is not ("faster-rcnn" or "retinanet")) throw new ArgumentException("must be faster-rcnn or retinanet", nameof(Arch));
+        if (Arch is not ("faster-rcnn" or "retinanet" or "sparse-rcnn")) throw new ArgumentException("must be faster-rcnn, retinanet or sparse-rcnn", nameof(Arch));
         _ = ResNetConfig.FromName(Backbone);
         if (BaseWidth < 4) throw new ArgumentException("must be >= 4", nameof(BaseWidth));
         if (MinSizes.Length == 0 || MinSizes.Any(s => s < 32)) throw new ArgumentException("sizes >= 32", nameof(MinSizes));
@@ -198,6 +202,9 @@ public sealed record DetectorTrainConfig
     public TorchSharp.torch.nn.Module BuildModel(int numClasses)
     {
         var body = ResNetConfig.FromName(Backbone) with { BaseWidth = BaseWidth, NumClasses = 0, Norm = FrozenBatchNorm ? NormKind.FrozenBatchNorm : NormKind.BatchNorm };
+        if (Arch == "sparse-rcnn")
+            return new SparseRcnn(SparseRcnnConfig.ForBackbone(numClasses,
+                new FpnBackboneConfig { Body = body, OutChannels = FpnChannels, TrainableLayers = TrainableLayers }, MinSizes, MaxSize));
         if (Arch == "faster-rcnn")
         {
             return new FasterRCNN(new FasterRcnnConfig

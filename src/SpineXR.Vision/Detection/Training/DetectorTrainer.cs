@@ -76,7 +76,9 @@ public sealed class DetectorTrainer
         using var module = _c.BuildModel(_classes.Count);
         var model = (IObjectDetector)module;
         var parameters = module.parameters().Where(p => p.requires_grad).ToList();
-        var opt = torch.optim.SGD(parameters, _c.Lr, momentum: _c.Momentum, weight_decay: _c.WeightDecay);
+        TorchSharp.Modules.OptimizerHelper opt = module is SparseRcnn
+            ? torch.optim.AdamW(parameters, _c.Lr, weight_decay: _c.WeightDecay)
+            : torch.optim.SGD(parameters, _c.Lr, momentum: _c.Momentum, weight_decay: _c.WeightDecay);
 
         var state = new State();
         string statePath = Path.Combine(ckptDir, "state.json");
@@ -89,7 +91,7 @@ public sealed class DetectorTrainer
         }
         else if (InitWeights is not null)
         {
-            _log.WriteLine(DetectorInit.Apply(module, InitWeights));
+            _log.WriteLine(module is SparseRcnn sparse ? SparseRcnnWeights.LoadFile(sparse, InitWeights).ToString() : DetectorInit.Apply(module, InitWeights));
         }
         string dataHash = DataHash(_train.Samples);
         string logPath = Path.Combine(_runDir, "log.csv");
@@ -257,7 +259,7 @@ public sealed class DetectorTrainer
         ModelCard.Write(_runDir, _c, _classes, dataHash, metrics);
     }
 
-    private static void SaveCheckpoint(nn.Module module, TorchSharp.Modules.SGD opt, State state, string dir)
+    private static void SaveCheckpoint(nn.Module module, TorchSharp.Modules.OptimizerHelper opt, State state, string dir)
     {
         StateDict.SaveSafeTensors(module, Path.Combine(dir, "model.safetensors"));
         string optTmp = Path.Combine(dir, "optimizer.bin.tmp");

@@ -21,7 +21,7 @@ public static class ModelCard
         var root = new JsonObject
         {
             ["task"] = "detection",
-            ["architecture"] = config.Arch == "faster-rcnn" ? $"fasterrcnn_{config.Backbone}_fpn" : $"retinanet_{config.Backbone}_fpn",
+            ["architecture"] = config.Arch switch { "faster-rcnn" => $"fasterrcnn_{config.Backbone}_fpn", "sparse-rcnn" => $"sparse_rcnn_{config.Backbone}_fpn", _ => $"retinanet_{config.Backbone}_fpn" },
             ["classes"] = new JsonArray(classes.Select(c => (JsonNode)c!).ToArray()),
             ["label_offset"] = config.Arch == "faster-rcnn" ? 1 : 0,
             ["input"] = new JsonObject { ["min_size"] = config.MinSizes[^1], ["max_size"] = config.MaxSize, ["channels"] = 3, ["range"] = "[0, 1], grayscale repeated" },
