@@ -61,6 +61,7 @@ internal static class EvalCommon
         if (model != null)
         {
             var run = ModelPredictors.Classifier ?? throw new UsageException("--model: classifier inference is not available in this build; give --predictions FILE.csv");
+            if (!File.Exists(Path.Combine(model, "model.json"))) throw new UsageException($"--model {model}: not a run directory (no model.json)");
             return run(model, args.Require("data"), args.Get("split") ?? "test");
         }
         var r = ClassifierPredictionsFile.Read(file!);
@@ -76,6 +77,7 @@ internal static class EvalCommon
         if (model != null)
         {
             var run = ModelPredictors.Detector ?? throw new UsageException("--model: detector inference is not available in this build; give --predictions FILE.json");
+            if (!File.Exists(Path.Combine(model, "model.json"))) throw new UsageException($"--model {model}: not a run directory (no model.json)");
             return run(model, args.Require("data"), args.Get("split") ?? "test");
         }
         var r = DetectorPredictionsFile.Read(file!);
