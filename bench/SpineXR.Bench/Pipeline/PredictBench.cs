@@ -1,0 +1,72 @@
+// `predict` throughput: end to end from JPEG 2000 DICOMs (parallel decode, batches, overlays, per-image files)
+// against the models alone on the same images already decoded in memory; and peak memory for few vs many inputs.
+using System.Diagnostics;
+using SpineXR.Inference;
+using SpineXR.Vision.Inference;
+
+namespace SpineXR.Bench.Pipeline;
+
+public sealed class PredictBench : IBench
+{
+    public string Name => "predict";
+    public string Summary => "predict img/s from DICOM vs models only (same machine, same run); peak memory for 10 vs N inputs";
+
+    public int Run(string[] args)
+    {
+        string? cls = null, det = null, input = null;
+        int n = 40;
+        for (int i = 0; i + 1 < args.Length; i += 2)
+            switch (args[i])
+            {
+                case "--classifier": cls = args[i + 1]; break;
+                case "--detector": det = args[i + 1]; break;
+                case "--input": input = args[i + 1]; break;
+                case "--n": n = int.Parse(args[i + 1]); break;
+            }
+        if (cls == null || det == null || input == null)
+        {
+            Console.Error.WriteLine("usage: predict --classifier RUN --detector RUN --input DICOM_FOLDER [--n 40]   (e.g. the runs of `spinexr demo`)");
+            return 2;
+        }
+        var files = InputFiles.Expand([input], []).Take(n).ToList();
+        using var pipeline = SpinePipeline.Load([cls], [det]);
+        const int batch = 8;
+
+        // Warm-up: first calls initialise libtorch kernels.
+        var warm = files.Take(batch).Select(SpineImageLoader.Load).ToList();
+        pipeline.Predict(warm);
+
+        // Models only: images decoded beforehand, timed batches.
+        var images = files.Select(SpineImageLoader.Load).ToList();
+        var sw = Stopwatch.StartNew();
+        for (int s = 0; s < images.Count; s += batch) pipeline.Predict(images.Skip(s).Take(batch).ToList());
+        double modelsOnly = images.Count / sw.Elapsed.TotalSeconds;
+        images.Clear();
+        GC.Collect();
+
+        // End to end: PredictionJob from the files, with overlays and report.
+        (double Rate, long PeakMb) EndToEnd(IReadOnlyList<string> list)
+        {
+            string outDir = Path.Combine(Path.GetTempPath(), "spinexr-bench-predict-" + Guid.NewGuid().ToString("N"));
+            long peak = 0;
+            using var sampler = new Timer(_ => { long ws = Environment.WorkingSet; if (ws > Interlocked.Read(ref peak)) Interlocked.Exchange(ref peak, ws); }, null, 0, 50);
+            var t = Stopwatch.StartNew();
+            var r = new PredictionJob(pipeline, SpineImageLoader.Load, new PredictionJobOptions { OutDir = outDir, Quiet = true, BatchSize = batch, Workers = 2 })
+                .Run(list, []);
+            double rate = r.Predicted / t.Elapsed.TotalSeconds;
+            Directory.Delete(outDir, true);
+            return (rate, Interlocked.Read(ref peak) / (1 << 20));
+        }
+        var few = EndToEnd(files.Take(10).ToList());
+        GC.Collect();
+        var all = EndToEnd(files);
+
+        Console.WriteLine($"machine: {Environment.ProcessorCount} cores; {files.Count} DICOM files from {input}; batch {batch}");
+        Console.WriteLine("| run | images | img/s | vs models only | peak working set |");
+        Console.WriteLine("|---|---|---|---|---|");
+        Console.WriteLine($"| models only (decoded in memory) | {files.Count} | {modelsOnly:F2} | 1.00x | |");
+        Console.WriteLine($"| predict end to end | 10 | {few.Rate:F2} | {few.Rate / modelsOnly:F2}x | {few.PeakMb} MB |");
+        Console.WriteLine($"| predict end to end | {files.Count} | {all.Rate:F2} | {all.Rate / modelsOnly:F2}x | {all.PeakMb} MB |");
+        return 0;
+    }
+}
