@@ -1,3 +1,4 @@
+using SpineXR.Dicom.Codecs;
 using System.Text;
 using SpineXR.Diagnostics;
 using SpineXR.Dicom;
@@ -76,6 +77,8 @@ public sealed class DicomConvertCommand : ICliCommand
     /// <summary>Converts <paramref name="files"/> with <paramref name="workers"/> in parallel; results in input order.</summary>
     public static LogRow[] Convert(IReadOnlyList<string> files, string outDir, int bits, RenderOptions options, int workers, bool quiet)
     {
+        // Files run in parallel first; cores left over go to OpenJPEG's own threads inside each JPEG 2000 decode.
+        CodecRegistry.Jpeg2000Threads = Math.Max(1, Environment.ProcessorCount / Math.Max(1, workers));
         var results = new LogRow[files.Count];
         // Two inputs with the same stem would overwrite each other's PNG: the later ones fail instead.
         var owner = new Dictionary<string, string>(StringComparer.Ordinal);
