@@ -77,16 +77,8 @@ public sealed class FasterRCNN : nn.Module, IObjectDetector
         if (images.Count != targets.Count) throw new ArgumentException("one target per image", nameof(targets));
         rng ??= Random.Shared;
         using var scope = NewDisposeScope();
-        var resized = new Tensor[images.Count];
-        var resizedTargets = new DetectionTarget[images.Count];
-        for (int i = 0; i < images.Count; i++)
-        {
-            int size = Config.MinSize[rng.Next(Config.MinSize.Length)];
-            var (img, boxes) = _transform.ResizeOne(images[i], targets[i].Boxes, size);
-            resized[i] = img;
-            resizedTargets[i] = new DetectionTarget(boxes!, targets[i].Labels);
-        }
-        var list = _transform.Batch(resized);
+        var (list, boxes) = _transform.ResizeForTraining(images, targets.Select(t => t.Boxes).ToList(), Config.MinSize, rng);
+        var resizedTargets = boxes.Select((b, i) => new DetectionTarget(b, targets[i].Labels)).ToArray();
         // the samplers draw from a generator seeded by rng, so a seeded training step is reproducible
         using var generator = new Generator((ulong)rng.NextInt64());
         var features = backbone.call(list.Tensors);

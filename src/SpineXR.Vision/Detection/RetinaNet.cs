@@ -153,16 +153,7 @@ public sealed class RetinaNet : nn.Module, IObjectDetector
         if (images.Count != targets.Count) throw new ArgumentException("one target per image", nameof(targets));
         rng ??= Random.Shared;
         using var scope = NewDisposeScope();
-        var resized = new Tensor[images.Count];
-        var boxes = new Tensor[images.Count];
-        for (int i = 0; i < images.Count; i++)
-        {
-            int size = Config.MinSize[rng.Next(Config.MinSize.Length)];
-            var (img, b) = _transform.ResizeOne(images[i], targets[i].Boxes, size);
-            resized[i] = img;
-            boxes[i] = b!;
-        }
-        var list = _transform.Batch(resized);
+        var (list, boxes) = _transform.ResizeForTraining(images, targets.Select(t => t.Boxes).ToList(), Config.MinSize, rng);
         var features = backbone.call(list.Tensors);
         var (clsLogits, bboxReg) = head.call(features);
         var anchors = _anchors.Generate(list.Tensors.shape[2], list.Tensors.shape[3], features.Select(f => (f.shape[2], f.shape[3])).ToArray());

@@ -54,15 +54,7 @@ public sealed class SparseRcnn : nn.Module, IObjectDetector
         if (images.Count != targets.Count) throw new ArgumentException("one target per image", nameof(targets));
         rng ??= Random.Shared;
         using var scope = NewDisposeScope();
-        var resized = new Tensor[images.Count];
-        var boxes = new Tensor[images.Count];
-        for (int i = 0; i < images.Count; i++)
-        {
-            int size = Config.MinSize[rng.Next(Config.MinSize.Length)];
-            (resized[i], var b) = _transform.ResizeOne(images[i], targets[i].Boxes, size);
-            boxes[i] = b!;
-        }
-        var list = _transform.Batch(resized);
+        var (list, boxes) = _transform.ResizeForTraining(images, targets.Select(t => t.Boxes).ToList(), Config.MinSize, rng);
         var (logits, predBoxes, whwh) = Forward(list);
         var setTargets = targets.Select((t, i) => new SetTarget(boxes[i].to(float32), t.Labels.to(int64), whwh[i])).ToArray();
         var losses = _criterion.Forward(logits, predBoxes, setTargets);

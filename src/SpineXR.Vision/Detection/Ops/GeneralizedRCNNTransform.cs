@@ -62,6 +62,25 @@ public sealed class GeneralizedRCNNTransform
         return (x.MoveToOuterDisposeScope(), b);
     }
 
+    /// <summary>
+    /// Training input: each image resized to a shortest edge drawn from <paramref name="minSizes"/> (one draw per image,
+    /// in order, from <paramref name="rng"/>, so a seeded step is reproducible), its boxes scaled along, then batched.
+    /// Tensors belong to the caller's dispose scope.
+    /// </summary>
+    public (ImageList Batch, Tensor[] Boxes) ResizeForTraining(IReadOnlyList<Tensor> images, IReadOnlyList<Tensor> boxes,
+        IReadOnlyList<int> minSizes, Random rng)
+    {
+        var resized = new Tensor[images.Count];
+        var scaled = new Tensor[images.Count];
+        for (int i = 0; i < images.Count; i++)
+        {
+            int size = minSizes[rng.Next(minSizes.Count)];
+            (resized[i], var b) = ResizeOne(images[i], boxes[i], size);
+            scaled[i] = b!;
+        }
+        return (Batch(resized), scaled);
+    }
+
     /// <summary>Pads resized images into one zero batch whose H and W are multiples of <see cref="SizeDivisible"/>.</summary>
     public ImageList Batch(IReadOnlyList<Tensor> images)
     {
