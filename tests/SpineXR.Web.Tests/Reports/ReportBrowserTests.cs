@@ -13,7 +13,6 @@ namespace SpineXR.Web.Tests.Reports;
 /// </summary>
 public sealed class ReportBrowserTests : IDisposable
 {
-    private const string Chromium = "/usr/bin/chromium";
     private readonly string _dir = Directory.CreateTempSubdirectory("spinexr-report-browser").FullName;
 
     public void Dispose() => Directory.Delete(_dir, true);
@@ -27,17 +26,9 @@ public sealed class ReportBrowserTests : IDisposable
 
     private static async Task<(byte[] Png, int Images, int Broken)> Render(string html, string path)
     {
-        Assert.True(File.Exists(Chromium), $"{Chromium} missing: run scripts/setup.sh --test (installs Debian's chromium)");
         await File.WriteAllTextAsync(path, html);
         using var pw = await Playwright.CreateAsync();
-        await using var browser = await pw.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = Chromium,
-            Headless = true,
-            Args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
-            Timeout = 60_000,
-        });
+        await using var browser = await HeadlessChromium.LaunchAsync(pw);
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1200, Height = 1400 } });
         await page.GotoAsync(new Uri(path).AbsoluteUri);
         await page.WaitForFunctionAsync("() => Array.from(document.images).every(i => i.complete)");

@@ -9,22 +9,12 @@ namespace SpineXR.Web.Tests.Viewer;
 /// </summary>
 public sealed class ViewerBrowserTests
 {
-    private const string Chromium = "/usr/bin/chromium";
-
     [Fact]
     public async Task Uploaded_dicom_shows_verdict_and_boxes_in_class_colours()
     {
-        Assert.True(File.Exists(Chromium), $"{Chromium} missing: run scripts/setup.sh --test (installs Debian's chromium)");
         await using var ts = await TestServer.StartAsync(new FakePredictor());
         using var pw = await Playwright.CreateAsync();
-        await using var browser = await pw.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = Chromium,
-            Headless = true,
-            Args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
-            Timeout = 60_000,
-        });
+        await using var browser = await HeadlessChromium.LaunchAsync(pw);
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
         var consoleErrors = new List<string>();
         page.Console += (_, m) => { if (m.Type == "error") consoleErrors.Add(m.Text + " " + m.Location); };
