@@ -63,7 +63,7 @@ public sealed class DicomConvertCommand : ICliCommand
         foreach (var r in results.Where(r => r.Status == "failed")) Console.Error.WriteLine($"spinexr: {r.File}: {r.Reason}");
 
         var log = new StringBuilder("file,status,reason\n");
-        foreach (var r in results) log.Append(DicomInputs.Csv(r.File)).Append(',').Append(r.Status).Append(',').Append(DicomInputs.Csv(r.Reason)).Append('\n');
+        foreach (var r in results) log.Append(SpineXR.IO.CsvWriter.Escape(r.File)).Append(',').Append(r.Status).Append(',').Append(SpineXR.IO.CsvWriter.Escape(r.Reason)).Append('\n');
         string logPath = Path.Combine(outDir, "convert_log.csv");
         AtomicFile.WriteAllText(logPath, log.ToString());
         Console.Error.WriteLine($"spinexr: converted {files.Count - failed} of {files.Count} file(s) to {outDir}" +

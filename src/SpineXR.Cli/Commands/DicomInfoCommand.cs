@@ -61,7 +61,7 @@ public sealed class DicomInfoCommand : ICliCommand
         {
             var sb = new StringBuilder();
             sb.AppendLine(string.Join(',', Columns));
-            foreach (var r in good) sb.AppendLine(string.Join(',', r.Select(DicomInputs.Csv)));
+            foreach (var r in good) sb.AppendLine(string.Join(',', r.Select(SpineXR.IO.CsvWriter.Escape)));
             AtomicFile.WriteAllText(csv, sb.ToString());
             Console.Error.WriteLine($"spinexr: {good.Count} row(s) written to {csv}" + (failed > 0 ? $", {failed} file(s) failed" : ""));
         }

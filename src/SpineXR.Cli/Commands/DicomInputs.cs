@@ -25,8 +25,4 @@ internal static class DicomInputs
         string ext = Path.GetExtension(path).ToLowerInvariant();
         return ext is ".dcm" or ".dicom" or ".dic" || (ext.Length == 0 && !Path.GetFileName(path).StartsWith('.'));
     }
-
-    /// <summary>A CSV field, quoted when needed (RFC 4180).</summary>
-    public static string Csv(string s) =>
-        s.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;
 }

@@ -2,8 +2,8 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
-using SpineXR.Data;
 using SpineXR.Diagnostics;
+using SpineXR.Evaluation;
 using SpineXR.IO;
 using SpineXR.Reports;
 
@@ -88,7 +88,7 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
                             try { img = load(file); }
                             catch (Exception e) when (e is not OperationCanceledException)
                             {
-                                lock (errors) errors.Add((file, OneLine(e)));
+                                lock (errors) errors.Add((file, ErrorText.OneLine(e)));
                                 progress.Advance();
                                 return;
                             }
@@ -109,7 +109,7 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
                     // A model failure on a batch is reported per image; the rest of the run goes on.
-                    lock (errors) errors.AddRange(batch.Select(b => (b.File, "prediction failed: " + OneLine(e))));
+                    lock (errors) errors.AddRange(batch.Select(b => (b.File, "prediction failed: " + ErrorText.OneLine(e))));
                     progress.Advance(batch.Count);
                     continue;
                 }
@@ -159,11 +159,8 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
         var doc = new Dictionary<string, object> { ["provenance"] = predictor.Provenance, ["images"] = all };
         AtomicFile.WriteAllBytes(Path.Combine(outDir, "predictions.json"), JsonSerializer.SerializeToUtf8Bytes(doc, Json));
 
-        var csv = new StringBuilder("image_id,abnormal_prob,logit\n");
-        foreach (var p in all)
-            csv.Append(Csv(p.ImageId)).Append(',').Append(p.AbnormalProbability.ToString("R", CultureInfo.InvariantCulture))
-               .Append(',').Append(p.Logit.ToString("R", CultureInfo.InvariantCulture)).Append('\n');
-        AtomicFile.WriteAllText(Path.Combine(outDir, "classifier_predictions.csv"), csv.ToString());
+        ClassifierPredictionsFile.Write(Path.Combine(outDir, "classifier_predictions.csv"),
+            all.Select(p => new ClassifierPrediction(p.ImageId, p.AbnormalProbability, p.Logit)));
 
         var dets = new List<Dictionary<string, object>>();
         foreach (var p in all)
@@ -179,7 +176,7 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
         AtomicFile.WriteAllBytes(Path.Combine(outDir, "detections.json"), JsonSerializer.SerializeToUtf8Bytes(dets, Json));
 
         var err = new StringBuilder("file,reason\n");
-        foreach (var (f, r) in errors) err.Append(Csv(f)).Append(',').Append(Csv(r)).Append('\n');
+        foreach (var (f, r) in errors) err.Append(CsvWriter.Escape(f)).Append(',').Append(CsvWriter.Escape(r)).Append('\n');
         AtomicFile.WriteAllText(Path.Combine(outDir, "errors.csv"), err.ToString());
 
         string html = PredictionReport.Build(all, p =>
@@ -190,15 +187,4 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
         AtomicFile.WriteAllText(Path.Combine(outDir, "report.html"), html);
     }
 
-    private static string Csv(string s) =>
-        s.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;
-
-    private static string OneLine(Exception e)
-    {
-        var parts = new List<string>();
-        for (Exception? x = e; x != null; x = x.InnerException)
-            // Inner messages already quoted by an outer one (path-prefixed re-throws) are not repeated.
-            if (!parts.Any(q => q.Contains(x.Message, StringComparison.Ordinal))) parts.Add(x.Message);
-        return string.Join(": ", parts).Replace('\n', ' ').Replace('\r', ' ');
-    }
 }
