@@ -90,14 +90,20 @@ public sealed class FasterRCNN : nn.Module, IObjectDetector
     }
 
     /// <inheritdoc/>
-    public List<DetectionOutput> Detect(IReadOnlyList<Tensor> images)
+    public List<DetectionOutput> Detect(IReadOnlyList<Tensor> images) => Detect(images, null).Detections;
+
+    /// <summary>
+    /// Detections and the RPN's proposals (resized-image pixels); with <paramref name="givenProposals"/> the RoI heads
+    /// run on those instead, so each stage can be compared with torchvision's on its own.
+    /// </summary>
+    internal (List<DetectionOutput> Detections, Tensor[] Proposals) Detect(IReadOnlyList<Tensor> images, Tensor[]? givenProposals)
     {
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         var list = _transform.Forward(images);
         var features = backbone.call(list.Tensors);
         var (proposals, _) = rpn.Forward(list, features, null);
-        var (dets, _) = roi_heads.Forward(features.Take(4).ToArray(), proposals, list.ImageSizes, null);
+        var (dets, _) = roi_heads.Forward(features.Take(4).ToArray(), givenProposals ?? proposals, list.ImageSizes, null);
         var result = new List<DetectionOutput>();
         for (int i = 0; i < dets.Count; i++)
         {
@@ -105,6 +111,7 @@ public sealed class FasterRCNN : nn.Module, IObjectDetector
             var d = new DetectionOutput(boxes.MoveToOuterDisposeScope(), dets[i].Scores.MoveToOuterDisposeScope(), dets[i].Labels.MoveToOuterDisposeScope());
             result.Add(d);
         }
-        return result;
+        foreach (var p in proposals) p.MoveToOuterDisposeScope();
+        return (result, proposals);
     }
 }

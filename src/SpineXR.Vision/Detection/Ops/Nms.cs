@@ -1,4 +1,5 @@
-// Non-maximum suppression with torchvision.ops.nms / batched_nms semantics: scores sorted descending,
+// Non-maximum suppression with torchvision.ops.nms / batched_nms semantics: scores sorted descending (stably:
+// among equal scores the lower index goes first, as torchvision's kernel; saturated sigmoids tie often),
 // a box is dropped when its IoU (float arithmetic, no +1) with a kept box is strictly above the threshold.
 // batched_nms picks, like torchvision 0.14, per-class NMS for large inputs and the coordinate-offset trick otherwise.
 using static TorchSharp.torch;
@@ -14,7 +15,7 @@ public static class Nms
         if (boxes.shape[0] == 0) return empty(0, ScalarType.Int64);
         using var scope = NewDisposeScope();
         var b = boxes.detach().to(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
-        var order = scores.detach().cpu().sort(0, descending: true).Indices.data<long>().ToArray();
+        var order = scores.detach().cpu().sort(0, descending: true, stable: true).Indices.data<long>().ToArray();
         var keep = RunCore(b, order, (float)iouThreshold);
         return tensor(keep, ScalarType.Int64).MoveToOuterDisposeScope();
     }
@@ -68,7 +69,7 @@ public static class Nms
         var b = boxes.detach().to(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
         var s = scores.detach().to(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
         var ids = idxs.detach().to(ScalarType.Int64).cpu().contiguous().data<long>().ToArray();
-        var order = scores.detach().cpu().sort(0, descending: true).Indices.data<long>().ToArray();
+        var order = scores.detach().cpu().sort(0, descending: true, stable: true).Indices.data<long>().ToArray();
         var byClass = new Dictionary<long, List<long>>();
         foreach (long i in order)
         {
@@ -78,10 +79,10 @@ public static class Nms
         var keepMask = new bool[s.Length];
         foreach (var list in byClass.Values)
             foreach (long k in RunCore(b, list.ToArray(), (float)iouThreshold)) keepMask[k] = true;
-        // torchvision: keep = where(mask); keep[scores[keep].sort(descending=True)]
+        // torchvision: keep = where(mask); keep[scores[keep].sort(descending=True)] (ties in index order here)
         var kept = Enumerable.Range(0, s.Length).Where(i => keepMask[i]).Select(i => (long)i).ToArray();
         var keptT = tensor(kept, ScalarType.Int64);
-        var order2 = scores.detach().cpu().index_select(0, keptT).sort(0, descending: true).Indices;
+        var order2 = scores.detach().cpu().index_select(0, keptT).sort(0, descending: true, stable: true).Indices;
         return keptT.index_select(0, order2);
     }
 }

@@ -30,6 +30,34 @@ public class DetectionOpsTests
     }
 
     [Fact]
+    public void NmsBreaksScoreTiesByLowerIndexAsTorchvision()
+    {
+        // torchvision.ops.nms sorts stably: three overlapping boxes of score 1.0 keep [0] in either order
+        var b = tensor(new float[] { 0, 0, 10, 10, 1, 1, 11, 11, 0.5f, 0.5f, 10.5f, 10.5f }).view(3, 4);
+        Assert.Equal(new long[] { 0 }, Nms.Run(b, ones(3), 0.5).data<long>().ToArray());
+        Assert.Equal(new long[] { 0 }, Nms.Run(b.flip(0), ones(3), 0.5).data<long>().ToArray());
+        // Many ties (saturated sigmoids, as RPN objectness of 1.0): an unstable sort keeps other boxes. Greedy over
+        // (score descending, index ascending) is the reference.
+        manual_seed(5);
+        int n = 3000;
+        var xy = rand(n, 2) * 400;
+        var boxes = cat([xy, xy + rand(n, 2) * 80 + 10], 1);
+        var scores = (rand(n) * 3).floor() / 3;
+        var bArr = boxes.data<float>().ToArray();
+        var sArr = scores.data<float>().ToArray();
+        var order = Enumerable.Range(0, n).OrderByDescending(i => sArr[i]).ThenBy(i => i).Select(i => (long)i).ToArray();
+        var expected = Nms.RunCore(bArr, order, 0.5f);
+        Assert.Equal(expected, Nms.Run(boxes, scores, 0.5).data<long>().ToArray());
+        var classes = (rand(n) * 3).floor().to(ScalarType.Int64);
+        var perClass = Nms.Batched(boxes, scores, classes, 0.5).data<long>().ToArray();
+        var cArr = classes.data<long>().ToArray();
+        var expectedPerClass = Enumerable.Range(0, 3)
+            .SelectMany(c => Nms.RunCore(bArr, order.Where(i => cArr[i] == c).ToArray(), 0.5f))
+            .OrderByDescending(i => sArr[i]).ThenBy(i => i).ToArray();
+        Assert.Equal(expectedPerClass, perClass);
+    }
+
+    [Fact]
     public void BatchedNmsSuppressesOnlyWithinCategory()
     {
         var idxs = tensor(new long[] { 0, 0, 1, 1, 1, 0 });
