@@ -10,10 +10,11 @@ public sealed class EnsembleClassifierCommand : ICliCommand
     public string Name => "ensemble classifier";
     public string Summary => "combine classifier predictions by the mean of their logits";
     public string Help => """
-        usage: spinexr ensemble classifier FILE.csv FILE.csv [...] --out FILE.csv
+        usage: spinexr ensemble classifier (FILE.csv | RUN_DIR) [...] --out FILE.csv [--data DATASET [--split test]]
 
-        Each input is a classifier predictions CSV (image_id, abnormal_prob[, logit]); a file without a logit column
-        contributes logit(p). Output: image_id, abnormal_prob = sigmoid(mean logit), logit = mean logit.
+        Each input is a classifier predictions CSV (image_id, abnormal_prob[, logit]) or a classifier run directory
+        (model.json + weights), which is run on the --split of --data first. A CSV without a logit column contributes
+        logit(p). Output: image_id, abnormal_prob = sigmoid(mean logit), logit = mean logit.
         Images missing from some input are left out and reported (exit code 1).
         """;
 
@@ -25,6 +26,11 @@ public sealed class EnsembleClassifierCommand : ICliCommand
         var models = new List<IReadOnlyList<ClassifierPrediction>>();
         foreach (string f in args.Positionals)
         {
+            if (EnsembleInputs.IsRunDirectory(f))
+            {
+                models.Add(EnsembleInputs.RunOnSplit(ModelPredictors.Classifier, f, args));
+                continue;
+            }
             var r = ClassifierPredictionsFile.Read(f);
             problems.AddRange(r.Problems);
             models.Add(r.Items);
@@ -43,10 +49,11 @@ public sealed class EnsembleDetectorCommand : ICliCommand
     public string Name => "ensemble detector";
     public string Summary => "fuse detector predictions with Weighted Boxes Fusion";
     public string Help => """
-        usage: spinexr ensemble detector FILE.json FILE.json [...] --out FILE.json
+        usage: spinexr ensemble detector (FILE.json | RUN_DIR) [...] --out FILE.json [--data DATASET [--split test]]
                                          [--iou-thr 0.55] [--skip-box-thr 0] [--conf-type avg|max] [--weights 1,1,...]
 
-        Per image and class, boxes of all inputs are fused by WBF with the semantics of
+        Each input is a detector predictions JSON or a detector run directory (model.json + weights), which is run on
+        the --split of --data first. Per image and class, boxes of all inputs are fused by WBF with the semantics of
         ensemble_boxes.weighted_boxes_fusion (defaults as there). Coordinates stay in image pixels (clipped at 0).
         """;
 
@@ -58,6 +65,11 @@ public sealed class EnsembleDetectorCommand : ICliCommand
         var models = new List<IReadOnlyList<PredictedBox>>();
         foreach (string f in args.Positionals)
         {
+            if (EnsembleInputs.IsRunDirectory(f))
+            {
+                models.Add(EnsembleInputs.RunOnSplit(ModelPredictors.Detector, f, args));
+                continue;
+            }
             var r = DetectorPredictionsFile.Read(f);
             problems.AddRange(r.Problems);
             models.Add(r.Items);
@@ -82,5 +94,20 @@ public sealed class EnsembleDetectorCommand : ICliCommand
         Console.WriteLine($"{result.Count} fused boxes from {models.Sum(m => m.Count)} boxes of {models.Count} models -> {output}");
         EvalCommon.Report(problems, null);
         return problems.Count == 0 ? ExitCodes.Ok : ExitCodes.SomeFailed;
+    }
+}
+
+/// <summary>Run directories as ensemble inputs: the model is run on a dataset split through <see cref="ModelPredictors"/>.</summary>
+internal static class EnsembleInputs
+{
+    public static bool IsRunDirectory(string path) => Directory.Exists(path) && File.Exists(Path.Combine(path, "model.json"));
+
+    public static IReadOnlyList<T> RunOnSplit<T>(Func<string, string, string, IReadOnlyList<T>>? predictor, string runDir, CliArgs args)
+    {
+        string data = args.Get("data") ?? throw new UsageException($"{runDir} is a run directory: give --data DATASET to run it on");
+        string split = args.Get("split") ?? "test";
+        if (predictor == null) throw new InvalidOperationException("model inference is not available in this build");
+        Console.Error.WriteLine($"spinexr: running {runDir} on the {split} split of {data}");
+        return predictor(runDir, data, split);
     }
 }

@@ -98,27 +98,53 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
                 finally { channel.Writer.Complete(); }
             }, ct);
 
-            var batch = new List<SpineImage>(options.BatchSize);
-            while (channel.Reader.WaitToReadAsync(ct).AsTask().GetAwaiter().GetResult())
+            // Results go to a writer thread (overlay PNGs, the item file) so the models never wait on the disk or the
+            // PNG encoder; the queue holds at most two batches, so memory stays bounded.
+            var results = Channel.CreateBounded<(SpineImage Image, ImagePrediction Prediction)>(
+                new BoundedChannelOptions(options.BatchSize * 2) { SingleReader = true, SingleWriter = true });
+            var writer = Task.Run(async () =>
             {
-                batch.Clear();
-                while (batch.Count < options.BatchSize && channel.Reader.TryRead(out var img)) batch.Add(img);
-                if (batch.Count == 0) continue;
-                IReadOnlyList<ImagePrediction> results;
-                try { results = predictor.Predict(batch, ct); }
-                catch (Exception e) when (e is not OperationCanceledException)
+                // Everything queued is written, even after a cancellation: those images were predicted.
+                await foreach (var (img, p) in results.Reader.ReadAllAsync(CancellationToken.None))
                 {
-                    // A model failure on a batch is reported per image; the rest of the run goes on.
-                    lock (errors) errors.AddRange(batch.Select(b => (b.File, "prediction failed: " + ErrorText.OneLine(e))));
-                    progress.Advance(batch.Count);
-                    continue;
+                    try
+                    {
+                        WriteItem(outDir, img, p);
+                        Interlocked.Increment(ref predicted);
+                    }
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+                    {
+                        lock (errors) errors.Add((img.File, "cannot write its result: " + ErrorText.OneLine(e)));
+                    }
+                    progress.Advance();
                 }
-                Parallel.For(0, batch.Count, new ParallelOptions { MaxDegreeOfParallelism = options.Workers }, i =>
+            }, CancellationToken.None);
+
+            try
+            {
+                var batch = new List<SpineImage>(options.BatchSize);
+                while (channel.Reader.WaitToReadAsync(ct).AsTask().GetAwaiter().GetResult())
                 {
-                    WriteItem(outDir, batch[i], results[i]);
-                });
-                predicted += batch.Count;
-                progress.Advance(batch.Count);
+                    batch.Clear();
+                    while (batch.Count < options.BatchSize && channel.Reader.TryRead(out var img)) batch.Add(img);
+                    if (batch.Count == 0) continue;
+                    IReadOnlyList<ImagePrediction> predictions;
+                    try { predictions = predictor.Predict(batch, ct); }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        // A model failure on a batch is reported per image; the rest of the run goes on.
+                        lock (errors) errors.AddRange(batch.Select(b => (b.File, "prediction failed: " + ErrorText.OneLine(e))));
+                        progress.Advance(batch.Count);
+                        continue;
+                    }
+                    for (int i = 0; i < batch.Count; i++)
+                        results.Writer.WriteAsync((batch[i], predictions[i]), ct).AsTask().GetAwaiter().GetResult();
+                }
+            }
+            finally
+            {
+                results.Writer.Complete();
+                writer.GetAwaiter().GetResult();
             }
             producer.GetAwaiter().GetResult();
         }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using SpineXR.Cli;
+using SpineXR.Evaluation;
 
 namespace SpineXR.Cli.Tests.Commands;
 
@@ -132,5 +133,38 @@ public sealed class EvalCommandsTests : IDisposable
         Assert.Equal(ExitCodes.Ok, Program.Run(["ensemble", "detector", P("det.json"), P("det.json"), "--out", P("ens.json"), "--conf-type", "max"]));
         using var j = JsonDocument.Parse(File.ReadAllText(P("ens.json")));
         Assert.Equal(50, j.RootElement.GetArrayLength()); // identical inputs fuse one to one
+    }
+
+    [Fact]
+    public void EnsembleRunsARunDirectoryOnTheSplit()
+    {
+        // A run directory is run on --data/--split through the model hook; a stand-in model gives logit 2 everywhere.
+        ModelHooks.Register();
+        var real = ModelPredictors.Classifier;
+        string run = P("fake-run");
+        Directory.CreateDirectory(run);
+        File.WriteAllText(Path.Combine(run, "model.json"), "{}");
+        string? seenSplit = null;
+        ModelPredictors.Classifier = (r, d, s) =>
+        {
+            if (r != run) return real!(r, d, s);
+            seenSplit = s;
+            return Enumerable.Range(0, 40).Select(i => new ClassifierPrediction($"im{i:D3}", 1 / (1 + Math.Exp(-2)), 2.0)).ToList();
+        };
+        try
+        {
+            Assert.Throws<UsageException>(() => Program.Run(["ensemble", "classifier", run, P("cls.csv"), "--out", P("e.csv")]));
+            Assert.Equal(ExitCodes.Ok, Program.Run(["ensemble", "classifier", run, P("cls.csv"), "--data", Data, "--out", P("e.csv")]));
+            Assert.Equal("test", seenSplit);
+            var cls = File.ReadAllLines(P("cls.csv")).First(l => l.StartsWith("im007,", StringComparison.Ordinal));
+            double p7 = double.Parse(cls.Split(',')[1], CultureInfo.InvariantCulture);
+            double expected = (2.0 + Math.Log(p7 / (1 - p7))) / 2;
+            var row = File.ReadAllLines(P("e.csv")).First(l => l.StartsWith("im007,", StringComparison.Ordinal)).Split(',');
+            Assert.Equal(expected, double.Parse(row[2], CultureInfo.InvariantCulture), 6);
+        }
+        finally
+        {
+            ModelPredictors.Classifier = real;
+        }
     }
 }
