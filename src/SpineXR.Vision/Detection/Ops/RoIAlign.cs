@@ -21,18 +21,21 @@ public static class RoIAlign
         long k = rois.shape[0];
         long c = features.shape[1];
         if (k == 0) return zeros([0, c, outH, outW], features.dtype);
-        if (k <= ChunkRois || features.requires_grad) return Core(features, rois, outH, outW, spatialScale, samplingRatio, aligned);
         using var scope = NewDisposeScope();
+        // Channels-last flat features (N*H*W, C) so every sample is one row gather; made once for all chunks.
+        var flat = features.permute(0, 2, 3, 1).reshape(features.shape[0] * features.shape[2] * features.shape[3], c);
+        if (k <= ChunkRois || features.requires_grad)
+            return Core(flat, features.shape, rois, outH, outW, spatialScale, samplingRatio, aligned).MoveToOuterDisposeScope();
         var parts = new List<Tensor>();
         for (long s = 0; s < k; s += ChunkRois)
-            parts.Add(Core(features, rois.narrow(0, s, Math.Min(ChunkRois, k - s)), outH, outW, spatialScale, samplingRatio, aligned));
+            parts.Add(Core(flat, features.shape, rois.narrow(0, s, Math.Min(ChunkRois, k - s)), outH, outW, spatialScale, samplingRatio, aligned));
         return cat(parts, 0).MoveToOuterDisposeScope();
     }
 
-    private static Tensor Core(Tensor features, Tensor rois, int outH, int outW, double spatialScale, int g, bool aligned)
+    private static Tensor Core(Tensor flat, long[] featureShape, Tensor rois, int outH, int outW, double spatialScale, int g, bool aligned)
     {
         using var scope = NewDisposeScope();
-        long n = features.shape[0], c = features.shape[1], h = features.shape[2], w = features.shape[3];
+        long c = featureShape[1], h = featureShape[2], w = featureShape[3];
         long k = rois.shape[0];
         var r = rois.detach().to(ScalarType.Float32);
         float offset = aligned ? 0.5f : 0f;
@@ -61,8 +64,6 @@ public static class RoIAlign
         var hy = 1 - ly;
         var hx = 1 - lx;
 
-        // Channels-last flat features (N*H*W, C) so every sample is one row gather.
-        var flat = features.permute(0, 2, 3, 1).reshape(n * h * w, c);
         var baseIdx = (batch * (h * w)).view(k, 1, 1);
         long sY = ys.shape[1], sX = xs.shape[1];
         Tensor Gather(Tensor yi, Tensor xi)
@@ -71,8 +72,8 @@ public static class RoIAlign
             var idx = baseIdx + yi.unsqueeze(2) * w + xi.unsqueeze(1);
             return flat.index_select(0, idx.reshape(-1)).view(k, sY, sX, c);
         }
-        var vy = validY.to(features.dtype);
-        var vx = validX.to(features.dtype);
+        var vy = validY.to(flat.dtype);
+        var vx = validX.to(flat.dtype);
         var wyLo = (hy * vy).view(k, sY, 1, 1);
         var wyHi = (ly * vy).view(k, sY, 1, 1);
         var wxLo = (hx * vx).view(k, 1, sX, 1);
