@@ -32,10 +32,23 @@ public static class DicomTags
     public static readonly DicomTag SOPClassUID = new(0x0008, 0x0016);
     public static readonly DicomTag SOPInstanceUID = new(0x0008, 0x0018);
     public static readonly DicomTag StudyDate = new(0x0008, 0x0020);
+    public static readonly DicomTag ContentDate = new(0x0008, 0x0023);
+    public static readonly DicomTag StudyTime = new(0x0008, 0x0030);
+    public static readonly DicomTag ContentTime = new(0x0008, 0x0033);
+    public static readonly DicomTag AccessionNumber = new(0x0008, 0x0050);
     public static readonly DicomTag Modality = new(0x0008, 0x0060);
+    public static readonly DicomTag ConversionType = new(0x0008, 0x0064);
     public static readonly DicomTag Manufacturer = new(0x0008, 0x0070);
+    public static readonly DicomTag ReferringPhysicianName = new(0x0008, 0x0090);
+    public static readonly DicomTag StudyDescription = new(0x0008, 0x1030);
+    public static readonly DicomTag SeriesDescription = new(0x0008, 0x103E);
+    public static readonly DicomTag ReferencedSOPClassUID = new(0x0008, 0x1150);
+    public static readonly DicomTag ReferencedSOPInstanceUID = new(0x0008, 0x1155);
+    public static readonly DicomTag DerivationDescription = new(0x0008, 0x2111);
+    public static readonly DicomTag SourceImageSequence = new(0x0008, 0x2112);
     public static readonly DicomTag PatientName = new(0x0010, 0x0010);
     public static readonly DicomTag PatientID = new(0x0010, 0x0020);
+    public static readonly DicomTag PatientBirthDate = new(0x0010, 0x0030);
     public static readonly DicomTag PatientSex = new(0x0010, 0x0040);
     public static readonly DicomTag PatientAge = new(0x0010, 0x1010);
     public static readonly DicomTag BodyPartExamined = new(0x0018, 0x0015);
@@ -45,6 +58,8 @@ public static class DicomTags
     public static readonly DicomTag StudyID = new(0x0020, 0x0010);
     public static readonly DicomTag SeriesNumber = new(0x0020, 0x0011);
     public static readonly DicomTag InstanceNumber = new(0x0020, 0x0013);
+    public static readonly DicomTag PatientOrientation = new(0x0020, 0x0020);
+    public static readonly DicomTag ImageComments = new(0x0020, 0x4000);
 
     public static readonly DicomTag SamplesPerPixel = new(0x0028, 0x0002);
     public static readonly DicomTag PhotometricInterpretation = new(0x0028, 0x0004);
@@ -65,6 +80,7 @@ public static class DicomTags
     public static readonly DicomTag RescaleSlope = new(0x0028, 0x1053);
     public static readonly DicomTag RescaleType = new(0x0028, 0x1054);
     public static readonly DicomTag VOILUTFunction = new(0x0028, 0x1056);
+    public static readonly DicomTag BurnedInAnnotation = new(0x0028, 0x0301);
     public static readonly DicomTag LossyImageCompression = new(0x0028, 0x2110);
     public static readonly DicomTag ModalityLUTSequence = new(0x0028, 0x3000);
     public static readonly DicomTag LUTDescriptor = new(0x0028, 0x3002);

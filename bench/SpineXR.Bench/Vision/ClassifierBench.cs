@@ -57,7 +57,8 @@ public sealed class ClassifierBench : IBench
         if (data != null)
         {
             var index = DatasetIndex.Load(data);
-            var images = index.Get("train").Concat(index.Get("test")).Take(batch * (steps + 1)).ToList();
+            // Eight batches or more, so the first batch (loaded before the model can start) does not dominate the rate.
+            var images = index.Get("train").Concat(index.Get("test")).Take(batch * Math.Max(steps + 1, 8)).ToList();
             var loader = ClassifierData.Loader(index, size);
             foreach (var im in images) { try { loader.Load(im.Path); } catch (Exception) { } } // warm the cache, as every epoch after the first
             var transform = new ClassifierTransform(size, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]);

@@ -9,12 +9,12 @@ public sealed class PredictCommand : ICliCommand
 {
     public string Name => "predict";
     public string Summary => "classify and detect lesions in DICOM/PNG images (predictions.json, overlays, report.html)";
-    public ISet<string> Flags => new HashSet<string> { "force", "tta", "no-overlays", "quiet" };
+    public ISet<string> Flags => new HashSet<string> { "force", "tta", "no-overlays", "secondary-capture", "quiet" };
 
     public string Help => """
         usage: spinexr predict INPUT... --classifier RUN_DIR[,RUN_DIR...] --detector RUN_DIR[,RUN_DIR...] --out DIR
                                [--abnormal-threshold C] [--keep-threshold 0.5] [--tta] [--batch 8] [--workers N]
-                               [--shard i/n] [--force] [--no-overlays] [--quiet]
+                               [--shard i/n] [--force] [--no-overlays] [--secondary-capture] [--quiet]
 
         INPUT: DICOM or PNG files, folders (searched recursively) or globs ('data/**/*.dicom').
         Classifiers are ensembled by the mean of their logits, detectors by weighted boxes fusion (--tta adds
@@ -28,6 +28,9 @@ public sealed class PredictCommand : ICliCommand
           classifier_predictions.csv  image_id, abnormal_prob, logit      (input of `spinexr eval classifier`)
           detections.json             detector boxes before the rule     (input of `spinexr eval detector|overall`)
           overlays/<key>.png          the image with class-coloured boxes and the verdict
+          dicom/<key>.dcm             with --secondary-capture: DICOM Secondary Capture of the same drawing at full
+                                      size, new series (9901) in the source's study, DERIVED, Burned In Annotation YES,
+                                      not for diagnostic use
           report.html                 self-contained summary with a thumbnail and findings per image
           errors.csv                  inputs that failed, with the reason
         A second run into the same DIR skips images already done (--force redoes them); --shard i/n takes a
@@ -52,6 +55,7 @@ public sealed class PredictCommand : ICliCommand
             BatchSize = args.GetInt("batch", 8),
             Workers = args.GetInt("workers", Math.Max(1, Environment.ProcessorCount)),
             Overlays = !args.Flag("no-overlays"),
+            SecondaryCapture = args.Flag("secondary-capture"),
             Quiet = args.Flag("quiet"),
         };
         try { options.Validate(); }

@@ -3,10 +3,12 @@ namespace SpineXR.Inference;
 /// <summary>
 /// One image ready for the models: the reference 8-bit conversion (VOI LUT, MONOCHROME1 inverted, min-max to
 /// 0..255) at original size, with its identifiers. Boxes predicted for it are in these pixel coordinates.
+/// <see cref="Header"/> holds the source's patient and study attributes (DICOM inputs only), for derived objects.
 /// </summary>
 public sealed record SpineImage(
     string File, string ImageId, byte[] Gray8, int Width, int Height,
-    string? StudyInstanceUid = null, string? SeriesInstanceUid = null, string? SopInstanceUid = null);
+    string? StudyInstanceUid = null, string? SeriesInstanceUid = null, string? SopInstanceUid = null,
+    SpineXR.Dicom.DicomDataset? Header = null);
 
 /// <summary>
 /// The whole VinDr-SpineXR pipeline behind one call: classifier ensemble (logit mean), detector ensemble and

@@ -31,6 +31,12 @@ public sealed record PredictionJobOptions
     /// <summary>Write an overlay PNG per image (and thumbnails for the report).</summary>
     public bool Overlays { get; init; } = true;
 
+    /// <summary>
+    /// Also write a DICOM Secondary Capture per image (`dicom/KEY.dcm`): the findings burned into the full-size image,
+    /// a new series in the source's study, derived, Burned In Annotation YES, not for diagnostic use.
+    /// </summary>
+    public bool SecondaryCapture { get; init; }
+
     /// <summary>Longest side of overlay PNGs; thumbnails in report.html use <see cref="ThumbnailSide"/>.</summary>
     public int OverlayMaxSide { get; init; } = 1024;
     public int ThumbnailSide { get; init; } = 320;
@@ -68,6 +74,8 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
         string outDir = Path.GetFullPath(options.OutDir);
         Directory.CreateDirectory(Path.Combine(outDir, ItemsFolder));
         if (options.Overlays) Directory.CreateDirectory(Path.Combine(outDir, "overlays"));
+        if (options.SecondaryCapture) Directory.CreateDirectory(Path.Combine(outDir, "dicom"));
+        _provenanceKey = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(predictor.Provenance with { Created = "" })))[..16];
 
         var mine = files.Where(f => InputFiles.InShard(f, options.ShardIndex, options.ShardCount)).ToList();
         var pending = options.Force ? mine : mine.Where(f => !File.Exists(ItemPath(outDir, f))).ToList();
@@ -162,14 +170,18 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
         return new PredictionJobResult(all, predicted, mine.Count - pending.Count, errors);
     }
 
+    private string _provenanceKey = "";
+
     private static string ItemPath(string outDir, string file) => Path.Combine(outDir, ItemsFolder, InputFiles.ItemKey(file) + ".json");
 
     private void WriteItem(string outDir, SpineImage img, ImagePrediction p)
     {
+        string key = InputFiles.ItemKey(img.File);
+        string banner = $"{p.Verdict}  P(abnormal) = {p.AbnormalProbability.ToString("0.000", CultureInfo.InvariantCulture)}";
+        if (options.SecondaryCapture)
+            Reports.SecondaryCapture.Save(Path.Combine(outDir, "dicom", key + ".dcm"), img, p, banner, _provenanceKey);
         if (options.Overlays)
         {
-            string key = InputFiles.ItemKey(img.File);
-            string banner = $"{p.Verdict}  P(abnormal) = {p.AbnormalProbability.ToString("0.000", CultureInfo.InvariantCulture)}";
             bool abnormal = p.Verdict == "abnormal";
             AtomicFile.WriteAllBytes(Path.Combine(outDir, "overlays", key + ".png"),
                 OverlayRenderer.RenderPng(img.Gray8, img.Width, img.Height, p.Boxes, banner, abnormal, options.OverlayMaxSide));

@@ -2,6 +2,7 @@ using SkiaSharp;
 using SpineXR.Dicom;
 using SpineXR.Dicom.Imaging;
 using SpineXR.Dicom.Rendering;
+using SpineXR.Reports;
 
 namespace SpineXR.Inference;
 
@@ -29,7 +30,8 @@ public static class SpineImageLoader
         byte[] gray = GrayscaleRenderer.ToGray8(frame, file.Dataset);
         var ds = file.Dataset;
         return new SpineImage(name, imageId, gray, frame.Columns, frame.Rows,
-            ds.GetString(DicomTags.StudyInstanceUID), ds.GetString(DicomTags.SeriesInstanceUID), ds.GetString(DicomTags.SOPInstanceUID));
+            ds.GetString(DicomTags.StudyInstanceUID), ds.GetString(DicomTags.SeriesInstanceUID), ds.GetString(DicomTags.SOPInstanceUID),
+            SecondaryCapture.SourceHeader(ds));
     }
 
     /// <summary>A PNG in memory; colour is reduced to luminance (Rec. 601 weights, as OpenCV's grey conversion).</summary>

@@ -25,6 +25,40 @@ public static class OverlayRenderer
     public static byte[] RenderPng(ReadOnlySpan<byte> gray, int width, int height, IReadOnlyList<PredictedBox> boxes,
         string? banner, bool abnormal, int maxSide = 1024)
     {
+        using var surface = Draw(gray, width, height, boxes, banner, abnormal, maxSide);
+        using var snap = surface.Snapshot();
+        using var pixels = snap.PeekPixels() ?? throw new InvalidOperationException("overlay surface has no readable pixels");
+        using var data = pixels.Encode(FastPng) ?? throw new InvalidOperationException("PNG encoding of the overlay failed");
+        return data.ToArray();
+    }
+
+    /// <summary>The same drawing as <see cref="RenderPng"/>, as interleaved 8-bit RGB pixels (row-major, no padding).</summary>
+    public static (byte[] Rgb, int Width, int Height) RenderRgb(ReadOnlySpan<byte> gray, int width, int height, IReadOnlyList<PredictedBox> boxes,
+        string? banner, bool abnormal, int maxSide = 1024)
+    {
+        using var surface = Draw(gray, width, height, boxes, banner, abnormal, maxSide);
+        using var snap = surface.Snapshot();
+        using var pixels = snap.PeekPixels() ?? throw new InvalidOperationException("overlay surface has no readable pixels");
+        int w = pixels.Width, h = pixels.Height;
+        var rgba = pixels.GetPixelSpan();
+        var rgb = new byte[3L * w * h];
+        for (int y = 0; y < h; y++)
+        {
+            var row = rgba.Slice(y * pixels.RowBytes, 4 * w);
+            var dst = rgb.AsSpan(3 * y * w, 3 * w);
+            for (int x = 0; x < w; x++)
+            {
+                dst[3 * x] = row[4 * x];
+                dst[3 * x + 1] = row[4 * x + 1];
+                dst[3 * x + 2] = row[4 * x + 2];
+            }
+        }
+        return (rgb, w, h);
+    }
+
+    private static SKSurface Draw(ReadOnlySpan<byte> gray, int width, int height, IReadOnlyList<PredictedBox> boxes,
+        string? banner, bool abnormal, int maxSide)
+    {
         if (width <= 0 || height <= 0 || gray.Length < (long)width * height)
             throw new ArgumentException($"image buffer {gray.Length} bytes does not hold {width}x{height}", nameof(gray));
         float scale = Math.Min(1f, maxSide / (float)Math.Max(width, height));
@@ -37,7 +71,8 @@ public static class OverlayRenderer
                 Buffer.MemoryCopy(p, (void*)src.GetPixels(), (long)width * height, (long)width * height);
         }
         // Opaque, so the PNG is RGB (no alpha channel to deflate); mipmaps only where linear filtering would alias.
-        using var surface = SKSurface.Create(new SKImageInfo(ow, oh, SKColorType.Rgba8888, SKAlphaType.Opaque));
+        var surface = SKSurface.Create(new SKImageInfo(ow, oh, SKColorType.Rgba8888, SKAlphaType.Opaque))
+                      ?? throw new InvalidOperationException($"cannot create a {ow}x{oh} drawing surface");
         var canvas = surface.Canvas;
         using (var img = SKImage.FromBitmap(src))
             canvas.DrawImage(img, new SKRect(0, 0, ow, oh), new SKSamplingOptions(SKFilterMode.Linear, scale < 0.5f ? SKMipmapMode.Linear : SKMipmapMode.None));
@@ -73,9 +108,6 @@ public static class OverlayRenderer
             canvas.DrawText(banner, 8, bh * 0.7f, SKTextAlign.Left, font, text);
         }
 
-        using var snap = surface.Snapshot();
-        using var pixels = snap.PeekPixels() ?? throw new InvalidOperationException("overlay surface has no readable pixels");
-        using var data = pixels.Encode(FastPng) ?? throw new InvalidOperationException("PNG encoding of the overlay failed");
-        return data.ToArray();
+        return surface;
     }
 }

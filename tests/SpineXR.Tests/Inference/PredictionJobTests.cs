@@ -69,6 +69,44 @@ public sealed class PredictionJobTests : IDisposable
     }
 
     [Fact]
+    public void SecondaryCaptureIsADerivedRgbObjectInTheSourceStudy()
+    {
+        Directory.CreateDirectory(Path.Combine(_dir, "in"));
+        string src = Path.Combine(_dir, "in", "a1.dicom");
+        var pixels = Enumerable.Range(0, 40 * 30).Select(i => (ushort)(i % 4096)).ToArray();
+        SpineXR.Dicom.DicomImageWriter.Save(src, new SpineXR.Dicom.GrayscaleImageHeader
+        {
+            Rows = 30, Columns = 40, PatientName = "Müller^Anna", PatientId = "P7", StudyDate = "20200102", UidSeed = "sc-test",
+        }, pixels);
+        var source = SpineXR.Dicom.DicomFile.Open(src).Dataset;
+        var opts = new PredictionJobOptions { OutDir = Path.Combine(_dir, "out"), Quiet = true, SecondaryCapture = true };
+        var r = new PredictionJob(new FakePredictor(), SpineImageLoader.Load, opts).Run([src], []);
+        Assert.Empty(r.Errors);
+
+        string scPath = Path.Combine(opts.OutDir, "dicom", InputFiles.ItemKey(src) + ".dcm");
+        var sc = SpineXR.Dicom.DicomFile.Open(scPath).Dataset;
+        Assert.Equal(SpineXR.Reports.SecondaryCapture.SopClassUid, sc.GetString(SpineXR.Dicom.DicomTags.SOPClassUID));
+        Assert.Equal(source.GetString(SpineXR.Dicom.DicomTags.StudyInstanceUID), sc.GetString(SpineXR.Dicom.DicomTags.StudyInstanceUID));
+        Assert.NotEqual(source.GetString(SpineXR.Dicom.DicomTags.SeriesInstanceUID), sc.GetString(SpineXR.Dicom.DicomTags.SeriesInstanceUID));
+        Assert.Equal("Müller^Anna", sc.GetString(SpineXR.Dicom.DicomTags.PatientName));
+        Assert.Equal(["DERIVED", "SECONDARY"], sc.GetStrings(SpineXR.Dicom.DicomTags.ImageType));
+        Assert.Equal("YES", sc.GetString(SpineXR.Dicom.DicomTags.BurnedInAnnotation));
+        Assert.Equal("RGB", sc.GetString(SpineXR.Dicom.DicomTags.PhotometricInterpretation));
+        Assert.Equal((30, 40), (sc.GetIntOrDefault(SpineXR.Dicom.DicomTags.Rows, 0), sc.GetIntOrDefault(SpineXR.Dicom.DicomTags.Columns, 0)));
+        var reference = Assert.Single(sc.GetSequence(SpineXR.Dicom.DicomTags.SourceImageSequence));
+        Assert.Equal(source.GetString(SpineXR.Dicom.DicomTags.SOPInstanceUID), reference.GetString(SpineXR.Dicom.DicomTags.ReferencedSOPInstanceUID));
+        // the box edge (x = 2..10, y = 2..10) is drawn in the class colour: not grey
+        var rgb = sc.GetElement(SpineXR.Dicom.DicomTags.PixelData)!.Data.Span;
+        Assert.Equal(3 * 40 * 30, rgb.Length);
+        int o = 3 * (6 * 40 + 10);
+        Assert.False(rgb[o] == rgb[o + 1] && rgb[o + 1] == rgb[o + 2], "box edge pixel is grey");
+        // same models, same UIDs on a rerun
+        new PredictionJob(new FakePredictor(), SpineImageLoader.Load, opts with { Force = true }).Run([src], []);
+        Assert.Equal(sc.GetString(SpineXR.Dicom.DicomTags.SOPInstanceUID),
+            SpineXR.Dicom.DicomFile.Open(scPath).Dataset.GetString(SpineXR.Dicom.DicomTags.SOPInstanceUID));
+    }
+
+    [Fact]
     public void AggregateFilesFollowTheDesignFormats()
     {
         var files = MakeInputs(3);
