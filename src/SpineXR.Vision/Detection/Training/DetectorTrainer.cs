@@ -167,6 +167,21 @@ public sealed class DetectorTrainer
                 SaveCheckpoint(module, opt, state, ckptDir);
             }
         }
+        // Stopped by the time budget between evaluations: judge the last weights too, or up to eval_every - 1
+        // steps of training would be thrown away.
+        if (!finished && !cancel.IsCancellationRequested && val.Count > 0 && state.Step % _c.EvalEvery != 0 && state.Step > state.BestStep)
+        {
+            double map = Evaluate(module, val);
+            _log.WriteLine($"step {state.Step} (time budget reached): validation mAP@0.5 {map:F4}");
+            File.AppendAllText(logPath, string.Create(CultureInfo.InvariantCulture,
+                $"{state.Step},,\"time budget reached\",,{map:F4},,{startSeconds + clock.Elapsed.TotalSeconds:F1}\n"));
+            if (map > state.BestMap50)
+            {
+                state.BestMap50 = map;
+                state.BestStep = state.Step;
+                SaveModel(module, dataHash, map);
+            }
+        }
         state.TrainSeconds = startSeconds + clock.Elapsed.TotalSeconds;
         SaveCheckpoint(module, opt, state, ckptDir);
         if (val.Count == 0 || state.BestMap50 < 0)

@@ -37,14 +37,16 @@ public class DetectorTrainingTests(ITestOutputHelper output)
         Threads = 1,
     };
 
-    [Fact]
-    public void FasterRcnnOverfitsAHandfulOfImages()
+    [Theory]
+    [InlineData("faster-rcnn", 0.02)]
+    [InlineData("retinanet", 0.01)]
+    public void OverfitsAHandfulOfImages(string arch, double lr)
     {
         var data = Handful(3);
         string dir = Path.Combine(Path.GetTempPath(), "spinexr-det-overfit-" + Guid.NewGuid().ToString("N"));
         try
         {
-            var c = Tiny("faster-rcnn") with { MaxIters = 240, Steps = [200], EvalEvery = 40, Lr = 0.02, MinSizes = [128], Threads = 1 };
+            var c = Tiny(arch) with { MaxIters = 240, Steps = [200], EvalEvery = 40, Lr = lr, MinSizes = [128], Threads = 1 };
             var result = new DetectorTrainer(c, data, data, dir, new StringWriter()) { ShowProgress = false }.Run();
             output.WriteLine($"best validation mAP@0.5 {result.BestMap50:F3} at step {result.BestStep}, {result.ImagesPerSecond:F2} img/s");
             Assert.True(result.Finished);
