@@ -38,11 +38,12 @@ public sealed class PredictBench : IBench
 
         // Models only: images decoded beforehand, timed batches.
         var images = files.Select(SpineImageLoader.Load).ToList();
-        var sw = Stopwatch.StartNew();
-        for (int s = 0; s < images.Count; s += batch) pipeline.Predict(images.Skip(s).Take(batch).ToList());
-        double modelsOnly = images.Count / sw.Elapsed.TotalSeconds;
-        images.Clear();
-        GC.Collect();
+        double ModelsOnly()
+        {
+            var sw = Stopwatch.StartNew();
+            for (int s = 0; s < images.Count; s += batch) pipeline.Predict(images.Skip(s).Take(batch).ToList());
+            return images.Count / sw.Elapsed.TotalSeconds;
+        }
 
         // End to end: PredictionJob from the files, with overlays and report.
         (double Rate, long PeakMb) EndToEnd(IReadOnlyList<string> list)
@@ -59,14 +60,24 @@ public sealed class PredictBench : IBench
         }
         var few = EndToEnd(files.Take(10).ToList());
         GC.Collect();
-        var all = EndToEnd(files);
+        // This VM's speed drifts by tens of percent from minute to minute: alternate the two measurements over three
+        // rounds and compare the best of each (the least disturbed).
+        double modelsOnly = 0;
+        (double Rate, long PeakMb) all = (0, 0);
+        for (int round = 0; round < 3; round++)
+        {
+            modelsOnly = Math.Max(modelsOnly, ModelsOnly());
+            var e = EndToEnd(files);
+            all = (Math.Max(all.Rate, e.Rate), Math.Max(all.PeakMb, e.PeakMb));
+        }
+        images.Clear();
 
         Console.WriteLine($"machine: {Environment.ProcessorCount} cores; {files.Count} DICOM files from {input}; batch {batch}");
         Console.WriteLine("| run | images | img/s | vs models only | peak working set |");
         Console.WriteLine("|---|---|---|---|---|");
-        Console.WriteLine($"| models only (decoded in memory) | {files.Count} | {modelsOnly:F2} | 1.00x | |");
+        Console.WriteLine($"| models only (decoded in memory, best of 3) | {files.Count} | {modelsOnly:F2} | 1.00x | |");
         Console.WriteLine($"| predict end to end | 10 | {few.Rate:F2} | {few.Rate / modelsOnly:F2}x | {few.PeakMb} MB |");
-        Console.WriteLine($"| predict end to end | {files.Count} | {all.Rate:F2} | {all.Rate / modelsOnly:F2}x | {all.PeakMb} MB |");
+        Console.WriteLine($"| predict end to end (best of 3) | {files.Count} | {all.Rate:F2} | {all.Rate / modelsOnly:F2}x | {all.PeakMb} MB |");
         return 0;
     }
 }
