@@ -75,7 +75,6 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
         Directory.CreateDirectory(Path.Combine(outDir, ItemsFolder));
         if (options.Overlays) Directory.CreateDirectory(Path.Combine(outDir, "overlays"));
         if (options.SecondaryCapture) Directory.CreateDirectory(Path.Combine(outDir, "dicom"));
-        _provenanceKey = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(predictor.Provenance with { Created = "" })))[..16];
 
         var mine = files.Where(f => InputFiles.InShard(f, options.ShardIndex, options.ShardCount)).ToList();
         var pending = options.Force ? mine : mine.Where(f => !File.Exists(ItemPath(outDir, f))).ToList();
@@ -170,7 +169,9 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
         return new PredictionJobResult(all, predicted, mine.Count - pending.Count, errors);
     }
 
-    private string _provenanceKey = "";
+    /// <summary>Models and thresholds of this job (not its time), from which Secondary Capture UIDs derive.</summary>
+    private readonly string _provenanceKey =
+        Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(predictor.Provenance with { Created = "" })))[..16];
 
     private static string ItemPath(string outDir, string file) => Path.Combine(outDir, ItemsFolder, InputFiles.ItemKey(file) + ".json");
 

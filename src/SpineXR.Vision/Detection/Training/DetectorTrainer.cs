@@ -108,6 +108,19 @@ public sealed class DetectorTrainer
         Task<List<Cached>> next = Task.Run(() => MakeBatch(train, sampler, state.Step));
         double lossEma = double.NaN;
         bool finished = false;
+        // Validation mAP@0.5 of the current weights, logged; they become the model when they beat the best so far.
+        double EvaluateAndKeepBest(string note)
+        {
+            double map = Evaluate(module, val);
+            _log.WriteLine($"step {state.Step}{note}: validation mAP@0.5 {map:F4}");
+            if (map > state.BestMap50)
+            {
+                state.BestMap50 = map;
+                state.BestStep = state.Step;
+                SaveModel(module, dataHash, map);
+            }
+            return map;
+        }
         while (!cancel.IsCancellationRequested)
         {
             if (state.Step >= _c.MaxIters) { finished = true; break; }
@@ -146,15 +159,8 @@ public sealed class DetectorTrainer
             string mapCell = "";
             if (val.Count > 0 && (state.Step % _c.EvalEvery == 0 || state.Step == _c.MaxIters))
             {
-                double map = Evaluate(module, val);
+                double map = EvaluateAndKeepBest("");
                 mapCell = map.ToString("F4", CultureInfo.InvariantCulture);
-                _log.WriteLine($"step {state.Step}: validation mAP@0.5 {map:F4}");
-                if (map > state.BestMap50)
-                {
-                    state.BestMap50 = map;
-                    state.BestStep = state.Step;
-                    SaveModel(module, dataHash, map);
-                }
             }
             if (state.Step % _c.LogEvery == 0 || mapCell.Length > 0)
             {
@@ -171,16 +177,9 @@ public sealed class DetectorTrainer
         // steps of training would be thrown away.
         if (!finished && !cancel.IsCancellationRequested && val.Count > 0 && state.Step % _c.EvalEvery != 0 && state.Step > state.BestStep)
         {
-            double map = Evaluate(module, val);
-            _log.WriteLine($"step {state.Step} (time budget reached): validation mAP@0.5 {map:F4}");
+            double map = EvaluateAndKeepBest(" (time budget reached)");
             File.AppendAllText(logPath, string.Create(CultureInfo.InvariantCulture,
                 $"{state.Step},,\"time budget reached\",,{map:F4},,{startSeconds + clock.Elapsed.TotalSeconds:F1}\n"));
-            if (map > state.BestMap50)
-            {
-                state.BestMap50 = map;
-                state.BestStep = state.Step;
-                SaveModel(module, dataHash, map);
-            }
         }
         state.TrainSeconds = startSeconds + clock.Elapsed.TotalSeconds;
         SaveCheckpoint(module, opt, state, ckptDir);
