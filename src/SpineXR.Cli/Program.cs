@@ -1,5 +1,6 @@
 // Entry point of `spinexr`: routes to the sub-command, maps errors to one line and an exit code.
 using System.Reflection;
+using SpineXR.Dicom.Codecs;
 
 namespace SpineXR.Cli;
 
@@ -14,6 +15,9 @@ public static class Program
 
     public static int Main(string[] args)
     {
+        // This executable doubles as the helper process that decodes HTJ2K, where OpenJPEG 2.5.0 can abort().
+        if (DecodeHost.RunIfRequested(args)) return 0;
+        DecodeHost.UseCurrentExecutable();
         bool verbose = args.Contains("--verbose");
         try
         {

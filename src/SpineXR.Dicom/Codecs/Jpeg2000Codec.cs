@@ -39,6 +39,44 @@ public sealed unsafe class Jpeg2000Codec : IPixelCodec
     public DecodedFrame Decode(ReadOnlySpan<byte> frame, PixelFormat format, string transferSyntax)
     {
         FrameChecks.Validate(format, Who);
+        DetectFormat(frame);
+        CheckSiz(frame, format);
+        // OpenJPEG 2.5.0's HT block decoder can abort() on corrupt data: decode HT streams in a helper process when
+        // the application has one (see DecodeHost), judged by the code stream's CAP marker as well as the syntax.
+        if (DecodeHost.Command is not null && (IsHtSyntax(transferSyntax) || DeclaresHighThroughput(frame)))
+            return DecodeHost.Decode(frame, format, transferSyntax, Who);
+        return DecodeInProcess(frame, format, Threads);
+    }
+
+    private static bool IsHtSyntax(string transferSyntax) => transferSyntax is HtLossless or HtLosslessRpcl or HtLossy;
+
+    /// <summary>
+    /// True when the main header (SIZ up to the first SOT) has a CAP marker whose Pcap sets the Part 15 bit
+    /// (ISO/IEC 15444-1 A.5.2: bit 2^(32-15)), i.e. the code blocks are HT coded.
+    /// </summary>
+    internal static bool DeclaresHighThroughput(ReadOnlySpan<byte> frame)
+    {
+        ReadOnlySpan<byte> socSiz = [0xFF, 0x4F, 0xFF, 0x51];
+        int at = frame.IndexOf(socSiz);
+        if (at < 0) return false;
+        int pos = at + 2;
+        while (pos + 4 <= frame.Length && frame[pos] == 0xFF)
+        {
+            byte marker = frame[pos + 1];
+            if (marker == 0x90) return false; // SOT: end of the main header
+            int length = BinaryPrimitives.ReadUInt16BigEndian(frame[(pos + 2)..]);
+            if (marker == 0x50 && length >= 6 && pos + 8 <= frame.Length)
+                return (BinaryPrimitives.ReadUInt32BigEndian(frame[(pos + 4)..]) & (1u << 17)) != 0;
+            if (length < 2) return false;
+            pos += 2 + length;
+        }
+        return false;
+    }
+
+    /// <summary>Decodes with OpenJPEG in this process (what a <see cref="DecodeHost"/> runs).</summary>
+    internal static DecodedFrame DecodeInProcess(ReadOnlySpan<byte> frame, PixelFormat format, int threads)
+    {
+        FrameChecks.Validate(format, Who);
         int kind = DetectFormat(frame);
         CheckSiz(frame, format);
         var f = OpenJpeg.Functions;
@@ -58,7 +96,7 @@ public sealed unsafe class Jpeg2000Codec : IPixelCodec
                 OpenJpeg.AttachLog(f, codec, logHandle);
                 f.SetDefaultDecoderParameters(parameters);
                 if (f.SetupDecoder(codec, parameters) == 0) throw Fail("decoder setup failed", log);
-                if (Threads > 1) f.CodecSetThreads(codec, Threads);
+                if (threads > 1) f.CodecSetThreads(codec, threads);
 
                 stream = f.StreamCreate((nuint)Math.Clamp(frame.Length, 4096, 1 << 20), 1);
                 if (stream == null) throw new DicomException($"{Who}: OpenJPEG could not create a stream");

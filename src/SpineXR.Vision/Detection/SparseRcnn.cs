@@ -37,15 +37,41 @@ public sealed class SparseRcnn : nn.Module, IObjectDetector
         init_proposal_features = nn.Embedding(config.NumProposals, config.HiddenDim);
         init_proposal_boxes = nn.Embedding(config.NumProposals, 4);
         using (no_grad())
-        {
-            // Every proposal starts as the whole image: centre (0.5, 0.5), size (1, 1).
-            init_proposal_boxes.weight!.narrow(1, 0, 2).fill_(0.5);
-            init_proposal_boxes.weight!.narrow(1, 2, 2).fill_(1.0);
-        }
+            init_proposal_boxes.weight!.copy_(InitialProposals(config.NumProposals, config.ProposalInit));
         head = new DynamicHead(config, Pool);
         _transform = new GeneralizedRCNNTransform(config.MinSize, config.MaxSize);
         _criterion = new SparseRcnnCriterion(config);
         RegisterComponents();
+    }
+
+    /// <summary>
+    /// The starting proposal boxes (Q, 4), normalised cxcywh: the whole image (0.5, 0.5, 1, 1) for every proposal, or
+    /// a grid of ceil(sqrt(Q)) columns filled row by row, each box twice its cell's size (clipped to the image) so a
+    /// lesion on a cell border still overlaps one proposal well.
+    /// </summary>
+    public static Tensor InitialProposals(int count, ProposalInit init)
+    {
+        var values = new float[count * 4];
+        int cols = (int)Math.Ceiling(Math.Sqrt(count));
+        int rows = (count + cols - 1) / cols;
+        for (int i = 0; i < count; i++)
+        {
+            if (init == ProposalInit.Image)
+            {
+                values[4 * i] = values[4 * i + 1] = 0.5f;
+                values[4 * i + 2] = values[4 * i + 3] = 1f;
+                continue;
+            }
+            double cx = (i % cols + 0.5) / cols, cy = (i / cols + 0.5) / rows;
+            double w = 2.0 / cols, h = 2.0 / rows;
+            double x0 = Math.Max(0, cx - w / 2), x1 = Math.Min(1, cx + w / 2);
+            double y0 = Math.Max(0, cy - h / 2), y1 = Math.Min(1, cy + h / 2);
+            values[4 * i] = (float)((x0 + x1) / 2);
+            values[4 * i + 1] = (float)((y0 + y1) / 2);
+            values[4 * i + 2] = (float)(x1 - x0);
+            values[4 * i + 3] = (float)(y1 - y0);
+        }
+        return tensor(values).reshape(count, 4);
     }
 
     /// <inheritdoc/>

@@ -2,6 +2,16 @@ using SpineXR.Vision.Models;
 
 namespace SpineXR.Vision.Detection;
 
+/// <summary>Initial values of Sparse R-CNN's learned proposal boxes.</summary>
+public enum ProposalInit
+{
+    /// <summary>Every proposal is the whole image (official).</summary>
+    Image,
+
+    /// <summary>Proposals tile the image in a near-square grid, each box twice its cell so neighbours overlap.</summary>
+    Grid,
+}
+
 /// <summary>A Sparse R-CNN architecture, its loss and inference settings; defaults are the official R50-FPN 100-proposal config (MODEL.SparseRCNN) with the 7 VinDr-SpineXR classes.</summary>
 public sealed record SparseRcnnConfig
 {
@@ -31,6 +41,13 @@ public sealed record SparseRcnnConfig
 
     /// <summary>Dropout in attention and FFN (official 0.0).</summary>
     public double Dropout { get; init; } = 0.0;
+
+    /// <summary>
+    /// Where the learned proposal boxes start: <see cref="ProposalInit.Image"/> (every box the whole image, the official
+    /// default) or <see cref="ProposalInit.Grid"/> (a regular grid of cells covering the image; one of the paper's
+    /// ablations, Table 3, equal at convergence). Only the initial values differ; the boxes are learned either way.
+    /// </summary>
+    public ProposalInit ProposalInit { get; init; } = ProposalInit.Image;
 
     /// <summary>Iterative refinement stages (official NUM_HEADS = 6).</summary>
     public int NumStages { get; init; } = 6;

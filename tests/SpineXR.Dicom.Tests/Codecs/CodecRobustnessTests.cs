@@ -15,8 +15,8 @@ public class CodecRobustnessTests
         "jls_m12", "jls_rgb8_none", "jlsnear_m12",
         "j2k_m12", "j2klossy_rgb8", "jp2_m12", "pydicom_MR_small_jp2klossless",
         // No HTJ2K stream here: Debian 12's OpenJPEG 2.5.0 is built with assert() live in its HT block decoder
-        // (ht_dec.c), and a corrupt HT code block aborts the process there, out of reach of any managed handler.
-        // Known limitation, stated in the README; valid HTJ2K streams are covered by the fixture tests.
+        // (ht_dec.c), and a corrupt HT code block aborts the process. HT streams are decoded in a helper process
+        // (DecodeHost); their mutation test runs in SpineXR.Cli.Tests, where an executable to host them exists.
     };
 
     /// <summary>

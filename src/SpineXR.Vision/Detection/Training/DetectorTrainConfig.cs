@@ -89,6 +89,12 @@ public sealed record DetectorTrainConfig
     public int RpnPreNmsTopNTest { get; init; } = 1000;
     public int RpnPostNmsTopNTest { get; init; } = 1000;
 
+    /// <summary>Sparse R-CNN: starting proposal boxes, "image" (official) or "grid" (see <see cref="SparseRcnnConfig.ProposalInit"/>).</summary>
+    public string SparseProposalInit { get; init; } = "image";
+
+    /// <summary>Sparse R-CNN: iterative head stages (official 6).</summary>
+    public int SparseStages { get; init; } = 6;
+
     /// <summary>Horizontal-flip test-time augmentation, merged by weighted boxes fusion.</summary>
     public bool Tta { get; init; }
 
@@ -157,6 +163,8 @@ public sealed record DetectorTrainConfig
         if (EvalEvery < 1 || CheckpointEvery < 1 || LogEvery < 1) throw new ArgumentException("intervals must be positive", nameof(EvalEvery));
         if (ValFraction is < 0 or >= 1) throw new ArgumentException("must be in [0, 1)", nameof(ValFraction));
         if (TrainableLayers is < 0 or > 5) throw new ArgumentException("must be in 0..5", nameof(TrainableLayers));
+        if (SparseProposalInit is not ("image" or "grid")) throw new ArgumentException("must be image or grid", nameof(SparseProposalInit));
+        if (SparseStages < 1) throw new ArgumentException("must be positive", nameof(SparseStages));
         return this;
     }
 
@@ -205,7 +213,11 @@ public sealed record DetectorTrainConfig
         var body = ResNetConfig.FromName(Backbone) with { BaseWidth = BaseWidth, NumClasses = 0, Norm = FrozenBatchNorm ? NormKind.FrozenBatchNorm : NormKind.BatchNorm };
         if (Arch == "sparse-rcnn")
             return new SparseRcnn(SparseRcnnConfig.ForBackbone(numClasses,
-                new FpnBackboneConfig { Body = body, OutChannels = FpnChannels, TrainableLayers = TrainableLayers }, MinSizes, MaxSize));
+                new FpnBackboneConfig { Body = body, OutChannels = FpnChannels, TrainableLayers = TrainableLayers }, MinSizes, MaxSize) with
+            {
+                NumStages = SparseStages,
+                ProposalInit = SparseProposalInit == "grid" ? ProposalInit.Grid : ProposalInit.Image,
+            });
         if (Arch == "faster-rcnn")
         {
             return new FasterRCNN(new FasterRcnnConfig

@@ -128,7 +128,7 @@ public sealed class DetectorTrainer
             var batch = next.Result;
             int step = state.Step;
             next = Task.Run(() => MakeBatch(train, sampler, step + 1));
-            double lr = LearningRate(step);
+            double lr = LearningRate(step, (startSeconds + clock.Elapsed.TotalSeconds) / 60);
             foreach (var g in opt.ParamGroups) g.LearningRate = lr;
 
             module.train();
@@ -192,8 +192,13 @@ public sealed class DetectorTrainer
         return new DetectorTrainResult(state.Step, finished, state.BestMap50, state.BestStep, ipsFinal, failed);
     }
 
-    /// <summary>Linear warm-up from WarmupFactor to 1, then multiplied by Gamma at each of Steps.</summary>
-    public double LearningRate(int step)
+    /// <summary>
+    /// Linear warm-up from WarmupFactor to 1, then multiplied by Gamma at each of Steps. With a time budget the decay
+    /// points are also fractions of it: step s of MaxIters decays at s / MaxIters of MaxMinutes, whichever comes first,
+    /// so a run that the budget will stop before MaxIters still gets its low-learning-rate phase (on a slow machine
+    /// the step-only schedule would never decay).
+    /// </summary>
+    public double LearningRate(int step, double elapsedMinutes = 0)
     {
         double f = 1;
         if (step < _c.WarmupIters)
@@ -201,7 +206,8 @@ public sealed class DetectorTrainer
             double a = (double)step / _c.WarmupIters;
             f = _c.WarmupFactor * (1 - a) + a;
         }
-        int passed = _c.Steps.Count(s => step >= s);
+        double timeFraction = _c.MaxMinutes > 0 ? elapsedMinutes / _c.MaxMinutes : 0;
+        int passed = _c.Steps.Count(s => step >= s || timeFraction >= (double)s / _c.MaxIters);
         return _c.Lr * f * Math.Pow(_c.Gamma, passed);
     }
 

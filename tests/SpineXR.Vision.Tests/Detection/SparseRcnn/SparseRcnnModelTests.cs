@@ -64,6 +64,31 @@ public class SparseRcnnModelTests
     }
 
     [Fact]
+    public void GridProposalsTileTheImageAndImageProposalsCoverIt()
+    {
+        using var image = SparseModel.InitialProposals(3, ProposalInit.Image);
+        Assert.Equal(new float[] { 0.5f, 0.5f, 1, 1, 0.5f, 0.5f, 1, 1, 0.5f, 0.5f, 1, 1 }, image.data<float>().ToArray());
+
+        // 6 proposals: 3 columns x 2 rows, cells 1/3 x 1/2, boxes twice the cell clipped to [0, 1].
+        using var grid = SparseModel.InitialProposals(6, ProposalInit.Grid);
+        var g = grid.data<float>().ToArray();
+        float[] first = [1 / 3f, 0.5f, 2 / 3f, 1]; // x 0..2/3, y 0..1
+        float[] middle = [0.5f, 0.5f, 2 / 3f, 1]; // x 1/6..5/6
+        for (int k = 0; k < 4; k++)
+        {
+            Assert.Equal(first[k], g[k], 5);
+            Assert.Equal(middle[k], g[4 + k], 5);
+        }
+        // every box inside the image; centres distinct
+        for (int i = 0; i < 6; i++)
+        {
+            Assert.True(g[4 * i] - g[4 * i + 2] / 2 >= -1e-6 && g[4 * i] + g[4 * i + 2] / 2 <= 1 + 1e-6);
+            Assert.True(g[4 * i + 1] - g[4 * i + 3] / 2 >= -1e-6 && g[4 * i + 1] + g[4 * i + 3] / 2 <= 1 + 1e-6);
+        }
+        Assert.Equal(6, Enumerable.Range(0, 6).Select(i => (g[4 * i], g[4 * i + 1])).Distinct().Count());
+    }
+
+    [Fact]
     public void NmsOptionRemovesSameClassDuplicates()
     {
         using var scope = NewDisposeScope();

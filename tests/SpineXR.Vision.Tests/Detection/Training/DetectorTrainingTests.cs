@@ -142,6 +142,20 @@ public class DetectorTrainingTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void ATimeBudgetBringsTheDecaysForwardInProportion()
+    {
+        // Steps at 50% and 75% of 40 iterations; a 10-minute budget moves them to 5 and 7.5 minutes if those come first.
+        var c = DetectorTrainConfig.Cpu("faster-rcnn") with { Lr = 0.1, WarmupIters = 0, Steps = [20, 30], MaxIters = 40, MaxMinutes = 10 };
+        var t = new DetectorTrainer(c, Handful(1), null, Path.GetTempPath());
+        Assert.Equal(0.1, t.LearningRate(5, 4.9), 9);
+        Assert.Equal(0.01, t.LearningRate(5, 5.0), 9);
+        Assert.Equal(0.001, t.LearningRate(5, 7.5), 9);
+        Assert.Equal(0.01, t.LearningRate(20, 1.0), 9); // the step count still decays on a fast machine
+        var unbounded = new DetectorTrainer(c with { MaxMinutes = 0 }, Handful(1), null, Path.GetTempPath());
+        Assert.Equal(0.1, unbounded.LearningRate(5, 1000), 9);
+    }
+
+    [Fact]
     public void OverridesAreValidated()
     {
         var c = DetectorTrainConfig.Cpu("retinanet").With([new("max_iters", "12"), new("min_sizes", "320,352")]);

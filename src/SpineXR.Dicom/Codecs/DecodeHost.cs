@@ -1,0 +1,251 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Reflection;
+using System.Text;
+
+namespace SpineXR.Dicom.Codecs;
+
+/// <summary>
+/// Decodes frames in helper processes, so that a native decoder that aborts on corrupt data fails one frame with a
+/// <see cref="DicomException"/> instead of ending the application. The case it exists for: Debian 12's OpenJPEG 2.5.0
+/// keeps <c>assert()</c> live in its HTJ2K block decoder (ht_dec.c), and a corrupt HT code block calls abort(), which
+/// no managed handler can catch. Classic JPEG 2000 and the C# codecs fail with errors and stay in process.
+/// <para>
+/// An application opts in by calling <see cref="RunIfRequested"/> first thing in Main and <see cref="UseCurrentExecutable"/>
+/// (the spinexr command does both), or by setting <see cref="Command"/> to any program whose Main does the former.
+/// Without a host, HTJ2K decodes in process, as before. Hosts are started on demand, one per concurrent decode, kept
+/// for reuse, and end when their standard input closes (so they never outlive the application).
+/// </para>
+/// </summary>
+public static class DecodeHost
+{
+    /// <summary>The argument that makes <see cref="RunIfRequested"/> serve decodes on standard input/output.</summary>
+    public const string Argument = "--spinexr-decode-host";
+
+    private const int Magic = 0x31445853; // "SXD1"
+    private static readonly ConcurrentBag<HostProcess> Idle = [];
+    private static volatile ProcessStartInfo? _command;
+
+    /// <summary>How to start a host (its arguments must include <see cref="Argument"/>), or null to decode in process.</summary>
+    public static ProcessStartInfo? Command
+    {
+        get => _command;
+        set
+        {
+            _command = value;
+            while (Idle.TryTake(out var h)) h.Dispose();
+        }
+    }
+
+    /// <summary>Seconds one decode may take in a host before it is killed and the frame reported as failed.</summary>
+    public static int TimeoutSeconds { get; set; } = 300;
+
+    /// <summary>
+    /// Points <see cref="Command"/> at this executable: its own path when it runs through an apphost, or
+    /// <c>dotnet exec ENTRY.dll</c> when it runs through the dotnet muxer.
+    /// </summary>
+    public static void UseCurrentExecutable()
+    {
+        string? process = Environment.ProcessPath;
+        string? entry = Assembly.GetEntryAssembly()?.Location;
+        if (process is null) return;
+        bool muxer = Path.GetFileNameWithoutExtension(process).Equals("dotnet", StringComparison.OrdinalIgnoreCase);
+        if (muxer && string.IsNullOrEmpty(entry)) return;
+        var psi = new ProcessStartInfo(process);
+        if (muxer)
+        {
+            psi.ArgumentList.Add("exec");
+            psi.ArgumentList.Add(entry!);
+        }
+        psi.ArgumentList.Add(Argument);
+        Command = psi;
+    }
+
+    /// <summary>
+    /// When <paramref name="args"/> is exactly [<see cref="Argument"/>], serves decode requests on standard input until
+    /// it closes and returns true (Main should then return); otherwise returns false at once.
+    /// </summary>
+    public static bool RunIfRequested(string[] args)
+    {
+        if (args.Length != 1 || args[0] != Argument) return false;
+        Serve(Console.OpenStandardInput(), Console.OpenStandardOutput());
+        return true;
+    }
+
+    /// <summary>The host loop: one request in, one reply out, until the input ends.</summary>
+    internal static void Serve(Stream input, Stream output)
+    {
+        using var reader = new BinaryReader(input, Encoding.UTF8, leaveOpen: true);
+        using var writer = new BinaryWriter(output, Encoding.UTF8, leaveOpen: true);
+        while (true)
+        {
+            int magic;
+            try
+            {
+                magic = reader.ReadInt32();
+            }
+            catch (EndOfStreamException)
+            {
+                return;
+            }
+            if (magic != Magic) return;
+            string syntax = reader.ReadString();
+            var format = new PixelFormat(reader.ReadInt32(), reader.ReadInt32(), reader.ReadInt32(), reader.ReadInt32(),
+                reader.ReadInt32(), reader.ReadInt32(), reader.ReadString(), reader.ReadInt32());
+            byte[] frame = reader.ReadBytes(reader.ReadInt32());
+            try
+            {
+                var decoded = Jpeg2000Codec.DecodeInProcess(frame, format, threads: 1);
+                writer.Write((byte)0);
+                writer.Write(decoded.Photometric);
+                writer.Write(decoded.Data.Length);
+                writer.Write(decoded.Data);
+            }
+            catch (DicomException e)
+            {
+                writer.Write((byte)1);
+                writer.Write(e.Message);
+            }
+            writer.Flush();
+        }
+    }
+
+    /// <summary>Decodes one JPEG 2000 frame in a host; a host that dies or hangs becomes a <see cref="DicomException"/>.</summary>
+    internal static DecodedFrame Decode(ReadOnlySpan<byte> frame, PixelFormat format, string transferSyntax, string who)
+    {
+        var command = _command ?? throw new InvalidOperationException("no decode host is configured");
+        if (!Idle.TryTake(out var host) || host.HasExited) host = HostProcess.Start(command, who);
+        try
+        {
+            return host.Decode(frame, format, transferSyntax, who, TimeSpan.FromSeconds(TimeoutSeconds));
+        }
+        finally
+        {
+            // A decode error leaves the host healthy; one that died or hung is not reused.
+            if (host.Healthy && ReferenceEquals(command, _command)) Idle.Add(host);
+            else host.Dispose();
+        }
+    }
+
+    private sealed class HostProcess : IDisposable
+    {
+        private readonly Process _process;
+        private readonly BinaryWriter _writer;
+        private readonly BinaryReader _reader;
+        private readonly StringBuilder _stderr = new();
+
+        private HostProcess(Process process)
+        {
+            _process = process;
+            _writer = new BinaryWriter(process.StandardInput.BaseStream, Encoding.UTF8, leaveOpen: true);
+            _reader = new BinaryReader(process.StandardOutput.BaseStream, Encoding.UTF8, leaveOpen: true);
+            process.ErrorDataReceived += (_, e) =>
+            {
+                if (e.Data is null) return;
+                lock (_stderr)
+                {
+                    if (_stderr.Length < 4096) _stderr.AppendLine(e.Data);
+                }
+            };
+            process.BeginErrorReadLine();
+        }
+
+        public bool HasExited => _process.HasExited;
+
+        /// <summary>False once a decode has killed the host or timed out.</summary>
+        public bool Healthy { get; private set; } = true;
+
+        public static HostProcess Start(ProcessStartInfo command, string who)
+        {
+            var psi = new ProcessStartInfo(command.FileName)
+            {
+                RedirectStandardInput = true,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            };
+            foreach (var a in command.ArgumentList) psi.ArgumentList.Add(a);
+            foreach (var (k, v) in command.Environment) psi.Environment[k] = v;
+            try
+            {
+                return new HostProcess(Process.Start(psi) ?? throw new DicomException($"{who}: could not start the decode host"));
+            }
+            catch (System.ComponentModel.Win32Exception e)
+            {
+                throw new DicomException($"{who}: could not start the decode host {command.FileName} ({e.Message})");
+            }
+        }
+
+        public DecodedFrame Decode(ReadOnlySpan<byte> frame, PixelFormat format, string syntax, string who, TimeSpan timeout)
+        {
+            byte[] data = frame.ToArray();
+            var exchange = Task.Run(() =>
+            {
+                _writer.Write(Magic);
+                _writer.Write(syntax);
+                _writer.Write(format.Rows);
+                _writer.Write(format.Columns);
+                _writer.Write(format.SamplesPerPixel);
+                _writer.Write(format.BitsAllocated);
+                _writer.Write(format.BitsStored);
+                _writer.Write(format.PixelRepresentation);
+                _writer.Write(format.Photometric);
+                _writer.Write(format.PlanarConfiguration);
+                _writer.Write(data.Length);
+                _writer.Write(data);
+                _writer.Flush();
+                byte status = _reader.ReadByte();
+                if (status == 1) throw new DicomException(_reader.ReadString());
+                string photometric = _reader.ReadString();
+                int length = _reader.ReadInt32();
+                byte[] pixels = _reader.ReadBytes(length);
+                if (pixels.Length != length) throw new EndOfStreamException();
+                return new DecodedFrame(pixels, photometric);
+            });
+            try
+            {
+                if (!exchange.Wait(timeout))
+                {
+                    Healthy = false;
+                    throw new DicomException($"{who}: the decoder took more than {timeout.TotalSeconds:F0} s; stopped");
+                }
+                return exchange.Result;
+            }
+            catch (AggregateException e) when (e.InnerException is DicomException d)
+            {
+                throw d;
+            }
+            catch (AggregateException e) when (e.InnerException is IOException or EndOfStreamException)
+            {
+                // The host died mid-decode: the native decoder aborted on this stream. Name what it printed.
+                Healthy = false;
+                _process.WaitForExit(2000);
+                string reason;
+                lock (_stderr) reason = _stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "";
+                string exit = _process.HasExited ? $"exit code {_process.ExitCode}" : "no reply";
+                throw new DicomException($"{who}: the decoder aborted on a corrupt code stream ({exit}{(reason.Length > 0 ? ": " + Shorten(reason) : "")})");
+            }
+        }
+
+        // "opj_decompress: ./src/lib/openjp2/ht_dec.c:319: mel_init: Assertion `...' failed." -> from the source file on
+        private static string Shorten(string line)
+        {
+            int at = line.IndexOf("./src/", StringComparison.Ordinal);
+            return at >= 0 ? line[(at + 2)..] : line;
+        }
+
+        public void Dispose()
+        {
+            try
+            {
+                _process.StandardInput.Close();
+                if (!_process.WaitForExit(1000)) _process.Kill();
+            }
+            catch (Exception e) when (e is InvalidOperationException or IOException or System.ComponentModel.Win32Exception)
+            {
+                // already gone
+            }
+            _process.Dispose();
+        }
+    }
+}
