@@ -83,37 +83,47 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
 
         using (var progress = new ProgressReporter("predict", pending.Count, quiet: options.Quiet))
         {
+            // Decoding and writing run on dedicated low-priority threads (BackgroundThread): they take the CPU the
+            // models leave idle and yield it when the models want it, so the pipeline approaches the models' own speed.
             var channel = Channel.CreateBounded<SpineImage>(new BoundedChannelOptions(options.BatchSize * 2) { SingleReader = true });
-            var producer = Task.Run(async () =>
+            int nextFile = -1, decodersLeft = options.Workers;
+            var decoders = Enumerable.Range(0, options.Workers).Select(w => BackgroundThread.Run($"predict decode {w}", () =>
             {
                 try
                 {
-                    await Parallel.ForEachAsync(pending, new ParallelOptions { MaxDegreeOfParallelism = options.Workers, CancellationToken = ct },
-                        async (file, token) =>
+                    for (int i = Interlocked.Increment(ref nextFile); i < pending.Count; i = Interlocked.Increment(ref nextFile))
+                    {
+                        ct.ThrowIfCancellationRequested();
+                        string file = pending[i];
+                        SpineImage img;
+                        try { img = load(file); }
+                        catch (Exception e) when (e is not OperationCanceledException)
                         {
-                            SpineImage img;
-                            try { img = load(file); }
-                            catch (Exception e) when (e is not OperationCanceledException)
-                            {
-                                lock (errors) errors.Add((file, ErrorText.OneLine(e)));
-                                progress.Advance();
-                                return;
-                            }
-                            await channel.Writer.WriteAsync(img, token);
-                        });
+                            lock (errors) errors.Add((file, ErrorText.OneLine(e)));
+                            progress.Advance();
+                            continue;
+                        }
+                        channel.Writer.WriteAsync(img, ct).AsTask().GetAwaiter().GetResult();
+                    }
                 }
-                finally { channel.Writer.Complete(); }
-            }, ct);
+                finally
+                {
+                    if (Interlocked.Decrement(ref decodersLeft) == 0) channel.Writer.Complete();
+                }
+            })).ToArray();
+            var producer = Task.WhenAll(decoders);
 
             // Results go to a writer thread (overlay PNGs, the item file) so the models never wait on the disk or the
             // PNG encoder; the queue holds at most two batches, so memory stays bounded.
             var results = Channel.CreateBounded<(SpineImage Image, ImagePrediction Prediction)>(
                 new BoundedChannelOptions(options.BatchSize * 2) { SingleReader = true, SingleWriter = true });
-            var writer = Task.Run(async () =>
+            var writer = BackgroundThread.Run("predict writer", () =>
             {
                 // Everything queued is written, even after a cancellation: those images were predicted.
-                await foreach (var (img, p) in results.Reader.ReadAllAsync(CancellationToken.None))
+                while (results.Reader.WaitToReadAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult())
                 {
+                    if (!results.Reader.TryRead(out var item)) continue;
+                    var (img, p) = item;
                     try
                     {
                         WriteItem(outDir, img, p);
@@ -125,7 +135,7 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
                     }
                     progress.Advance();
                 }
-            }, CancellationToken.None);
+            });
 
             try
             {
