@@ -16,6 +16,10 @@ public sealed class CliArgs
     private readonly HashSet<string> _flags = new(StringComparer.Ordinal);
     private readonly HashSet<string> _used = new(StringComparer.Ordinal);
 
+    // `--name` last on the line with nothing after it: an error only if the command reads that option (a typo of
+    // a flag is reported as unknown instead).
+    private readonly HashSet<string> _valueless = new(StringComparer.Ordinal);
+
     /// <summary>Arguments that are neither options nor key=value overrides.</summary>
     public List<string> Positionals { get; } = [];
 
@@ -42,7 +46,11 @@ public sealed class CliArgs
                 }
                 if (value == null)
                 {
-                    if (i + 1 >= args.Count) throw new UsageException($"--{name} needs a value");
+                    if (i + 1 >= args.Count)
+                    {
+                        r._valueless.Add(name);
+                        continue;
+                    }
                     value = args[++i];
                 }
                 if (!r._options.TryGetValue(name, out var list)) r._options[name] = list = [];
@@ -63,12 +71,14 @@ public sealed class CliArgs
     public string? Get(string name)
     {
         _used.Add(name);
+        if (_valueless.Contains(name)) throw new UsageException($"--{name} needs a value");
         return _options.TryGetValue(name, out var v) ? v[^1] : null;
     }
 
     public IReadOnlyList<string> GetAll(string name)
     {
         _used.Add(name);
+        if (_valueless.Contains(name)) throw new UsageException($"--{name} needs a value");
         return _options.TryGetValue(name, out var v) ? v : [];
     }
 
@@ -92,5 +102,5 @@ public sealed class CliArgs
 
     /// <summary>Options given on the command line that the command never asked for (typos).</summary>
     public IEnumerable<string> Unused() =>
-        _options.Keys.Concat(_flags).Where(k => !_used.Contains(k) && k is not "help" and not "verbose");
+        _options.Keys.Concat(_flags).Concat(_valueless).Where(k => !_used.Contains(k) && k is not "help" and not "verbose");
 }

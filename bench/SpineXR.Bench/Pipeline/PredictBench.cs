@@ -39,10 +39,16 @@ public sealed class PredictBench : IBench
 
         // Models only: images decoded beforehand, timed batches.
         var images = files.Select(SpineImageLoader.Load).ToList();
+        // CPU use of the process during each measurement, in cores: how much idle CPU the models leave for decoding.
+        double modelsCores = 0, endToEndCores = 0;
+        double Cores(TimeSpan cpuBefore, Stopwatch wall) =>
+            (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds / wall.Elapsed.TotalSeconds;
         double ModelsOnly()
         {
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
             var sw = Stopwatch.StartNew();
             for (int s = 0; s < images.Count; s += batch) pipeline.Predict(images.Skip(s).Take(batch).ToList());
+            modelsCores = Math.Max(modelsCores, Cores(cpu, sw));
             return images.Count / sw.Elapsed.TotalSeconds;
         }
 
@@ -52,10 +58,12 @@ public sealed class PredictBench : IBench
             string outDir = Path.Combine(Path.GetTempPath(), "spinexr-bench-predict-" + Guid.NewGuid().ToString("N"));
             long peak = 0;
             using var sampler = new Timer(_ => { long ws = Environment.WorkingSet; if (ws > Interlocked.Read(ref peak)) Interlocked.Exchange(ref peak, ws); }, null, 0, 50);
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
             var t = Stopwatch.StartNew();
             var r = new PredictionJob(pipeline, SpineImageLoader.Load, new PredictionJobOptions { OutDir = outDir, Quiet = true, BatchSize = batch, Workers = 2, Overlays = overlays })
                 .Run(list, []);
             double rate = r.Predicted / t.Elapsed.TotalSeconds;
+            if (overlays) endToEndCores = Math.Max(endToEndCores, Cores(cpu, t));
             Directory.Delete(outDir, true);
             return (rate, Interlocked.Read(ref peak) / (1 << 20));
         }
@@ -102,6 +110,7 @@ public sealed class PredictBench : IBench
         Console.WriteLine($"| predict end to end, --no-overlays (best of 3) | {files.Count} | {plain.Rate:F2} | {plain.Rate / modelsOnly:F2}x | {plain.PeakMb} MB |");
         if (many > 0)
             Console.WriteLine($"| predict end to end, --no-overlays | {many} | {manyRun.Rate:F2} | {manyRun.Rate / modelsOnly:F2}x | {manyRun.PeakMb} MB |");
+        Console.WriteLine($"CPU in use (cores, most of any round): models only {modelsCores:F2}, end to end {endToEndCores:F2} of {Environment.ProcessorCount}");
         return 0;
     }
 }

@@ -1,7 +1,7 @@
-using SpineXR.Dicom.Codecs;
 using System.Text;
 using SpineXR.Diagnostics;
 using SpineXR.Dicom;
+using SpineXR.Dicom.Codecs;
 using SpineXR.Dicom.Rendering;
 using SpineXR.Imaging;
 using SpineXR.IO;
@@ -100,7 +100,7 @@ public sealed class DicomConvertCommand : ICliCommand
                     var r = DicomToPng.Convert(files[i], target, bits, options);
                     results[i] = new LogRow(files[i], "ok", string.Join("; ", r.Warnings));
                 }
-                catch (DicomException e) { results[i] = new LogRow(files[i], "failed", StripPath(e.Message, files[i])); }
+                catch (DicomException e) { results[i] = new LogRow(files[i], "failed", ErrorText.WithoutName(e.Message, files[i])); }
                 catch (Exception e) when (e is not OutOfMemoryException)
                 {
                     results[i] = new LogRow(files[i], "failed", Program.OneLine(e));
@@ -110,7 +110,4 @@ public sealed class DicomConvertCommand : ICliCommand
         });
         return results;
     }
-
-    private static string StripPath(string message, string path) =>
-        message.StartsWith(path + ": ", StringComparison.Ordinal) ? message[(path.Length + 2)..] : message;
 }

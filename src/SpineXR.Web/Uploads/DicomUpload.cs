@@ -1,3 +1,4 @@
+using SpineXR.Diagnostics;
 using SpineXR.Dicom;
 using SpineXR.Dicom.Imaging;
 using SpineXR.Dicom.Rendering;
@@ -29,7 +30,7 @@ public static class DicomUpload
         }
         catch (DicomException e)
         {
-            throw new UnreadableUploadException(StripName(e.Message, fileName), e);
+            throw new UnreadableUploadException(ErrorText.WithoutName(e.Message, fileName), e);
         }
 
         var ds = file.Dataset;
@@ -53,8 +54,4 @@ public static class DicomUpload
             return ImageView.Create<float>(values, gray8, width, height, viewMaxSide, 1, 0, window?.Center, window?.Width, invert);
         }, resultId);
     }
-
-    // The reader prefixes its messages with the name we gave it; the API adds the name itself.
-    private static string StripName(string message, string fileName) =>
-        message.StartsWith(fileName + ": ", StringComparison.Ordinal) ? message[(fileName.Length + 2)..] : message;
 }

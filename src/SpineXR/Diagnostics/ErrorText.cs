@@ -15,4 +15,14 @@ public static class ErrorText
         }
         return string.Join(": ", parts).Replace('\n', ' ').Replace('\r', ' ');
     }
+
+    /// <summary>
+    /// <paramref name="message"/> without a leading "<paramref name="name"/>: " (readers prefix their messages with the
+    /// file name; a caller that prints the name itself, or puts it in its own column, should not repeat it).
+    /// </summary>
+    public static string WithoutName(string message, string name) =>
+        message.StartsWith(name + ": ", StringComparison.Ordinal) ? message[(name.Length + 2)..] : message;
+
+    /// <summary>The one-line message of <paramref name="e"/> about <paramref name="file"/>, without the file name in front.</summary>
+    public static string About(string file, Exception e) => WithoutName(OneLine(e), file);
 }

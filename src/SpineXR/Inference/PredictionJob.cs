@@ -99,7 +99,7 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
                         try { img = load(file); }
                         catch (Exception e) when (e is not OperationCanceledException)
                         {
-                            lock (errors) errors.Add((file, ErrorText.OneLine(e)));
+                            lock (errors) errors.Add((file, ErrorText.About(file, e)));
                             progress.Advance();
                             continue;
                         }

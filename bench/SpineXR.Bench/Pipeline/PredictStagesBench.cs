@@ -1,0 +1,71 @@
+// Where predict's CPU goes outside the models: each per-image stage timed on one thread over the same files, so the
+// end-to-end vs models-only gap of the `predict` benchmark can be attributed.
+using System.Diagnostics;
+using System.Text.Json;
+using SpineXR.Dicom;
+using SpineXR.Dicom.Imaging;
+using SpineXR.Dicom.Rendering;
+using SpineXR.Inference;
+using SpineXR.Reports;
+
+namespace SpineXR.Bench.Pipeline;
+
+public sealed class PredictStagesBench : IBench
+{
+    public string Name => "predict-stages";
+    public string Summary => "ms per image of each non-model stage of predict (read, decode, 8-bit, overlay, thumbnail, JSON), one thread";
+
+    public int Run(string[] args)
+    {
+        if (args.Length < 1)
+        {
+            Console.Error.WriteLine("usage: predict-stages DICOM_FOLDER [--n 38] [--rounds 3]");
+            return 2;
+        }
+        int n = 38, rounds = 3;
+        for (int i = 1; i + 1 < args.Length; i += 2)
+        {
+            if (args[i] == "--n") n = int.Parse(args[i + 1]);
+            if (args[i] == "--rounds") rounds = int.Parse(args[i + 1]);
+        }
+        var files = InputFiles.Expand([args[0]], []).Take(n).ToList();
+        string[] names = ["read + parse", "decode (JPEG 2000)", "VOI + min-max to 8 bits", "overlay PNG (1024 px)", "thumbnail PNG (320 px)", "item JSON"];
+        var best = Enumerable.Repeat(double.MaxValue, names.Length).ToArray();
+        var box = new PredictedBox("Osteophytes", 0, 0.9f, [100, 100, 300, 260]);
+        for (int round = 0; round <= rounds; round++)
+        {
+            var total = new double[names.Length];
+            foreach (var f in files)
+            {
+                var sw = Stopwatch.StartNew();
+                var file = DicomFile.Open(f);
+                total[0] += Lap(sw);
+                var frame = PixelDecoder.DecodeGray(file);
+                total[1] += Lap(sw);
+                byte[] gray = GrayscaleRenderer.ToGray8(frame, file.Dataset);
+                total[2] += Lap(sw);
+                OverlayRenderer.RenderPng(gray, frame.Columns, frame.Rows, [box], "abnormal 0.91", true, 1024);
+                total[3] += Lap(sw);
+                OverlayRenderer.RenderPng(gray, frame.Columns, frame.Rows, [box], null, true, 320);
+                total[4] += Lap(sw);
+                JsonSerializer.SerializeToUtf8Bytes(new { file = f, boxes = new[] { box } });
+                total[5] += Lap(sw);
+            }
+            if (round == 0) continue; // warm-up
+            for (int k = 0; k < names.Length; k++) best[k] = Math.Min(best[k], total[k] / files.Count);
+        }
+        Console.WriteLine($"{files.Count} files from {args[0]}, best of {rounds} rounds, one thread");
+        Console.WriteLine("| stage | ms per image |");
+        Console.WriteLine("|---|---|");
+        for (int k = 0; k < names.Length; k++) Console.WriteLine($"| {names[k]} | {best[k]:F1} |");
+        Console.WriteLine($"| total | {best.Sum():F1} |");
+        return 0;
+    }
+
+    private static double Lap(Stopwatch sw)
+    {
+        double ms = sw.Elapsed.TotalMilliseconds;
+        sw.Restart();
+        return ms;
+    }
+}
