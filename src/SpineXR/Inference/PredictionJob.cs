@@ -83,47 +83,37 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
 
         using (var progress = new ProgressReporter("predict", pending.Count, quiet: options.Quiet))
         {
-            // Decoding and writing run on dedicated low-priority threads (BackgroundThread): they take the CPU the
-            // models leave idle and yield it when the models want it, so the pipeline approaches the models' own speed.
             var channel = Channel.CreateBounded<SpineImage>(new BoundedChannelOptions(options.BatchSize * 2) { SingleReader = true });
-            int nextFile = -1, decodersLeft = options.Workers;
-            var decoders = Enumerable.Range(0, options.Workers).Select(w => BackgroundThread.Run($"predict decode {w}", () =>
+            var producer = Task.Run(async () =>
             {
                 try
                 {
-                    for (int i = Interlocked.Increment(ref nextFile); i < pending.Count; i = Interlocked.Increment(ref nextFile))
-                    {
-                        ct.ThrowIfCancellationRequested();
-                        string file = pending[i];
-                        SpineImage img;
-                        try { img = load(file); }
-                        catch (Exception e) when (e is not OperationCanceledException)
+                    await Parallel.ForEachAsync(pending, new ParallelOptions { MaxDegreeOfParallelism = options.Workers, CancellationToken = ct },
+                        async (file, token) =>
                         {
-                            lock (errors) errors.Add((file, ErrorText.About(file, e)));
-                            progress.Advance();
-                            continue;
-                        }
-                        channel.Writer.WriteAsync(img, ct).AsTask().GetAwaiter().GetResult();
-                    }
+                            SpineImage img;
+                            try { img = load(file); }
+                            catch (Exception e) when (e is not OperationCanceledException)
+                            {
+                                lock (errors) errors.Add((file, ErrorText.About(file, e)));
+                                progress.Advance();
+                                return;
+                            }
+                            await channel.Writer.WriteAsync(img, token);
+                        });
                 }
-                finally
-                {
-                    if (Interlocked.Decrement(ref decodersLeft) == 0) channel.Writer.Complete();
-                }
-            })).ToArray();
-            var producer = Task.WhenAll(decoders);
+                finally { channel.Writer.Complete(); }
+            }, ct);
 
             // Results go to a writer thread (overlay PNGs, the item file) so the models never wait on the disk or the
             // PNG encoder; the queue holds at most two batches, so memory stays bounded.
             var results = Channel.CreateBounded<(SpineImage Image, ImagePrediction Prediction)>(
                 new BoundedChannelOptions(options.BatchSize * 2) { SingleReader = true, SingleWriter = true });
-            var writer = BackgroundThread.Run("predict writer", () =>
+            var writer = Task.Run(async () =>
             {
                 // Everything queued is written, even after a cancellation: those images were predicted.
-                while (results.Reader.WaitToReadAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult())
+                await foreach (var (img, p) in results.Reader.ReadAllAsync(CancellationToken.None))
                 {
-                    if (!results.Reader.TryRead(out var item)) continue;
-                    var (img, p) = item;
                     try
                     {
                         WriteItem(outDir, img, p);
@@ -135,7 +125,7 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
                     }
                     progress.Advance();
                 }
-            });
+            }, CancellationToken.None);
 
             try
             {
