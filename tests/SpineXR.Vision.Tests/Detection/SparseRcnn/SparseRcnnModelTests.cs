@@ -72,8 +72,9 @@ public class SparseRcnnModelTests
         // 6 proposals: 3 columns x 2 rows, cells 1/3 x 1/2, boxes twice the cell clipped to [0, 1].
         using var grid = SparseModel.InitialProposals(6, ProposalInit.Grid);
         var g = grid.data<float>().ToArray();
-        float[] first = [1 / 3f, 0.5f, 2 / 3f, 1]; // x 0..2/3, y 0..1
-        float[] middle = [0.5f, 0.5f, 2 / 3f, 1]; // x 1/6..5/6
+        // first: cell centre (1/6, 1/4), box 2/3 x 1 -> x -1/6..1/2, y -1/4..3/4, clipped to x 0..1/2, y 0..3/4
+        float[] first = [0.25f, 0.375f, 0.5f, 0.75f];
+        float[] middle = [0.5f, 0.375f, 2 / 3f, 0.75f]; // x 1/6..5/6
         for (int k = 0; k < 4; k++)
         {
             Assert.Equal(first[k], g[k], 5);
