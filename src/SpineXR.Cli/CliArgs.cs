@@ -70,16 +70,21 @@ public sealed class CliArgs
 
     public string? Get(string name)
     {
-        _used.Add(name);
-        if (_valueless.Contains(name)) throw new UsageException($"--{name} needs a value");
+        Use(name);
         return _options.TryGetValue(name, out var v) ? v[^1] : null;
     }
 
     public IReadOnlyList<string> GetAll(string name)
     {
+        Use(name);
+        return _options.TryGetValue(name, out var v) ? v : [];
+    }
+
+    // The command asks for an option that takes a value.
+    private void Use(string name)
+    {
         _used.Add(name);
         if (_valueless.Contains(name)) throw new UsageException($"--{name} needs a value");
-        return _options.TryGetValue(name, out var v) ? v : [];
     }
 
     public string Require(string name) => Get(name) ?? throw new UsageException($"--{name} is required");

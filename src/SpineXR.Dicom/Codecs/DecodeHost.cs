@@ -89,10 +89,7 @@ public static class DecodeHost
                 return;
             }
             if (magic != Magic) return;
-            string syntax = reader.ReadString();
-            var format = new PixelFormat(reader.ReadInt32(), reader.ReadInt32(), reader.ReadInt32(), reader.ReadInt32(),
-                reader.ReadInt32(), reader.ReadInt32(), reader.ReadString(), reader.ReadInt32());
-            byte[] frame = reader.ReadBytes(reader.ReadInt32());
+            var (frame, format, syntax) = ReadRequest(reader);
             try
             {
                 var decoded = Jpeg2000Codec.DecodeInProcess(frame, format, threads: 1);
@@ -110,11 +107,38 @@ public static class DecodeHost
         }
     }
 
+    /// <summary>One decode request: magic, transfer syntax, pixel format, frame length and bytes.</summary>
+    internal static void WriteRequest(BinaryWriter w, ReadOnlySpan<byte> frame, PixelFormat f, string syntax)
+    {
+        w.Write(Magic);
+        w.Write(syntax);
+        foreach (int v in (ReadOnlySpan<int>)[f.Rows, f.Columns, f.SamplesPerPixel, f.BitsAllocated, f.BitsStored, f.PixelRepresentation]) w.Write(v);
+        w.Write(f.Photometric);
+        w.Write(f.PlanarConfiguration);
+        w.Write(frame.Length);
+        w.Write(frame);
+    }
+
+    // The rest of a request after its magic, as WriteRequest wrote it.
+    private static (byte[] Frame, PixelFormat Format, string Syntax) ReadRequest(BinaryReader r)
+    {
+        string syntax = r.ReadString();
+        var format = new PixelFormat(r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(),
+            r.ReadInt32(), r.ReadInt32(), r.ReadString(), r.ReadInt32());
+        return (r.ReadBytes(r.ReadInt32()), format, syntax);
+    }
+
     /// <summary>Decodes one JPEG 2000 frame in a host; a host that dies or hangs becomes a <see cref="DicomException"/>.</summary>
     internal static DecodedFrame Decode(ReadOnlySpan<byte> frame, PixelFormat format, string transferSyntax, string who)
     {
         var command = _command ?? throw new InvalidOperationException("no decode host is configured");
-        if (!Idle.TryTake(out var host) || host.HasExited) host = HostProcess.Start(command, who);
+        HostProcess? host = null;
+        while (host is null && Idle.TryTake(out var idle))
+        {
+            if (idle.HasExited) idle.Dispose();
+            else host = idle;
+        }
+        host ??= HostProcess.Start(command, who);
         try
         {
             return host.Decode(frame, format, transferSyntax, who, TimeSpan.FromSeconds(TimeoutSeconds));
@@ -181,18 +205,7 @@ public static class DecodeHost
             byte[] data = frame.ToArray();
             var exchange = Task.Run(() =>
             {
-                _writer.Write(Magic);
-                _writer.Write(syntax);
-                _writer.Write(format.Rows);
-                _writer.Write(format.Columns);
-                _writer.Write(format.SamplesPerPixel);
-                _writer.Write(format.BitsAllocated);
-                _writer.Write(format.BitsStored);
-                _writer.Write(format.PixelRepresentation);
-                _writer.Write(format.Photometric);
-                _writer.Write(format.PlanarConfiguration);
-                _writer.Write(data.Length);
-                _writer.Write(data);
+                WriteRequest(_writer, data, format, syntax);
                 _writer.Flush();
                 byte status = _reader.ReadByte();
                 if (status == 1) throw new DicomException(_reader.ReadString());

@@ -38,14 +38,25 @@ public sealed unsafe class Jpeg2000Codec : IPixelCodec
 
     public DecodedFrame Decode(ReadOnlySpan<byte> frame, PixelFormat format, string transferSyntax)
     {
-        FrameChecks.Validate(format, Who);
-        DetectFormat(frame);
-        CheckSiz(frame, format);
+        int kind = Check(frame, format);
         // OpenJPEG 2.5.0's HT block decoder can abort() on corrupt data: decode HT streams in a helper process when
         // the application has one (see DecodeHost), judged by the code stream's CAP marker as well as the syntax.
         if (DecodeHost.Command is not null && (IsHtSyntax(transferSyntax) || DeclaresHighThroughput(frame)))
             return DecodeHost.Decode(frame, format, transferSyntax, Who);
-        return DecodeInProcess(frame, format, Threads);
+        return DecodeChecked(frame, format, kind, Threads);
+    }
+
+    /// <summary>Decodes with OpenJPEG in this process (what a <see cref="DecodeHost"/> runs).</summary>
+    internal static DecodedFrame DecodeInProcess(ReadOnlySpan<byte> frame, PixelFormat format, int threads) =>
+        DecodeChecked(frame, format, Check(frame, format), threads);
+
+    /// <summary>Everything checked before OpenJPEG sees the stream; returns OpenJPEG's codec kind for it.</summary>
+    private static int Check(ReadOnlySpan<byte> frame, PixelFormat format)
+    {
+        FrameChecks.Validate(format, Who);
+        int kind = DetectFormat(frame);
+        CheckSiz(frame, format);
+        return kind;
     }
 
     private static bool IsHtSyntax(string transferSyntax) => transferSyntax is HtLossless or HtLosslessRpcl or HtLossy;
@@ -73,12 +84,8 @@ public sealed unsafe class Jpeg2000Codec : IPixelCodec
         return false;
     }
 
-    /// <summary>Decodes with OpenJPEG in this process (what a <see cref="DecodeHost"/> runs).</summary>
-    internal static DecodedFrame DecodeInProcess(ReadOnlySpan<byte> frame, PixelFormat format, int threads)
+    private static DecodedFrame DecodeChecked(ReadOnlySpan<byte> frame, PixelFormat format, int kind, int threads)
     {
-        FrameChecks.Validate(format, Who);
-        int kind = DetectFormat(frame);
-        CheckSiz(frame, format);
         var f = OpenJpeg.Functions;
         var log = new OpenJpeg.MessageLog();
         GCHandle logHandle = GCHandle.Alloc(log);

@@ -37,7 +37,8 @@ public sealed class SparseRcnn : nn.Module, IObjectDetector
         init_proposal_features = nn.Embedding(config.NumProposals, config.HiddenDim);
         init_proposal_boxes = nn.Embedding(config.NumProposals, 4);
         using (no_grad())
-            init_proposal_boxes.weight!.copy_(InitialProposals(config.NumProposals, config.ProposalInit));
+        using (var start = InitialProposals(config.NumProposals, config.ProposalInit))
+            init_proposal_boxes.weight!.copy_(start);
         head = new DynamicHead(config, Pool);
         _transform = new GeneralizedRCNNTransform(config.MinSize, config.MaxSize);
         _criterion = new SparseRcnnCriterion(config);

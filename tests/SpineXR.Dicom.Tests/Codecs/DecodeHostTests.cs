@@ -29,9 +29,9 @@ public class DecodeHostTests
         var request = new MemoryStream();
         using (var w = new BinaryWriter(request, System.Text.Encoding.UTF8, leaveOpen: true))
         {
-            Write(w, good.ReadStream(), good.Format, good.TransferSyntax);
-            Write(w, good.ReadStream(), good.Format with { Rows = good.Rows + 1 }, good.TransferSyntax); // wrong size
-            Write(w, good.ReadStream(), good.Format, good.TransferSyntax);
+            DecodeHost.WriteRequest(w, good.ReadStream(), good.Format, good.TransferSyntax);
+            DecodeHost.WriteRequest(w, good.ReadStream(), good.Format with { Rows = good.Rows + 1 }, good.TransferSyntax); // wrong size
+            DecodeHost.WriteRequest(w, good.ReadStream(), good.Format, good.TransferSyntax);
         }
         request.Position = 0;
         var reply = new MemoryStream();
@@ -55,16 +55,5 @@ public class DecodeHostTests
         Assert.False(DecodeHost.RunIfRequested([]));
         Assert.False(DecodeHost.RunIfRequested(["dicom", "info"]));
         Assert.False(DecodeHost.RunIfRequested([DecodeHost.Argument, "extra"]));
-    }
-
-    internal static void Write(BinaryWriter w, byte[] frame, PixelFormat f, string syntax)
-    {
-        w.Write(0x31445853);
-        w.Write(syntax);
-        foreach (int v in new[] { f.Rows, f.Columns, f.SamplesPerPixel, f.BitsAllocated, f.BitsStored, f.PixelRepresentation }) w.Write(v);
-        w.Write(f.Photometric);
-        w.Write(f.PlanarConfiguration);
-        w.Write(frame.Length);
-        w.Write(frame);
     }
 }
