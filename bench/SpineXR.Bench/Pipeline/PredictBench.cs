@@ -15,18 +15,20 @@ public sealed class PredictBench : IBench
     {
         string? cls = null, det = null, input = null;
         int n = 40, many = 0;
-        for (int i = 0; i + 1 < args.Length; i += 2)
-            switch (args[i])
+        bool fullDecode = args.Contains("--full-decode");
+        var pairs = args.Where(a => a != "--full-decode").ToArray();
+        for (int i = 0; i + 1 < pairs.Length; i += 2)
+            switch (pairs[i])
             {
-                case "--classifier": cls = args[i + 1]; break;
-                case "--detector": det = args[i + 1]; break;
-                case "--input": input = args[i + 1]; break;
-                case "--n": n = int.Parse(args[i + 1]); break;
-                case "--many": many = int.Parse(args[i + 1]); break;
+                case "--classifier": cls = pairs[i + 1]; break;
+                case "--detector": det = pairs[i + 1]; break;
+                case "--input": input = pairs[i + 1]; break;
+                case "--n": n = int.Parse(pairs[i + 1]); break;
+                case "--many": many = int.Parse(pairs[i + 1]); break;
             }
         if (cls == null || det == null || input == null)
         {
-            Console.Error.WriteLine("usage: predict --classifier RUN --detector RUN --input DICOM_FOLDER [--n 40] [--many 1000]   (e.g. the runs of `spinexr demo`)");
+            Console.Error.WriteLine("usage: predict --classifier RUN --detector RUN --input DICOM_FOLDER [--n 40] [--many 1000] [--full-decode]   (e.g. the runs of `spinexr demo`)");
             return 2;
         }
         var files = InputFiles.Expand([input], []).Take(n).ToList();
@@ -34,11 +36,15 @@ public sealed class PredictBench : IBench
         const int batch = 8;
 
         // Warm-up: first calls initialise libtorch kernels.
-        var warm = files.Take(batch).Select(SpineImageLoader.Load).ToList();
+        PredictionJobOptions Options(string outDir, bool overlays) =>
+            new() { OutDir = outDir, Quiet = true, BatchSize = batch, Workers = 2, Overlays = overlays, ReducedDecode = !fullDecode };
+        var load = PredictionJob.Loader(pipeline, Options("unused", overlays: true));
+        var warm = files.Take(batch).Select(load).ToList();
         pipeline.Predict(warm);
 
-        // Models only: images decoded beforehand, timed batches.
-        var images = files.Select(SpineImageLoader.Load).ToList();
+        // Models only: images decoded beforehand (as predict with overlays decodes them), timed batches.
+        var images = files.Select(load).ToList();
+        int reduced = images.Count(im => im.Reduction > 0);
         // CPU use of the process during each measurement, in cores: how much idle CPU the models leave for decoding.
         double modelsCores = 0, endToEndCores = 0;
         double Cores(TimeSpan cpuBefore, Stopwatch wall) =>
@@ -60,8 +66,8 @@ public sealed class PredictBench : IBench
             using var sampler = new Timer(_ => { long ws = Environment.WorkingSet; if (ws > Interlocked.Read(ref peak)) Interlocked.Exchange(ref peak, ws); }, null, 0, 50);
             var cpu = Process.GetCurrentProcess().TotalProcessorTime;
             var t = Stopwatch.StartNew();
-            var r = new PredictionJob(pipeline, SpineImageLoader.Load, new PredictionJobOptions { OutDir = outDir, Quiet = true, BatchSize = batch, Workers = 2, Overlays = overlays })
-                .Run(list, []);
+            var options = Options(outDir, overlays);
+            var r = new PredictionJob(pipeline, PredictionJob.Loader(pipeline, options), options).Run(list, []);
             double rate = r.Predicted / t.Elapsed.TotalSeconds;
             if (overlays) endToEndCores = Math.Max(endToEndCores, Cores(cpu, t));
             Directory.Delete(outDir, true);
@@ -101,7 +107,8 @@ public sealed class PredictBench : IBench
             Directory.Delete(links, true);
         }
 
-        Console.WriteLine($"machine: {Environment.ProcessorCount} cores; {files.Count} DICOM files from {input}; batch {batch}");
+        Console.WriteLine($"machine: {Environment.ProcessorCount} cores; {files.Count} DICOM files from {input}; batch {batch}; " +
+                          (fullDecode ? "every image decoded at full size" : $"{reduced} of {files.Count} decoded at a reduced JPEG 2000 resolution (with overlays)"));
         Console.WriteLine("| run | images | img/s | vs models only | peak working set |");
         Console.WriteLine("|---|---|---|---|---|");
         Console.WriteLine($"| models only (decoded in memory, best of 3) | {files.Count} | {modelsOnly:F2} | 1.00x | |");

@@ -5,6 +5,8 @@ using System.Text.Json;
 using SpineXR.Dicom;
 using SpineXR.Dicom.Imaging;
 using SpineXR.Dicom.Rendering;
+using SkiaSharp;
+using SpineXR.Imaging;
 using SpineXR.Inference;
 using SpineXR.Reports;
 
@@ -29,7 +31,11 @@ public sealed class PredictStagesBench : IBench
             if (args[i] == "--rounds") rounds = int.Parse(args[i + 1]);
         }
         var files = InputFiles.Expand([args[0]], []).Take(n).ToList();
-        string[] names = ["read + parse", "decode (JPEG 2000)", "VOI + min-max to 8 bits", "overlay PNG (1024 px)", "thumbnail PNG (320 px)", "item JSON"];
+        string[] names = ["read + parse", "decode (JPEG 2000) at full size", "VOI + min-max to 8 bits", "overlay drawing (1024 px)", "overlay PNG encoding",
+            "thumbnail PNG (320 px)", "item JSON", "(not in predict) overlay PNG by Skia, Sub filter + zlib 1",
+            "(replaces full-size decode in predict when large) decode at the reduction the 1024-px overlay allows"];
+        bool[] inPredict = [true, true, true, true, true, true, true, false, false];
+        int reducedFiles = 0;
         var best = Enumerable.Repeat(double.MaxValue, names.Length).ToArray();
         var box = new PredictedBox("Osteophytes", 0, 0.9f, [100, 100, 300, 260]);
         for (int round = 0; round <= rounds; round++)
@@ -44,22 +50,52 @@ public sealed class PredictStagesBench : IBench
                 total[1] += Lap(sw);
                 byte[] gray = GrayscaleRenderer.ToGray8(frame, file.Dataset);
                 total[2] += Lap(sw);
-                OverlayRenderer.RenderPng(gray, frame.Columns, frame.Rows, [box], "abnormal 0.91", true, 1024);
+                var (rgb, w, h) = OverlayRenderer.RenderRgb(gray, frame.Columns, frame.Rows, [box], "abnormal 0.91", true, 1024);
                 total[3] += Lap(sw);
-                OverlayRenderer.RenderPng(gray, frame.Columns, frame.Rows, [box], null, true, 320);
+                PngWriter.WriteRgb8(Stream.Null, w, h, rgb);
                 total[4] += Lap(sw);
-                JsonSerializer.SerializeToUtf8Bytes(new { file = f, boxes = new[] { box } });
+                OverlayRenderer.RenderPng(gray, frame.Columns, frame.Rows, [box], null, true, 320);
                 total[5] += Lap(sw);
+                JsonSerializer.SerializeToUtf8Bytes(new { file = f, boxes = new[] { box } });
+                total[6] += Lap(sw);
+                sw.Restart();
+                var pixels = DicomPixelData.Create(file);
+                var reduced = PixelDecoder.DecodeGray(pixels, 0, SpineImageLoader.Reductions(Math.Max(pixels.Format.Rows, pixels.Format.Columns) / 1024.0));
+                total[8] += Lap(sw);
+                if (round == 0 && reduced.Reduction > 0) reducedFiles++;
+                using (var bitmap = Rgba(rgb, w, h))
+                using (var pixmap = bitmap.PeekPixels())
+                {
+                    sw.Restart();
+                    using var data = pixmap.Encode(SkiaFastPng);
+                    total[7] += Lap(sw);
+                }
             }
             if (round == 0) continue; // warm-up
             for (int k = 0; k < names.Length; k++) best[k] = Math.Min(best[k], total[k] / files.Count);
         }
-        Console.WriteLine($"{files.Count} files from {args[0]}, best of {rounds} rounds, one thread");
+        Console.WriteLine($"{files.Count} files from {args[0]}, best of {rounds} rounds, one thread; {reducedFiles} large enough for a reduced decode");
         Console.WriteLine("| stage | ms per image |");
         Console.WriteLine("|---|---|");
         for (int k = 0; k < names.Length; k++) Console.WriteLine($"| {names[k]} | {best[k]:F1} |");
-        Console.WriteLine($"| total | {best.Sum():F1} |");
+        Console.WriteLine($"| total in predict | {best.Where((_, k) => inPredict[k]).Sum():F1} |");
         return 0;
+    }
+
+    private static readonly SKPngEncoderOptions SkiaFastPng = new(SKPngEncoderFilterFlags.Sub, 1);
+
+    private static SKBitmap Rgba(byte[] rgb, int w, int h)
+    {
+        var bitmap = new SKBitmap(new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Opaque));
+        var px = bitmap.GetPixelSpan();
+        for (int i = 0; i < w * h; i++)
+        {
+            px[4 * i] = rgb[3 * i];
+            px[4 * i + 1] = rgb[3 * i + 1];
+            px[4 * i + 2] = rgb[3 * i + 2];
+            px[4 * i + 3] = 255;
+        }
+        return bitmap;
     }
 
     private static double Lap(Stopwatch sw)

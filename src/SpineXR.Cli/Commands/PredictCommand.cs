@@ -9,18 +9,21 @@ public sealed class PredictCommand : ICliCommand
 {
     public string Name => "predict";
     public string Summary => "classify and detect lesions in DICOM/PNG images (predictions.json, overlays, report.html)";
-    public ISet<string> Flags => new HashSet<string> { "force", "tta", "no-overlays", "secondary-capture", "quiet" };
+    public ISet<string> Flags => new HashSet<string> { "force", "tta", "no-overlays", "secondary-capture", "full-decode", "quiet" };
 
     public string Help => """
         usage: spinexr predict INPUT... --classifier RUN_DIR[,RUN_DIR...] --detector RUN_DIR[,RUN_DIR...] --out DIR
                                [--abnormal-threshold C] [--keep-threshold 0.5] [--tta] [--batch 8] [--workers N]
-                               [--shard i/n] [--force] [--no-overlays] [--secondary-capture] [--quiet]
+                               [--shard i/n] [--force] [--no-overlays] [--secondary-capture] [--full-decode] [--quiet]
 
         INPUT: DICOM or PNG files, folders (searched recursively) or globs ('data/**/*.dicom').
         Classifiers are ensembled by the mean of their logits, detectors by weighted boxes fusion (--tta adds
         horizontal-flip test-time augmentation). Decision rule: an image with P(abnormal) < C keeps only boxes
         scoring >= keep; C defaults to the first classifier run's validation threshold (Youden's J).
         The image id is the file stem (VinDr layout: <image_id>.dicom).
+        JPEG 2000 inputs much larger than the models' inputs and the overlay (VinDr's ~2,500-pixel radiographs) are
+        decoded at a coarser wavelet level, skipping the finest levels' data; --full-decode decodes every image at
+        full size. Boxes are in original pixels either way.
 
         Writes to DIR:
           predictions.json            per image: file, image_id, UIDs, abnormal_prob, verdict, boxes kept (xyxy,
@@ -56,6 +59,7 @@ public sealed class PredictCommand : ICliCommand
             Workers = args.GetInt("workers", Math.Max(1, Environment.ProcessorCount)),
             Overlays = !args.Flag("no-overlays"),
             SecondaryCapture = args.Flag("secondary-capture"),
+            ReducedDecode = !args.Flag("full-decode"),
             Quiet = args.Flag("quiet"),
         };
         try { options.Validate(); }
@@ -72,7 +76,7 @@ public sealed class PredictCommand : ICliCommand
             KeepThreshold = args.GetDouble("keep-threshold", 0.5),
             Tta = args.Flag("tta") ? true : null,
         });
-        var result = new PredictionJob(pipeline, SpineImageLoader.Load, options).Run(files, inputErrors);
+        var result = new PredictionJob(pipeline, PredictionJob.Loader(pipeline, options), options).Run(files, inputErrors);
 
         int abnormal = result.Predictions.Count(p => p.Verdict == "abnormal");
         Console.WriteLine($"predicted {result.Predicted} image(s), skipped {result.Skipped} already done, {result.Errors.Count} failed");

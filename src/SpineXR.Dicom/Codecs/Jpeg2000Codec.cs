@@ -46,6 +46,54 @@ public sealed unsafe class Jpeg2000Codec : IPixelCodec
         return DecodeChecked(frame, format, kind, Threads);
     }
 
+    /// <summary>
+    /// Decodes only up to resolution level <paramref name="reduction"/> from the top (OpenJPEG's cp_reduce): the
+    /// image the inverse wavelet transform gives before its last <paramref name="reduction"/> levels, i.e. the
+    /// low-pass band, ceil(Columns / 2^r) x ceil(Rows / 2^r), without decoding the code blocks of the finer
+    /// levels. Returns the frame and its format. Only for classic (Part 1) streams decoded in this process: HT
+    /// streams, and a reduction the stream does not have (see <see cref="DecompositionLevels"/>), are refused.
+    /// </summary>
+    public (DecodedFrame Frame, PixelFormat Format) DecodeReduced(ReadOnlySpan<byte> frame, PixelFormat format, string transferSyntax, int reduction)
+    {
+        int kind = Check(frame, format);
+        if (IsHtSyntax(transferSyntax) || DeclaresHighThroughput(frame))
+            throw new DicomException($"{Who}: reduced-resolution decoding is not offered for HTJ2K streams");
+        int levels = DecompositionLevels(frame);
+        if (reduction < 0 || reduction > levels)
+            throw new DicomException($"{Who}: cannot decode at reduction {reduction}; the stream has {levels} decomposition levels");
+        return (DecodeChecked(frame, format, kind, Threads, reduction), Reduced(format, reduction));
+    }
+
+    /// <summary>The format of a frame decoded at <paramref name="reduction"/> levels below full resolution.</summary>
+    public static PixelFormat Reduced(PixelFormat format, int reduction) => reduction == 0 ? format : format with
+    {
+        Rows = (int)(((long)format.Rows + (1L << reduction) - 1) >> reduction),
+        Columns = (int)(((long)format.Columns + (1L << reduction) - 1) >> reduction),
+    };
+
+    /// <summary>
+    /// Wavelet decomposition levels of the stream's main COD segment (ISO/IEC 15444-1 A.6.1, SPcod's first byte),
+    /// i.e. how many times it can be halved by <see cref="DecodeReduced"/>; 0 when there is no readable COD.
+    /// A COC that gives a component fewer levels makes OpenJPEG refuse a deeper reduction (a DicomException).
+    /// </summary>
+    public static int DecompositionLevels(ReadOnlySpan<byte> frame)
+    {
+        ReadOnlySpan<byte> socSiz = [0xFF, 0x4F, 0xFF, 0x51];
+        int at = frame.IndexOf(socSiz);
+        if (at < 0) return 0;
+        int pos = at + 2;
+        while (pos + 4 <= frame.Length && frame[pos] == 0xFF)
+        {
+            byte marker = frame[pos + 1];
+            if (marker == 0x90) return 0; // SOT: end of the main header without a COD
+            int length = BinaryPrimitives.ReadUInt16BigEndian(frame[(pos + 2)..]);
+            if (marker == 0x52) return length >= 12 && pos + 10 <= frame.Length ? Math.Min(frame[pos + 9], (byte)32) : 0;
+            if (length < 2) return 0;
+            pos += 2 + length;
+        }
+        return 0;
+    }
+
     /// <summary>Decodes with OpenJPEG in this process (what a <see cref="DecodeHost"/> runs).</summary>
     internal static DecodedFrame DecodeInProcess(ReadOnlySpan<byte> frame, PixelFormat format, int threads) =>
         DecodeChecked(frame, format, Check(frame, format), threads);
@@ -84,7 +132,7 @@ public sealed unsafe class Jpeg2000Codec : IPixelCodec
         return false;
     }
 
-    private static DecodedFrame DecodeChecked(ReadOnlySpan<byte> frame, PixelFormat format, int kind, int threads)
+    private static DecodedFrame DecodeChecked(ReadOnlySpan<byte> frame, PixelFormat format, int kind, int threads, int reduction = 0)
     {
         var f = OpenJpeg.Functions;
         var log = new OpenJpeg.MessageLog();
@@ -102,6 +150,7 @@ public sealed unsafe class Jpeg2000Codec : IPixelCodec
                 if (codec == null) throw new DicomException($"{Who}: OpenJPEG could not create a decoder");
                 OpenJpeg.AttachLog(f, codec, logHandle);
                 f.SetDefaultDecoderParameters(parameters);
+                *(uint*)parameters = (uint)reduction; // opj_dparameters_t.cp_reduce, its first field
                 if (f.SetupDecoder(codec, parameters) == 0) throw Fail("decoder setup failed", log);
                 if (threads > 1) f.CodecSetThreads(codec, threads);
 
@@ -114,11 +163,11 @@ public sealed unsafe class Jpeg2000Codec : IPixelCodec
                 f.StreamSetUserDataLength(stream, (ulong)frame.Length);
 
                 if (f.ReadHeader(stream, codec, &image) == 0 || image == null) throw Fail("unreadable header", log);
-                CheckHeader(image, format);
+                CheckHeader(image, Reduced(format, reduction)); // OpenJPEG reports the reduced size (SIZ was checked at full size)
                 if (f.Decode(codec, stream, image) == 0) throw Fail("corrupt code stream", log);
                 if (f.EndDecompress(codec, stream) == 0) throw Fail("corrupt code stream end", log);
             }
-            byte[] output = CopyOut(image, format);
+            byte[] output = CopyOut(image, Reduced(format, reduction));
             return new DecodedFrame(output, DecodedPhotometric(format));
         }
         finally

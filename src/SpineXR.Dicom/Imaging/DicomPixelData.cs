@@ -132,6 +132,35 @@ public sealed class DicomPixelData
         return DecodeEncapsulated(raw, index);
     }
 
+    /// <summary>
+    /// Frame <paramref name="index"/> at up to <paramref name="maxReduction"/> resolution levels below full size where
+    /// its encoding allows it: classic JPEG 2000 halves both sides per level without decoding the finer levels'
+    /// code blocks (<see cref="Jpeg2000Codec.DecodeReduced"/>). Other encodings, HTJ2K, and levels the stream does not
+    /// have give as much reduction as they can (0 = full size, what <see cref="DecodeFrame"/> returns). Returns the
+    /// samples, their format (the reduced Rows and Columns) and the reduction applied.
+    /// </summary>
+    public (DecodedFrame Frame, PixelFormat Format, int Reduction) DecodeFrame(int index, int maxReduction)
+    {
+        if (maxReduction > 0 && IsEncapsulated && CodecRegistry.Find(TransferSyntax.Uid) is Jpeg2000Codec j2k)
+        {
+            var raw = GetRawFrame(index);
+            int r = Math.Min(maxReduction, Jpeg2000Codec.DecompositionLevels(raw.Span));
+            if (r > 0)
+            {
+                try
+                {
+                    var (frame, format) = j2k.DecodeReduced(raw.Span, Format, TransferSyntax.Uid, r);
+                    return (frame, format, r);
+                }
+                catch (DicomException)
+                {
+                    // HTJ2K, or a stream OpenJPEG will not reduce: the full decode below decides (and names a corrupt stream)
+                }
+            }
+        }
+        return (DecodeFrame(index), Format, 0);
+    }
+
     private DecodedFrame DecodeEncapsulated(ReadOnlyMemory<byte> raw, int index)
     {
         var codec = CodecRegistry.Find(TransferSyntax.Uid)

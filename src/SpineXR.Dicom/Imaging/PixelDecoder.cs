@@ -24,6 +24,21 @@ public static class PixelDecoder
         return ToStored(decoded.Data, pixels.Format, decoded.Photometric, decodedByCodec: true);
     }
 
+    /// <summary>
+    /// Decodes frame <paramref name="frame"/> at up to <paramref name="maxReduction"/> halvings of its resolution where
+    /// the encoding offers them without decoding the full image (classic JPEG 2000, see
+    /// <see cref="DicomPixelData.DecodeFrame(int, int)"/>); the result's <see cref="StoredFrame.Reduction"/> says how
+    /// many were applied.
+    /// </summary>
+    public static StoredFrame DecodeGray(DicomPixelData pixels, int frame, int maxReduction)
+    {
+        if (maxReduction <= 0 || !pixels.IsEncapsulated) return DecodeGray(pixels, frame);
+        if (frame < 0 || frame >= pixels.FrameCount)
+            throw new DicomException($"frame {frame} requested, the file has {pixels.FrameCount}");
+        var (decoded, format, reduction) = pixels.DecodeFrame(frame, maxReduction);
+        return ToStored(decoded.Data, format, decoded.Photometric, decodedByCodec: true) with { Reduction = reduction };
+    }
+
     /// <summary>Decodes every frame.</summary>
     public static IReadOnlyList<StoredFrame> DecodeAllGray(DicomFile file)
     {

@@ -13,6 +13,12 @@ namespace SpineXR.Dicom.Imaging;
 /// <param name="Warnings">What was done that a user should know (colour converted, ...).</param>
 public sealed record StoredFrame(int Rows, int Columns, int[] Values, int BitsStored, bool Signed, string Photometric, IReadOnlyList<string> Warnings)
 {
+    /// <summary>
+    /// Halvings of the original resolution (0 = full size): a JPEG 2000 frame decoded at a coarser wavelet level is
+    /// ceil(original / 2^Reduction) on each side, pixel (x, y) covering original pixels [x 2^r, (x + 1) 2^r).
+    /// </summary>
+    public int Reduction { get; init; }
+
     /// <summary>Smallest and largest value.</summary>
     public (int Min, int Max) Range() => PixelMath.MinMax(Values);
 }

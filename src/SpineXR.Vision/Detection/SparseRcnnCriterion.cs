@@ -14,6 +14,13 @@ public sealed class SparseRcnnCriterion
 
     public SparseRcnnMatcher Matcher { get; }
 
+    /// <summary>
+    /// Predictions each target may take (1 = the official one-to-one matching). Above 1 the loss is H-DETR's
+    /// one-to-many term: every target entered this many times, normalised by the repeated count; the trainer sets it
+    /// for the first phase of a run and returns to 1 (see DetectorTrainConfig.SparseOneToMany).
+    /// </summary>
+    public int TargetRepeats { get; set; } = 1;
+
     public SparseRcnnCriterion(SparseRcnnConfig options)
     {
         options.Validate();
@@ -29,7 +36,7 @@ public sealed class SparseRcnnCriterion
     {
         long stages = logits.shape[0];
         // Normalise by the batch's number of target boxes (at least 1), as the official num_boxes.
-        double numBoxes = Math.Max(1.0, targets.Sum(t => (double)t.Labels.shape[0]));
+        double numBoxes = Math.Max(1.0, targets.Sum(t => (double)t.Labels.shape[0] * EffectiveRepeats(t)));
         var losses = new Dictionary<string, Tensor>();
         for (long s = 0; s < stages; s++)
         {
@@ -48,7 +55,7 @@ public sealed class SparseRcnnCriterion
     {
         using var scope = NewDisposeScope();
         long n = logits.shape[0], q = logits.shape[1], c = logits.shape[2];
-        var matches = Matcher.Match(logits, boxes, targets);
+        var matches = Matcher.Match(logits, boxes, targets, TargetRepeats);
 
         // Flat prediction index b*Q + i of every match, with its target's class, box and image size.
         var flat = new List<long>();
@@ -85,6 +92,13 @@ public sealed class SparseRcnnCriterion
         var l1 = (src / size - tgt / size).abs().sum() / numBoxes;
         var giou = (1 - Ops.GeneralizedBoxIou.Elementwise(src, tgt)).sum() / numBoxes;
         return (focal.MoveToOuterDisposeScope(), l1.MoveToOuterDisposeScope(), giou.MoveToOuterDisposeScope());
+    }
+
+    // Copies of each of this image's targets the matcher makes (it caps them at Q / K).
+    private int EffectiveRepeats(SetTarget t)
+    {
+        long k = t.Labels.shape[0];
+        return k == 0 ? 1 : (int)Math.Max(1, Math.Min(TargetRepeats, _o.NumProposals / k));
     }
 
     // fvcore's sigmoid_focal_loss with reduction "sum".

@@ -46,9 +46,12 @@ public sealed class SparseRcnnMatcher
     /// <summary>
     /// Matches each image: logits (N, Q, C), boxes (N, Q, 4). Returns per image the matched prediction indices and
     /// the target index each takes, ordered by prediction index (as scipy's linear_sum_assignment).
+    /// With <paramref name="repeats"/> r &gt; 1 the matching is one-to-many (H-DETR's hybrid matching, Jia et al.,
+    /// CVPR 2023): each target is entered r times (fewer where r x K would exceed Q), so up to r predictions take it.
     /// </summary>
-    public (long[] Predictions, long[] Targets)[] Match(Tensor logits, Tensor boxes, IReadOnlyList<SetTarget> targets)
+    public (long[] Predictions, long[] Targets)[] Match(Tensor logits, Tensor boxes, IReadOnlyList<SetTarget> targets, int repeats = 1)
     {
+        if (repeats < 1) throw new ArgumentOutOfRangeException(nameof(repeats), repeats, "must be positive");
         using var _ = no_grad();
         using var scope = NewDisposeScope();
         long n = logits.shape[0], q = logits.shape[1];
@@ -63,10 +66,12 @@ public sealed class SparseRcnnMatcher
                 result[b] = ([], []);
                 continue;
             }
-            var c = CostMatrix(logits[b], boxes[b], t.Labels, t.Boxes, t.ImageSizeXyxy)
-                .to(ScalarType.Float64).cpu().contiguous();
-            var (rows, cols) = LinearAssignment.SolvePairs(c.data<double>().ToArray(), (int)q, k);
-            result[b] = (rows.Select(r => (long)r).ToArray(), cols.Select(x => (long)x).ToArray());
+            int r = Math.Max(1, Math.Min(repeats, (int)q / k));
+            var c = CostMatrix(logits[b], boxes[b], t.Labels, t.Boxes, t.ImageSizeXyxy);
+            if (r > 1) c = c.repeat(1, r); // column j*K + t is copy j of target t
+            c = c.to(ScalarType.Float64).cpu().contiguous();
+            var (rows, cols) = LinearAssignment.SolvePairs(c.data<double>().ToArray(), (int)q, k * r);
+            result[b] = (rows.Select(x => (long)x).ToArray(), cols.Select(x => (long)(x % k)).ToArray());
         }
         return result;
     }

@@ -99,6 +99,20 @@ public sealed class SpinePipeline : ISpinePredictor
         }
     }
 
+    /// <summary>
+    /// The smallest of: each classifier's shrink to its square input (short side / input size) and each detector's
+    /// resize at evaluation (1 / min(min_size / short side, max_size / long side)).
+    /// </summary>
+    public double MaxInputShrink(int width, int height)
+    {
+        double shortSide = Math.Min(width, height), longSide = Math.Max(width, height);
+        double shrink = double.PositiveInfinity;
+        foreach (var c in _classifiers) shrink = Math.Min(shrink, shortSide / c.Card.InputSize);
+        foreach (var d in _detectors)
+            shrink = Math.Min(shrink, 1 / Math.Min(d.Config.MinSizes[^1] / shortSide, d.Config.MaxSize / longSide));
+        return Math.Max(1, shrink);
+    }
+
     public IReadOnlyList<ImagePrediction> Predict(IReadOnlyList<SpineImage> batch, CancellationToken cancellationToken = default)
     {
         if (batch.Count == 0) return [];
@@ -114,11 +128,13 @@ public sealed class SpinePipeline : ISpinePredictor
                 var img = batch[i];
                 double p = 1 / (1 + Math.Exp(-logits[i]));
                 bool abnormal = p >= _threshold;
-                var all = boxes[i].OrderByDescending(d => d.Score).Select(PredictedBox.From).ToList();
+                // Clipped to the original image: a reduced decode's last row and column can reach a pixel past it.
+                var all = boxes[i].OrderByDescending(d => d.Score)
+                    .Select(d => PredictedBox.From(d with { Box = d.Box.Clip(img.OriginalWidth, img.OriginalHeight) })).ToList();
                 var kept = abnormal ? all : all.Where(b => b.Score >= _options.KeepThreshold).ToList();
                 result[i] = new ImagePrediction
                 {
-                    File = img.File, ImageId = img.ImageId, Width = img.Width, Height = img.Height,
+                    File = img.File, ImageId = img.ImageId, Width = img.OriginalWidth, Height = img.OriginalHeight,
                     StudyInstanceUid = img.StudyInstanceUid, SeriesInstanceUid = img.SeriesInstanceUid, SopInstanceUid = img.SopInstanceUid,
                     AbnormalProbability = p, Logit = logits[i], Verdict = abnormal ? "abnormal" : "normal",
                     Boxes = kept, DetectorBoxes = all,
@@ -132,7 +148,8 @@ public sealed class SpinePipeline : ISpinePredictor
     private double[] ClassifierLogits(IReadOnlyList<SpineImage> batch)
     {
         var sum = new double[batch.Count];
-        var inputs = batch.Select(b => (b.ImageId, (Func<GrayImage>)(() => new GrayImage(b.Gray8, b.Width, b.Height, 8, 1f, 1f, b.Width, b.Height)))).ToList();
+        var inputs = batch.Select(b => (b.ImageId, (Func<GrayImage>)(() =>
+            new GrayImage(b.Gray8, b.Width, b.Height, 8, 1f / b.Subsampling, 1f / b.Subsampling, b.OriginalWidth, b.OriginalHeight)))).ToList();
         foreach (var c in _classifiers)
         {
             var preds = c.Predict(inputs, batchSize: Math.Max(1, batch.Count), hflipTta: _options.Tta ?? false, workers: 1);
@@ -161,7 +178,7 @@ public sealed class SpinePipeline : ISpinePredictor
         {
             result[i] = perModel.Count == 1
                 ? perModel[0][i]
-                : WeightedBoxesFusion.Fuse(perModel.Select(m => (IReadOnlyList<BoxDetection>)m[i]).ToList(), batch[i].Width, batch[i].Height, _options.Fusion);
+                : WeightedBoxesFusion.Fuse(perModel.Select(m => (IReadOnlyList<BoxDetection>)m[i]).ToList(), batch[i].OriginalWidth, batch[i].OriginalHeight, _options.Fusion);
         }
         return result;
     }
@@ -171,7 +188,7 @@ public sealed class SpinePipeline : ISpinePredictor
         var px = new float[img.Gray8.Length];
         const float inv = 1f / 255f;
         for (int i = 0; i < px.Length; i++) px[i] = img.Gray8[i] * inv;
-        return new GrayImageF(px, img.Width, img.Height);
+        return new GrayImageF(px, img.Width, img.Height, 1f / img.Subsampling);
     }
 
     public void Dispose()

@@ -1,7 +1,7 @@
-// A small PNG encoder (ISO/IEC 15948) for grayscale 8- and 16-bit images: IHDR, one IDAT (zlib), IEND.
-// Rows use the Up filter (radiographs change little from row to row), which compresses well and costs one
+// A small PNG encoder (ISO/IEC 15948) for grayscale 8- and 16-bit and 8-bit RGB images: IHDR, one IDAT (zlib),
+// IEND. Rows use the Up filter (radiographs change little from row to row), which compresses well and costs one
 // vectorised subtraction per row. The default level (Fastest) uses RleDeflate (zlib's Z_RLE strategy, as OpenCV's
-// PNG default); other levels go through System.IO.Compression.
+// PNG default); other levels go through System.IO.Compression. Chunk CRCs use System.IO.Hashing's vectorised CRC-32.
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Numerics;
@@ -10,16 +10,24 @@ using SpineXR.IO;
 
 namespace SpineXR.Imaging;
 
-/// <summary>Writes grayscale PNG files (8 or 16 bits per pixel).</summary>
+/// <summary>Writes grayscale (8 or 16 bits per pixel) and 8-bit RGB PNG files.</summary>
 public static class PngWriter
 {
-    private static readonly uint[] CrcTable = MakeCrcTable();
+    private const byte Grayscale = 0, TrueColour = 2; // IHDR colour types
 
     /// <summary>Writes an 8-bit grayscale PNG of <paramref name="width"/> x <paramref name="height"/> row-major pixels.</summary>
     public static void WriteGray8(Stream stream, int width, int height, ReadOnlySpan<byte> pixels, CompressionLevel level = CompressionLevel.Fastest)
     {
         Check(width, height, pixels.Length);
-        Write(stream, width, height, 8, pixels, level);
+        Write(stream, width, height, 8, Grayscale, pixels, level);
+    }
+
+    /// <summary>Writes an 8-bit RGB PNG of interleaved R, G, B samples, row-major, no row padding.</summary>
+    public static void WriteRgb8(Stream stream, int width, int height, ReadOnlySpan<byte> rgb, CompressionLevel level = CompressionLevel.Fastest)
+    {
+        if (width < 1 || height < 1) throw new ArgumentException($"image size {width}x{height} must be positive");
+        if (3L * width * height != rgb.Length) throw new ArgumentException($"{rgb.Length} bytes given for {width}x{height} RGB");
+        Write(stream, width, height, 8, TrueColour, rgb, level);
     }
 
     /// <summary>Writes a 16-bit grayscale PNG (samples are stored big-endian, as PNG requires).</summary>
@@ -30,7 +38,7 @@ public static class PngWriter
         var dst = MemoryMarshal.Cast<byte, ushort>(be.AsSpan());
         if (BitConverter.IsLittleEndian) BinaryPrimitives.ReverseEndianness(pixels, dst);
         else pixels.CopyTo(dst);
-        Write(stream, width, height, 16, be, level);
+        Write(stream, width, height, 16, Grayscale, be, level);
     }
 
     /// <summary>Writes an 8-bit PNG file atomically (temp file, then rename).</summary>
@@ -47,16 +55,16 @@ public static class PngWriter
         if ((long)width * height != count) throw new ArgumentException($"{count} pixels given for {width}x{height}");
     }
 
-    private static void Write(Stream stream, int width, int height, int bitDepth, ReadOnlySpan<byte> samples, CompressionLevel level)
+    private static void Write(Stream stream, int width, int height, int bitDepth, byte colourType, ReadOnlySpan<byte> samples, CompressionLevel level)
     {
-        int rowBytes = width * bitDepth / 8;
+        int rowBytes = checked(width * (colourType == TrueColour ? 3 : 1) * bitDepth / 8);
         stream.Write([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]);
 
         Span<byte> ihdr = stackalloc byte[13];
         BinaryPrimitives.WriteInt32BigEndian(ihdr, width);
         BinaryPrimitives.WriteInt32BigEndian(ihdr[4..], height);
         ihdr[8] = (byte)bitDepth;
-        ihdr[9] = 0; // grayscale
+        ihdr[9] = colourType;
         ihdr[10] = 0; // deflate
         ihdr[11] = 0; // adaptive filtering
         ihdr[12] = 0; // no interlace
@@ -117,27 +125,11 @@ public static class PngWriter
         type.CopyTo(head[4..]);
         s.Write(head);
         s.Write(data);
-        uint crc = Crc(Crc(0xFFFFFFFF, type), data) ^ 0xFFFFFFFF;
+        var crc = new System.IO.Hashing.Crc32();
+        crc.Append(type);
+        crc.Append(data);
         Span<byte> tail = stackalloc byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(tail, crc);
+        BinaryPrimitives.WriteUInt32BigEndian(tail, crc.GetCurrentHashAsUInt32());
         s.Write(tail);
-    }
-
-    private static uint Crc(uint crc, ReadOnlySpan<byte> data)
-    {
-        foreach (byte b in data) crc = CrcTable[(crc ^ b) & 0xFF] ^ (crc >> 8);
-        return crc;
-    }
-
-    private static uint[] MakeCrcTable()
-    {
-        var t = new uint[256];
-        for (uint n = 0; n < 256; n++)
-        {
-            uint c = n;
-            for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320 ^ (c >> 1) : c >> 1;
-            t[n] = c;
-        }
-        return t;
     }
 }

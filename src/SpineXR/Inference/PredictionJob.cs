@@ -41,6 +41,12 @@ public sealed record PredictionJobOptions
     public int OverlayMaxSide { get; init; } = 1024;
     public int ThumbnailSide { get; init; } = 320;
 
+    /// <summary>
+    /// Decode JPEG 2000 inputs at the coarsest wavelet level that still covers the models' inputs and the overlay
+    /// (see <see cref="PredictionJob.Allowance"/>); false decodes every image at full size.
+    /// </summary>
+    public bool ReducedDecode { get; init; } = true;
+
     /// <summary>No progress output.</summary>
     public bool Quiet { get; init; }
 
@@ -66,6 +72,29 @@ public sealed record PredictionJobResult(
 public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineImage> load, PredictionJobOptions options)
 {
     internal static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+    /// <summary>
+    /// How far the job's inputs may be shrunk when decoded: what the predictor's models allow, limited by the overlay
+    /// (its longest side at most <see cref="PredictionJobOptions.OverlayMaxSide"/>); a Secondary Capture burns the
+    /// findings into the full-size image, so then none. Null when <see cref="PredictionJobOptions.ReducedDecode"/> is off.
+    /// </summary>
+    public static ShrinkAllowance? Allowance(ISpinePredictor predictor, PredictionJobOptions options)
+    {
+        if (!options.ReducedDecode || options.SecondaryCapture) return null;
+        return (w, h) =>
+        {
+            double shrink = predictor.MaxInputShrink(w, h);
+            if (options.Overlays) shrink = Math.Min(shrink, Math.Max(w, h) / (double)options.OverlayMaxSide);
+            return Math.Max(1, shrink);
+        };
+    }
+
+    /// <summary>The loader `spinexr predict` uses: <see cref="SpineImageLoader.Load(string, ShrinkAllowance?)"/> with <see cref="Allowance"/>.</summary>
+    public static Func<string, SpineImage> Loader(ISpinePredictor predictor, PredictionJobOptions options)
+    {
+        var allowance = Allowance(predictor, options);
+        return path => SpineImageLoader.Load(path, allowance);
+    }
     private const string ItemsFolder = ".items";
 
     public PredictionJobResult Run(IReadOnlyList<string> files, IReadOnlyList<(string File, string Reason)> inputErrors, CancellationToken ct = default)
@@ -184,10 +213,12 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
         if (options.Overlays)
         {
             bool abnormal = p.Verdict == "abnormal";
+            // boxes are in original pixels, the image may be a reduced decode
+            var boxes = img.Reduction == 0 ? p.Boxes : p.Boxes.Select(b => b with { Xyxy = b.Xyxy.Select(v => v / img.Subsampling).ToArray() }).ToList();
             AtomicFile.WriteAllBytes(Path.Combine(outDir, "overlays", key + ".png"),
-                OverlayRenderer.RenderPng(img.Gray8, img.Width, img.Height, p.Boxes, banner, abnormal, options.OverlayMaxSide));
+                OverlayRenderer.RenderPng(img.Gray8, img.Width, img.Height, boxes, banner, abnormal, options.OverlayMaxSide));
             AtomicFile.WriteAllBytes(Path.Combine(outDir, ItemsFolder, key + ".thumb.png"),
-                OverlayRenderer.RenderPng(img.Gray8, img.Width, img.Height, p.Boxes, null, abnormal, options.ThumbnailSide));
+                OverlayRenderer.RenderPng(img.Gray8, img.Width, img.Height, boxes, null, abnormal, options.ThumbnailSide));
         }
         // The result file is written last: its presence means the image is finished.
         AtomicFile.WriteAllBytes(ItemPath(outDir, img.File), JsonSerializer.SerializeToUtf8Bytes(p, Json));

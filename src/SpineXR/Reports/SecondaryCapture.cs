@@ -97,6 +97,8 @@ public static class SecondaryCapture
     /// <summary>Renders the findings on the full-size image and writes the object to <paramref name="path"/> atomically.</summary>
     public static void Save(string path, SpineImage image, ImagePrediction prediction, string banner, string provenanceKey)
     {
+        if (image.Reduction != 0)
+            throw new InvalidOperationException($"{image.File}: a Secondary Capture needs the full-size image, this one was decoded at 1/{image.Subsampling}");
         var (rgb, w, h) = OverlayRenderer.RenderRgb(image.Gray8, image.Width, image.Height, prediction.Boxes, banner,
             prediction.Verdict == "abnormal", Math.Max(image.Width, image.Height));
         DicomWriter.Save(path, Build(image, rgb, w, h, provenanceKey, DateTime.Now));

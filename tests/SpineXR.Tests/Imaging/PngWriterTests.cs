@@ -7,8 +7,11 @@ namespace SpineXR.Tests.Imaging;
 public class PngWriterTests
 {
     /// <summary>A minimal independent PNG reader: chunk CRCs, IHDR, zlib IDAT, filters None/Sub/Up/Average/Paeth.</summary>
-    private static (int W, int H, int Depth, byte[] Samples) Decode(byte[] png)
+    private static (int W, int H, int Depth, byte[] Samples) Decode(byte[] png) => Decode(png, out _);
+
+    private static (int W, int H, int Depth, byte[] Samples) Decode(byte[] png, out int channels)
     {
+        channels = 1;
         Assert.Equal(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }, png[..8]);
         int pos = 8, w = 0, h = 0, depth = 0;
         var idat = new MemoryStream();
@@ -20,7 +23,7 @@ public class PngWriterTests
             var data = png.AsSpan(pos + 8, len);
             uint crc = BinaryPrimitives.ReadUInt32BigEndian(png.AsSpan(pos + 8 + len));
             Assert.Equal(Crc32(png.AsSpan(pos + 4, 4 + len)), crc);
-            if (type == "IHDR") { w = BinaryPrimitives.ReadInt32BigEndian(data); h = BinaryPrimitives.ReadInt32BigEndian(data[4..]); depth = data[8]; Assert.Equal(0, data[9]); }
+            if (type == "IHDR") { w = BinaryPrimitives.ReadInt32BigEndian(data); h = BinaryPrimitives.ReadInt32BigEndian(data[4..]); depth = data[8]; Assert.Contains(data[9], new byte[] { 0, 2 }); channels = data[9] == 2 ? 3 : 1; }
             if (type == "IDAT") idat.Write(data);
             end = type == "IEND";
             pos += 12 + len;
@@ -29,7 +32,7 @@ public class PngWriterTests
         var raw = new MemoryStream();
         using (var z = new ZLibStream(idat, CompressionMode.Decompress)) z.CopyTo(raw);
         var r = raw.ToArray();
-        int bpp = depth / 8, stride = w * bpp;
+        int bpp = depth / 8 * channels, stride = w * bpp;
         var outp = new byte[stride * h];
         for (int y = 0; y < h; y++)
         {
@@ -84,8 +87,24 @@ public class PngWriterTests
     }
 
     [Fact]
+    public void Rgb8_round_trips_through_an_independent_decoder_and_Skia()
+    {
+        var px = new byte[3 * 41 * 19];
+        new Random(5).NextBytes(px);
+        var ms = new MemoryStream();
+        PngWriter.WriteRgb8(ms, 41, 19, px);
+        var (w, h, d, s) = Decode(ms.ToArray(), out int channels);
+        Assert.Equal((41, 19, 8, 3), (w, h, d, channels));
+        Assert.Equal(px, s);
+        using var bmp = SkiaSharp.SKBitmap.Decode(ms.ToArray());
+        var c = bmp.GetPixel(40, 18);
+        Assert.Equal((px[^3], px[^2], px[^1]), (c.Red, c.Green, c.Blue));
+    }
+
+    [Fact]
     public void Wrong_pixel_count_is_rejected()
     {
         Assert.Throws<ArgumentException>(() => PngWriter.WriteGray8(new MemoryStream(), 4, 4, new byte[15]));
+        Assert.Throws<ArgumentException>(() => PngWriter.WriteRgb8(new MemoryStream(), 4, 4, new byte[47]));
     }
 }

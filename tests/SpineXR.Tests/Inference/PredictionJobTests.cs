@@ -146,4 +146,41 @@ public sealed class PredictionJobTests : IDisposable
         Assert.Equal(files.OrderBy(f => f, StringComparer.Ordinal), found);
         Assert.Single(errors);
     }
+
+    /// <summary>A predictor whose models could use inputs shrunk by 4.</summary>
+    private sealed class ShrinkablePredictor : ISpinePredictor
+    {
+        public PredictionProvenance Provenance { get; } = new() { Classifiers = [], Detectors = [] };
+        public double MaxInputShrink(int width, int height) => 4;
+        public IReadOnlyList<ImagePrediction> Predict(IReadOnlyList<SpineImage> batch, CancellationToken ct = default) => [];
+        public void Dispose() { }
+    }
+
+    [Fact]
+    public void TheDecodeAllowanceIsTheModelsLimitedByTheOverlayAndNoneForASecondaryCapture()
+    {
+        var p = new ShrinkablePredictor();
+        var opts = new PredictionJobOptions { OutDir = _dir };
+        Assert.Equal(3000 / 1024.0, PredictionJob.Allowance(p, opts)!(2000, 3000), 9); // overlay: 1024 of 3000 px
+        Assert.Equal(4, PredictionJob.Allowance(p, opts with { Overlays = false })!(2000, 3000));
+        Assert.Equal(1, PredictionJob.Allowance(p, opts)!(600, 800)); // never below 1
+        Assert.Null(PredictionJob.Allowance(p, opts with { SecondaryCapture = true }));
+        Assert.Null(PredictionJob.Allowance(p, opts with { ReducedDecode = false }));
+        Assert.Equal(1, ((ISpinePredictor)new FakePredictor()).MaxInputShrink(2000, 3000)); // the interface's default: full size
+    }
+
+    [Fact]
+    public void AReducedImageGetsItsOverlayAndItsBoxesStayInOriginalPixels()
+    {
+        var files = MakeInputs(1);
+        var opts = new PredictionJobOptions { OutDir = Path.Combine(_dir, "out"), Quiet = true };
+        // 64 x 48 original decoded at half size; the fake predictor's box [2, 2, 10, 10] is in original pixels.
+        var r = new PredictionJob(new FakePredictor(), f => new SpineImage(f, "img0", new byte[32 * 24], 32, 24) { Reduction = 1, OriginalWidth = 64, OriginalHeight = 48 }, opts)
+            .Run(files, []);
+        Assert.Equal(1, r.Predicted);
+        Assert.Equal([2f, 2f, 10f, 10f], r.Predictions[0].Boxes[0].Xyxy);
+        using var overlay = SkiaSharp.SKBitmap.Decode(Directory.GetFiles(Path.Combine(opts.OutDir, "overlays"))[0]);
+        Assert.Equal((32, 24), (overlay.Width, overlay.Height)); // drawn on the decoded pixels, box halved with them
+        Assert.NotEqual(overlay.GetPixel(1, 3), overlay.GetPixel(3, 3)); // the box's left edge at x = 1
+    }
 }

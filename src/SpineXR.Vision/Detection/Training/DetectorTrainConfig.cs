@@ -95,6 +95,14 @@ public sealed record DetectorTrainConfig
     /// <summary>Sparse R-CNN: iterative head stages (official 6).</summary>
     public int SparseStages { get; init; } = 6;
 
+    /// <summary>
+    /// Sparse R-CNN: predictions each target may take until the first learning-rate decay, then 1 (one-to-one, the
+    /// official matching) for the rest of the run - H-DETR's hybrid-epoch scheme (Jia et al., CVPR 2023), which gives
+    /// a set-prediction head r times the positives while it learns to localise and leaves it the low-rate phase to
+    /// learn to suppress duplicates. 1 = official throughout.
+    /// </summary>
+    public int SparseOneToMany { get; init; } = 1;
+
     /// <summary>Horizontal-flip test-time augmentation, merged by weighted boxes fusion.</summary>
     public bool Tta { get; init; }
 
@@ -165,6 +173,7 @@ public sealed record DetectorTrainConfig
         if (TrainableLayers is < 0 or > 5) throw new ArgumentException("must be in 0..5", nameof(TrainableLayers));
         if (SparseProposalInit is not ("image" or "grid")) throw new ArgumentException("must be image or grid", nameof(SparseProposalInit));
         if (SparseStages < 1) throw new ArgumentException("must be positive", nameof(SparseStages));
+        if (SparseOneToMany < 1) throw new ArgumentException("must be positive", nameof(SparseOneToMany));
         return this;
     }
 

@@ -128,8 +128,11 @@ public sealed class DetectorTrainer
             var batch = next.Result;
             int step = state.Step;
             next = Task.Run(() => MakeBatch(train, sampler, step + 1));
-            double lr = LearningRate(step, (startSeconds + clock.Elapsed.TotalSeconds) / 60);
+            double minutes = (startSeconds + clock.Elapsed.TotalSeconds) / 60;
+            double lr = LearningRate(step, minutes);
             foreach (var g in opt.ParamGroups) g.LearningRate = lr;
+            if (module is SparseRcnn sparseModel)
+                sparseModel.Criterion.TargetRepeats = DecaysPassed(step, minutes) == 0 ? _c.SparseOneToMany : 1;
 
             module.train();
             string terms;
@@ -206,9 +209,14 @@ public sealed class DetectorTrainer
             double a = (double)step / _c.WarmupIters;
             f = _c.WarmupFactor * (1 - a) + a;
         }
+        return _c.Lr * f * Math.Pow(_c.Gamma, DecaysPassed(step, elapsedMinutes));
+    }
+
+    /// <summary>Learning-rate decays that have fallen by this step or this share of the time budget.</summary>
+    public int DecaysPassed(int step, double elapsedMinutes)
+    {
         double timeFraction = _c.MaxMinutes > 0 ? elapsedMinutes / _c.MaxMinutes : 0;
-        int passed = _c.Steps.Count(s => step >= s || timeFraction >= (double)s / _c.MaxIters);
-        return _c.Lr * f * Math.Pow(_c.Gamma, passed);
+        return _c.Steps.Count(s => step >= s || timeFraction >= (double)s / _c.MaxIters);
     }
 
     private List<Cached> MakeBatch(List<Cached> train, RepeatFactorSampler sampler, int step)
