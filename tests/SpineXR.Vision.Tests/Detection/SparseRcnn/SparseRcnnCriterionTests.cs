@@ -31,6 +31,45 @@ public class SparseRcnnCriterionTests
     }
 
     [Fact]
+    public void OneToManyMatchingLetsEachTargetTakeSeveralPredictions()
+    {
+        using var scope = NewDisposeScope();
+        // Costs (rows = predictions): (6.92, 10.21), (-2.16, 3.20), (4.86, 6.07), (4.32, -4.41). Each target twice: the
+        // two predictions that lose least by taking target 1 instead of 0 are 3 (-8.72) and 2 (+1.20).
+        foreach (int repeats in new[] { 2, 5 }) // 5 is capped at Q / K = 2
+        {
+            var m = new SparseRcnnMatcher().Match(tensor(Logits).reshape(1, 4, 3), tensor(Boxes).reshape(1, 4, 4), [Target()], repeats);
+            Assert.Equal(new long[] { 0, 1, 2, 3 }, m[0].Predictions);
+            Assert.Equal(new long[] { 0, 0, 1, 1 }, m[0].Targets);
+        }
+        Assert.Throws<ArgumentOutOfRangeException>(() => new SparseRcnnMatcher().Match(tensor(Logits).reshape(1, 4, 3), tensor(Boxes).reshape(1, 4, 4), [Target()], 0));
+    }
+
+    [Fact]
+    public void OneToManyLossesAreNormalisedByTheRepeatedTargetCount()
+    {
+        using var scope = NewDisposeScope();
+        var config = SparseRcnnConfig.Tiny(3) with { NumProposals = 4, NumStages = 1 };
+        var criterion = new SparseRcnnCriterion(config);
+        var logits = tensor(Logits).reshape(1, 1, 4, 3);
+        var boxes = tensor(Boxes).reshape(1, 1, 4, 4);
+        criterion.TargetRepeats = 2;
+        var many = criterion.Forward(logits, boxes, [Target()]);
+        // By hand: every prediction matched; L1 over the four matched pairs of image-normalised boxes, divided by 2 x 2.
+        var t = Target();
+        var byHand = 0.0;
+        long[] target = { 0, 0, 1, 1 };
+        float[] size = { 100, 120, 100, 120 };
+        var tb = t.Boxes.data<float>().ToArray();
+        for (int i = 0; i < 4; i++)
+            for (int k = 0; k < 4; k++) byHand += Math.Abs(Boxes[4 * i + k] / size[k] - tb[4 * target[i] + k] / size[k]);
+        Assert.Equal(config.L1Weight * byHand / 4, many["loss_bbox"].item<float>(), 4);
+        criterion.TargetRepeats = 1;
+        var one = criterion.Forward(logits, boxes, [Target()]);
+        Assert.NotEqual(one["loss_bbox"].item<float>(), many["loss_bbox"].item<float>());
+    }
+
+    [Fact]
     public void MatchPicksTheCheapestOneToOneAssignment()
     {
         using var scope = NewDisposeScope();

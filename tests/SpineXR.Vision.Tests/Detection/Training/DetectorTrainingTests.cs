@@ -153,6 +153,9 @@ public class DetectorTrainingTests(ITestOutputHelper output)
         Assert.Equal(0.01, t.LearningRate(20, 1.0), 9); // the step count still decays on a fast machine
         var unbounded = new DetectorTrainer(c with { MaxMinutes = 0 }, Handful(1), null, Path.GetTempPath());
         Assert.Equal(0.1, unbounded.LearningRate(5, 1000), 9);
+        // The Sparse R-CNN one-to-many phase ends at the first decay, by step or by time.
+        Assert.Equal((0, 1, 2), (t.DecaysPassed(5, 4.9), t.DecaysPassed(5, 5.0), t.DecaysPassed(31, 0)));
+        Assert.Throws<ArgumentException>(() => (c with { SparseOneToMany = 0 }).Validate());
     }
 
     [Fact]
