@@ -15,18 +15,7 @@ public class CodecFileTests
     public void A_file_with_the_stream_encapsulated_reads_to_the_expected_stored_values(string name)
     {
         var c = CodecFixture.All[name];
-        var ds = new DicomDataset()
-            .SetString(DicomTags.SOPClassUID, DicomVR.UI, "1.2.840.10008.5.1.4.1.1.7")
-            .SetString(DicomTags.SOPInstanceUID, DicomVR.UI, "1.2.826.0.1.3680043.10.1.2." + Math.Abs(name.Length * 7919))
-            .SetInts(DicomTags.SamplesPerPixel, DicomVR.US, 1)
-            .SetString(DicomTags.PhotometricInterpretation, DicomVR.CS, c.Photometric)
-            .SetInts(DicomTags.Rows, DicomVR.US, c.Rows)
-            .SetInts(DicomTags.Columns, DicomVR.US, c.Columns)
-            .SetInts(DicomTags.BitsAllocated, DicomVR.US, c.BitsAllocated)
-            .SetInts(DicomTags.BitsStored, DicomVR.US, c.BitsStored)
-            .SetInts(DicomTags.HighBit, DicomVR.US, c.BitsStored - 1)
-            .SetInts(DicomTags.PixelRepresentation, DicomVR.US, c.PixelRepresentation)
-            .Set(EncapsulatedPixelData.Build([c.ReadStream()]));
+        var ds = c.GrayDataset("1.2.826.0.1.3680043.10.1.2." + Math.Abs(name.Length * 7919));
         byte[] file = DicomWriter.ToBytes(ds, c.TransferSyntax);
 
         var frame = PixelDecoder.DecodeGray(DicomFile.Read(file, name: name + ".dcm"));

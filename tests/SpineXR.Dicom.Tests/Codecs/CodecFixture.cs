@@ -38,6 +38,20 @@ public sealed record CodecFixture(
 
     public byte[] ReadStream() => File.ReadAllBytes(Path.Combine(Folder, Stream));
 
+    /// <summary>A grayscale Secondary Capture dataset around the stream (one frame, encapsulated).</summary>
+    public DicomDataset GrayDataset(string sopInstanceUid) => new DicomDataset()
+        .SetString(DicomTags.SOPClassUID, DicomVR.UI, "1.2.840.10008.5.1.4.1.1.7")
+        .SetString(DicomTags.SOPInstanceUID, DicomVR.UI, sopInstanceUid)
+        .SetInts(DicomTags.SamplesPerPixel, DicomVR.US, 1)
+        .SetString(DicomTags.PhotometricInterpretation, DicomVR.CS, Photometric)
+        .SetInts(DicomTags.Rows, DicomVR.US, Rows)
+        .SetInts(DicomTags.Columns, DicomVR.US, Columns)
+        .SetInts(DicomTags.BitsAllocated, DicomVR.US, BitsAllocated)
+        .SetInts(DicomTags.BitsStored, DicomVR.US, BitsStored)
+        .SetInts(DicomTags.HighBit, DicomVR.US, BitsStored - 1)
+        .SetInts(DicomTags.PixelRepresentation, DicomVR.US, PixelRepresentation)
+        .Set(EncapsulatedPixelData.Build([ReadStream()]));
+
     /// <summary>Checks a decode against the expected stored values: exact (or within <see cref="MaxDifference"/>), hash included.</summary>
     public void AssertMatches(DecodedFrame decoded)
     {

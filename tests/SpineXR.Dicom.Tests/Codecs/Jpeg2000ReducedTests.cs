@@ -61,18 +61,7 @@ public class Jpeg2000ReducedTests
     public void A_file_decodes_at_the_reduction_its_stream_allows(string name, int maxReduction, int expected)
     {
         var c = CodecFixture.All[name];
-        var ds = new DicomDataset()
-            .SetString(DicomTags.SOPClassUID, DicomVR.UI, "1.2.840.10008.5.1.4.1.1.7")
-            .SetString(DicomTags.SOPInstanceUID, DicomVR.UI, "1.2.826.0.1.3680043.10.1.3.1")
-            .SetInts(DicomTags.SamplesPerPixel, DicomVR.US, 1)
-            .SetString(DicomTags.PhotometricInterpretation, DicomVR.CS, c.Photometric)
-            .SetInts(DicomTags.Rows, DicomVR.US, c.Rows)
-            .SetInts(DicomTags.Columns, DicomVR.US, c.Columns)
-            .SetInts(DicomTags.BitsAllocated, DicomVR.US, c.BitsAllocated)
-            .SetInts(DicomTags.BitsStored, DicomVR.US, c.BitsStored)
-            .SetInts(DicomTags.HighBit, DicomVR.US, c.BitsStored - 1)
-            .SetInts(DicomTags.PixelRepresentation, DicomVR.US, c.PixelRepresentation)
-            .Set(EncapsulatedPixelData.Build([c.ReadStream()]));
+        var ds = c.GrayDataset("1.2.826.0.1.3680043.10.1.3.1");
         var pixels = DicomPixelData.Create(DicomFile.Read(DicomWriter.ToBytes(ds, c.TransferSyntax), name: name + ".dcm"));
         if (expected < 0) expected = Jpeg2000Codec.DecompositionLevels(c.ReadStream());
 
