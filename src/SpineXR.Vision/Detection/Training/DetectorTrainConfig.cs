@@ -96,6 +96,12 @@ public sealed record DetectorTrainConfig
     public int SparseStages { get; init; } = 6;
 
     /// <summary>
+    /// Sparse R-CNN: class-wise NMS IoU threshold after the top-k at inference, 0 for none (the model's own output).
+    /// The official VinDr-SpineXR evaluation applies 0.7.
+    /// </summary>
+    public double SparseNms { get; init; }
+
+    /// <summary>
     /// Sparse R-CNN: predictions each target may take until the first learning-rate decay, then 1 (one-to-one, the
     /// official matching) for the rest of the run - H-DETR's hybrid-epoch scheme (Jia et al., CVPR 2023), which gives
     /// a set-prediction head r times the positives while it learns to localise and leaves it the low-rate phase to
@@ -173,6 +179,7 @@ public sealed record DetectorTrainConfig
         if (TrainableLayers is < 0 or > 5) throw new ArgumentException("must be in 0..5", nameof(TrainableLayers));
         if (SparseProposalInit is not ("image" or "grid")) throw new ArgumentException("must be image or grid", nameof(SparseProposalInit));
         if (SparseStages < 1) throw new ArgumentException("must be positive", nameof(SparseStages));
+        if (SparseNms is < 0 or > 1) throw new ArgumentException("must be in [0, 1] (0 = none)", nameof(SparseNms));
         if (SparseOneToMany < 1) throw new ArgumentException("must be positive", nameof(SparseOneToMany));
         return this;
     }
@@ -225,6 +232,7 @@ public sealed record DetectorTrainConfig
                 new FpnBackboneConfig { Body = body, OutChannels = FpnChannels, TrainableLayers = TrainableLayers }, MinSizes, MaxSize) with
             {
                 NumStages = SparseStages,
+                NmsThreshold = SparseNms > 0 ? SparseNms : null,
                 ProposalInit = SparseProposalInit == "grid" ? ProposalInit.Grid : ProposalInit.Image,
             });
         if (Arch == "faster-rcnn")

@@ -156,6 +156,9 @@ public class DetectorTrainingTests(ITestOutputHelper output)
         // The Sparse R-CNN one-to-many phase ends at the first decay, by step or by time.
         Assert.Equal((0, 1, 2), (t.DecaysPassed(5, 4.9), t.DecaysPassed(5, 5.0), t.DecaysPassed(31, 0)));
         Assert.Throws<ArgumentException>(() => (c with { SparseOneToMany = 0 }).Validate());
+        Assert.Throws<ArgumentException>(() => (c with { SparseNms = 1.5 }).Validate());
+        using var sparse = (SpineXR.Vision.Detection.SparseRcnn)(DetectorTrainConfig.Cpu("sparse-rcnn") with { BaseWidth = 8, SparseNms = 0.7 }).BuildModel(7);
+        Assert.Equal(0.7, sparse.Config.NmsThreshold);
     }
 
     [Fact]
