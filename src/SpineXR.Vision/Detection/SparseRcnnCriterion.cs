@@ -36,7 +36,7 @@ public sealed class SparseRcnnCriterion
     {
         long stages = logits.shape[0];
         // Normalise by the batch's number of target boxes (at least 1), as the official num_boxes.
-        double numBoxes = Math.Max(1.0, targets.Sum(t => (double)t.Labels.shape[0] * EffectiveRepeats(t)));
+        double numBoxes = Math.Max(1.0, targets.Sum(t => (double)t.Labels.shape[0] * SparseRcnnMatcher.Copies(TargetRepeats, _o.NumProposals, t.Labels.shape[0])));
         var losses = new Dictionary<string, Tensor>();
         for (long s = 0; s < stages; s++)
         {
@@ -92,13 +92,6 @@ public sealed class SparseRcnnCriterion
         var l1 = (src / size - tgt / size).abs().sum() / numBoxes;
         var giou = (1 - Ops.GeneralizedBoxIou.Elementwise(src, tgt)).sum() / numBoxes;
         return (focal.MoveToOuterDisposeScope(), l1.MoveToOuterDisposeScope(), giou.MoveToOuterDisposeScope());
-    }
-
-    // Copies of each of this image's targets the matcher makes (it caps them at Q / K).
-    private int EffectiveRepeats(SetTarget t)
-    {
-        long k = t.Labels.shape[0];
-        return k == 0 ? 1 : (int)Math.Max(1, Math.Min(TargetRepeats, _o.NumProposals / k));
     }
 
     // fvcore's sigmoid_focal_loss with reduction "sum".

@@ -43,6 +43,10 @@ public sealed class SparseRcnnMatcher
         return (CostBbox * costBbox + CostClass * costClass + CostGiou * costGiou).MoveToOuterDisposeScope();
     }
 
+    /// <summary>Copies of each of <paramref name="targets"/> targets a one-to-many match over <paramref name="predictions"/> makes: <paramref name="repeats"/>, capped so they fit.</summary>
+    public static int Copies(int repeats, long predictions, long targets) =>
+        targets == 0 ? 1 : (int)Math.Max(1, Math.Min(repeats, predictions / targets));
+
     /// <summary>
     /// Matches each image: logits (N, Q, C), boxes (N, Q, 4). Returns per image the matched prediction indices and
     /// the target index each takes, ordered by prediction index (as scipy's linear_sum_assignment).
@@ -66,7 +70,7 @@ public sealed class SparseRcnnMatcher
                 result[b] = ([], []);
                 continue;
             }
-            int r = Math.Max(1, Math.Min(repeats, (int)q / k));
+            int r = Copies(repeats, q, k);
             var c = CostMatrix(logits[b], boxes[b], t.Labels, t.Boxes, t.ImageSizeXyxy);
             if (r > 1) c = c.repeat(1, r); // column j*K + t is copy j of target t
             c = c.to(ScalarType.Float64).cpu().contiguous();

@@ -18,10 +18,9 @@ public static class OverlayRenderer
     /// <param name="abnormal">Banner colour: red when abnormal, green when normal.</param>
     /// <param name="maxSide">Longest side of the output in pixels.</param>
     /// <remarks>
-    /// Encoded by <see cref="PngWriter"/> (RGB, Up filter, run-length deflate): about 4x less CPU than Skia's encoder
-    /// at its fastest useful setting (Sub filter, zlib 1) and 15x less than its default, for files about a third
-    /// larger than zlib 1 - at the default, two PNGs per image cost more CPU than the models on two cores (README,
-    /// predict benchmark).
+    /// Encoded by <see cref="PngWriter"/> (RGB, Up filter, run-length deflate), as fast as Skia's encoder at its
+    /// fastest useful setting (Sub filter, zlib 1) and about 12x faster than its default (all filters, zlib 6), at
+    /// which two PNGs per image cost more CPU than the models on two cores (`bench predict-stages`).
     /// </remarks>
     public static byte[] RenderPng(ReadOnlySpan<byte> gray, int width, int height, IReadOnlyList<PredictedBox> boxes,
         string? banner, bool abnormal, int maxSide = 1024)
@@ -39,7 +38,7 @@ public static class OverlayRenderer
         using var bitmap = Draw(gray, width, height, boxes, banner, abnormal, maxSide);
         int w = bitmap.Width, h = bitmap.Height;
         var rgba = MemoryMarshal.Cast<byte, uint>(bitmap.GetPixelSpan());
-        var rgb = GC.AllocateUninitializedArray<byte>(3 * w * h);
+        var rgb = GC.AllocateUninitializedArray<byte>(checked(3 * w * h));
         int rowPixels = bitmap.RowBytes / 4;
         for (int y = 0; y < h; y++)
         {
