@@ -232,7 +232,9 @@ public static class DecodeHost
             {
                 // The host died mid-decode: the native decoder aborted on this stream. Name what it printed.
                 Healthy = false;
-                _process.WaitForExit(2000);
+                // The timed wait does not wait for the redirected stderr to drain; after it succeeds the untimed one does
+                // (the process has exited, so it returns once the last line has been read).
+                if (_process.WaitForExit(2000)) _process.WaitForExit();
                 string reason;
                 lock (_stderr) reason = _stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "";
                 string exit = _process.HasExited ? $"exit code {_process.ExitCode}" : "no reply";
