@@ -78,20 +78,31 @@ public sealed unsafe class Jpeg2000Codec : IPixelCodec
     /// </summary>
     public static int DecompositionLevels(ReadOnlySpan<byte> frame)
     {
+        int pos = MainHeaderSegment(frame, 0x52, minLength: 12);
+        return pos >= 0 ? Math.Min(frame[pos + 9], (byte)32) : 0;
+    }
+
+    /// <summary>
+    /// Offset of the first <paramref name="marker"/> segment (0xFF, marker, Lseg, ...) of the main header, from SIZ up
+    /// to the first SOT, whose length field is at least <paramref name="minLength"/> and whose first
+    /// <paramref name="minLength"/> bytes are in the frame; -1 when there is none or the header is malformed before it.
+    /// </summary>
+    private static int MainHeaderSegment(ReadOnlySpan<byte> frame, byte marker, int minLength)
+    {
         ReadOnlySpan<byte> socSiz = [0xFF, 0x4F, 0xFF, 0x51];
         int at = frame.IndexOf(socSiz);
-        if (at < 0) return 0;
+        if (at < 0) return -1;
         int pos = at + 2;
         while (pos + 4 <= frame.Length && frame[pos] == 0xFF)
         {
-            byte marker = frame[pos + 1];
-            if (marker == 0x90) return 0; // SOT: end of the main header without a COD
+            byte m = frame[pos + 1];
+            if (m == 0x90) return -1; // SOT: the end of the main header
             int length = BinaryPrimitives.ReadUInt16BigEndian(frame[(pos + 2)..]);
-            if (marker == 0x52) return length >= 12 && pos + 10 <= frame.Length ? Math.Min(frame[pos + 9], (byte)32) : 0;
-            if (length < 2) return 0;
+            if (m == marker && length >= minLength && pos + 2 + minLength <= frame.Length) return pos;
+            if (length < 2) return -1;
             pos += 2 + length;
         }
-        return 0;
+        return -1;
     }
 
     /// <summary>Decodes with OpenJPEG in this process (what a <see cref="DecodeHost"/> runs).</summary>
@@ -115,21 +126,8 @@ public sealed unsafe class Jpeg2000Codec : IPixelCodec
     /// </summary>
     internal static bool DeclaresHighThroughput(ReadOnlySpan<byte> frame)
     {
-        ReadOnlySpan<byte> socSiz = [0xFF, 0x4F, 0xFF, 0x51];
-        int at = frame.IndexOf(socSiz);
-        if (at < 0) return false;
-        int pos = at + 2;
-        while (pos + 4 <= frame.Length && frame[pos] == 0xFF)
-        {
-            byte marker = frame[pos + 1];
-            if (marker == 0x90) return false; // SOT: end of the main header
-            int length = BinaryPrimitives.ReadUInt16BigEndian(frame[(pos + 2)..]);
-            if (marker == 0x50 && length >= 6 && pos + 8 <= frame.Length)
-                return (BinaryPrimitives.ReadUInt32BigEndian(frame[(pos + 4)..]) & (1u << 17)) != 0;
-            if (length < 2) return false;
-            pos += 2 + length;
-        }
-        return false;
+        int pos = MainHeaderSegment(frame, 0x50, minLength: 6);
+        return pos >= 0 && (BinaryPrimitives.ReadUInt32BigEndian(frame[(pos + 4)..]) & (1u << 17)) != 0;
     }
 
     private static DecodedFrame DecodeChecked(ReadOnlySpan<byte> frame, PixelFormat format, int kind, int threads, int reduction = 0)

@@ -14,29 +14,20 @@ public static class PixelDecoder
     /// <summary>Decodes frame <paramref name="frame"/> (default the first) of a file read with pixel data.</summary>
     public static StoredFrame DecodeGray(DicomFile file, int frame = 0) => DecodeGray(DicomPixelData.Create(file), frame);
 
-    public static StoredFrame DecodeGray(DicomPixelData pixels, int frame = 0)
+    /// <param name="maxReduction">
+    /// Halvings of the resolution allowed where the encoding offers them without decoding the full image (classic
+    /// JPEG 2000, see <see cref="DicomPixelData.DecodeFrame(int, int)"/>); the result's
+    /// <see cref="StoredFrame.Reduction"/> says how many were applied. 0 (the default) decodes at full size.
+    /// </param>
+    public static StoredFrame DecodeGray(DicomPixelData pixels, int frame = 0, int maxReduction = 0)
     {
         if (frame < 0 || frame >= pixels.FrameCount)
             throw new DicomException($"frame {frame} requested, the file has {pixels.FrameCount}");
         if (!pixels.IsEncapsulated) // straight from the file buffer, no copy
             return ToStored(pixels.GetRawFrame(frame).Span, pixels.Format, pixels.Format.Photometric);
-        var decoded = pixels.DecodeFrame(frame);
-        return ToStored(decoded.Data, pixels.Format, decoded.Photometric, decodedByCodec: true);
-    }
-
-    /// <summary>
-    /// Decodes frame <paramref name="frame"/> at up to <paramref name="maxReduction"/> halvings of its resolution where
-    /// the encoding offers them without decoding the full image (classic JPEG 2000, see
-    /// <see cref="DicomPixelData.DecodeFrame(int, int)"/>); the result's <see cref="StoredFrame.Reduction"/> says how
-    /// many were applied.
-    /// </summary>
-    public static StoredFrame DecodeGray(DicomPixelData pixels, int frame, int maxReduction)
-    {
-        if (maxReduction <= 0 || !pixels.IsEncapsulated) return DecodeGray(pixels, frame);
-        if (frame < 0 || frame >= pixels.FrameCount)
-            throw new DicomException($"frame {frame} requested, the file has {pixels.FrameCount}");
         var (decoded, format, reduction) = pixels.DecodeFrame(frame, maxReduction);
-        return ToStored(decoded.Data, format, decoded.Photometric, decodedByCodec: true) with { Reduction = reduction };
+        var stored = ToStored(decoded.Data, format, decoded.Photometric, decodedByCodec: true);
+        return reduction == 0 ? stored : stored with { Reduction = reduction };
     }
 
     /// <summary>Decodes every frame.</summary>

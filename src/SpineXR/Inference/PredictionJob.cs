@@ -72,6 +72,7 @@ public sealed record PredictionJobResult(
 public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineImage> load, PredictionJobOptions options)
 {
     internal static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+    private const string ItemsFolder = ".items";
 
     /// <summary>
     /// How far the job's inputs may be shrunk when decoded: what the predictor's models allow, limited by the overlay
@@ -95,7 +96,6 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
         var allowance = Allowance(predictor, options);
         return path => SpineImageLoader.Load(path, allowance);
     }
-    private const string ItemsFolder = ".items";
 
     public PredictionJobResult Run(IReadOnlyList<string> files, IReadOnlyList<(string File, string Reason)> inputErrors, CancellationToken ct = default)
     {
