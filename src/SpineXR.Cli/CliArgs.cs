@@ -16,8 +16,8 @@ public sealed class CliArgs
     private readonly HashSet<string> _flags = new(StringComparer.Ordinal);
     private readonly HashSet<string> _used = new(StringComparer.Ordinal);
 
-    // `--name` last on the line with nothing after it: an error only if the command reads that option (a typo of
-    // a flag is reported as unknown instead).
+    // `--name` with no value after it (last on the line, or followed by another `--option`): an error only if the
+    // command reads that option (a typo of a flag is reported as unknown instead, and does not swallow the next one).
     private readonly HashSet<string> _valueless = new(StringComparer.Ordinal);
 
     /// <summary>Arguments that are neither options nor key=value overrides.</summary>
@@ -32,7 +32,7 @@ public sealed class CliArgs
         for (int i = 0; i < args.Count; i++)
         {
             string a = args[i];
-            if (a.StartsWith("--", StringComparison.Ordinal) && a.Length > 2)
+            if (IsOption(a))
             {
                 string name = a[2..];
                 string? value = null;
@@ -46,7 +46,7 @@ public sealed class CliArgs
                 }
                 if (value == null)
                 {
-                    if (i + 1 >= args.Count)
+                    if (i + 1 >= args.Count || IsOption(args[i + 1]))
                     {
                         r._valueless.Add(name);
                         continue;
@@ -67,6 +67,8 @@ public sealed class CliArgs
     }
 
     public bool Flag(string name) { _used.Add(name); return _flags.Contains(name); }
+
+    private static bool IsOption(string a) => a.StartsWith("--", StringComparison.Ordinal) && a.Length > 2;
 
     public string? Get(string name)
     {

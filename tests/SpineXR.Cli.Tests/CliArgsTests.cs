@@ -23,6 +23,12 @@ public class CliArgsTests
         Assert.Equal(["bogus"], typo.Unused()); // reported as ignored, not as "needs a value"
         var missing = CliArgs.Parse(["in", "--out"], Flags);
         Assert.Equal("--out needs a value", Assert.Throws<UsageException>(() => missing.Get("out")).Message);
+        // A flag typo in the middle does not take the next option as its value.
+        var middle = CliArgs.Parse(["in", "--forc", "--force", "--out", "--tag", "x"], Flags);
+        Assert.True(middle.Flag("force"));
+        Assert.Equal("x", middle.Get("tag"));
+        Assert.Equal("--out needs a value", Assert.Throws<UsageException>(() => middle.Get("out")).Message);
+        Assert.Equal(["forc"], middle.Unused());
     }
 
     [Fact]
