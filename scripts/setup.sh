@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs what SpineXR needs on Debian 12 (as root, with apt) or names what is missing.
-#   scripts/setup.sh          runtime needs: codec libraries, fonts
+#   scripts/setup.sh          runtime needs: codec libraries, tcmalloc (libtorch runs faster on it), fonts
 #   scripts/setup.sh --test   + Chromium for the browser tests
 #   scripts/setup.sh --dev    + the Python/dcmtk reference oracles used by tools/ to make fixtures
 set -euo pipefail
-want=(libopenjp2-7 libcharls2 fonts-dejavu-core)
+want=(libopenjp2-7 libcharls2 libtcmalloc-minimal4 fonts-dejavu-core)
 for a in "$@"; do
   case "$a" in
     --test) want+=(chromium) ;;

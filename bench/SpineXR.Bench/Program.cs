@@ -14,6 +14,8 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        // As `spinexr` does: tcmalloc under libtorch when installed (SPINEXR_ALLOCATOR=system to compare).
+        SpineXR.Vision.NativeAllocator.UseFastAllocator();
         var benches = typeof(Program).Assembly.GetTypes()
             .Where(t => typeof(IBench).IsAssignableFrom(t) && t is { IsAbstract: false, IsInterface: false })
             .Select(t => (IBench)Activator.CreateInstance(t)!).OrderBy(b => b.Name).ToList();

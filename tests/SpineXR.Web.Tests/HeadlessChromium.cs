@@ -10,6 +10,16 @@ internal static class HeadlessChromium
 {
     public const string Path = "/usr/bin/chromium";
 
+    /// <summary>
+    /// Playwright's driver, started without the tcmalloc preload scripts/test.sh gives the test hosts (for libtorch):
+    /// Node and Chromium bring their own allocators.
+    /// </summary>
+    public static Task<IPlaywright> StartAsync()
+    {
+        Environment.SetEnvironmentVariable("LD_PRELOAD", null);
+        return Playwright.CreateAsync();
+    }
+
     public static Task<IBrowser> LaunchAsync(IPlaywright pw)
     {
         Assert.True(File.Exists(Path), $"{Path} missing: run scripts/setup.sh --test (installs Debian's chromium)");

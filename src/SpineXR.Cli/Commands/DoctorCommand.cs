@@ -21,6 +21,8 @@ public sealed class DoctorCommand : ICliCommand
         Check("libtorch (TorchSharp, CPU)", TorchRuntime.EnsureLoaded);
         Check("OpenJPEG (JPEG 2000, HTJ2K)", () => NativeCodecs.OpenJpegVersion());
         Check("CharLS (JPEG-LS)", () => NativeCodecs.CharLsVersion());
+        // Not a failure: everything works on glibc malloc, only slower.
+        Console.WriteLine($"{(NativeAllocator.Active ? "ok" : "note"),-7} allocator: {NativeAllocator.Describe()}");
         return failed == 0 ? ExitCodes.Ok : ExitCodes.SomeFailed;
     }
 }

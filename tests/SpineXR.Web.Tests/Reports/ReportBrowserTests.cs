@@ -27,7 +27,7 @@ public sealed class ReportBrowserTests : IDisposable
     private static async Task<(byte[] Png, int Images, int Broken)> Render(string html, string path)
     {
         await File.WriteAllTextAsync(path, html);
-        using var pw = await Playwright.CreateAsync();
+        using var pw = await HeadlessChromium.StartAsync();
         await using var browser = await HeadlessChromium.LaunchAsync(pw);
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1200, Height = 1400 } });
         await page.GotoAsync(new Uri(path).AbsoluteUri);

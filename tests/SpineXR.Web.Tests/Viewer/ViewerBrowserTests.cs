@@ -13,7 +13,7 @@ public sealed class ViewerBrowserTests
     public async Task Uploaded_dicom_shows_verdict_and_boxes_in_class_colours()
     {
         await using var ts = await TestServer.StartAsync(new FakePredictor());
-        using var pw = await Playwright.CreateAsync();
+        using var pw = await HeadlessChromium.StartAsync();
         await using var browser = await HeadlessChromium.LaunchAsync(pw);
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
         var consoleErrors = new List<string>();
