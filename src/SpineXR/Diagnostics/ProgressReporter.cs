@@ -14,6 +14,7 @@ public sealed class ProgressReporter : IDisposable
     private readonly bool _interactive;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly TimeSpan _plainEvery;
+    private readonly TimeSpan? _timeLimit;
     private long _done;
     private long _drawnDone = -1;
     private long _lastDrawTicks;
@@ -24,8 +25,13 @@ public sealed class ProgressReporter : IDisposable
     /// <param name="total">Number of items, or 0 when unknown.</param>
     /// <param name="output">Where to write; stderr by default.</param>
     /// <param name="quiet">Draw nothing (tests, library use).</param>
-    public ProgressReporter(string label, long total, TextWriter? output = null, bool quiet = false)
+    /// <param name="timeLimit">
+    /// When the work stops at a time budget (training with max_minutes), the time left of it from now; the ETA is
+    /// then the sooner of the two ends and says "(budget)" when that is the budget.
+    /// </param>
+    public ProgressReporter(string label, long total, TextWriter? output = null, bool quiet = false, TimeSpan? timeLimit = null)
     {
+        _timeLimit = timeLimit;
         _label = label;
         _total = total;
         _out = quiet ? TextWriter.Null : output ?? Console.Error;
@@ -61,7 +67,13 @@ public sealed class ProgressReporter : IDisposable
             long done = Done;
             double rate = Rate;
             string count = _total > 0 ? $"{done}/{_total}" : $"{done}";
-            string eta = _total > 0 && rate > 0 && done < _total ? " ETA " + Format(TimeSpan.FromSeconds((_total - done) / rate)) : "";
+            string eta = "";
+            if (_total > 0 && rate > 0 && done < _total)
+            {
+                var left = TimeSpan.FromSeconds((_total - done) / rate);
+                var budget = _timeLimit - _clock.Elapsed;
+                eta = budget < left ? " ETA " + Format(budget.Value < TimeSpan.Zero ? TimeSpan.Zero : budget.Value) + " (budget)" : " ETA " + Format(left);
+            }
             line = $"{_label}: {count} {rate:F1}/s {Format(_clock.Elapsed)}{eta} {_extra}".TrimEnd();
             // Redirected output: the closing line is not repeated when the last update already showed the end.
             if (final && !_interactive && _drawnDone == done) return;

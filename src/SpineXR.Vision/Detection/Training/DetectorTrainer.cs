@@ -101,7 +101,9 @@ public sealed class DetectorTrainer
         var sampler = new RepeatFactorSampler(train.Select(t => t.Classes).ToList(), _classes.Count, _c.RepeatThreshold);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         double startSeconds = state.TrainSeconds;
-        using var progress = ShowProgress ? new ProgressReporter("train detector", _c.MaxIters, _log) : null;
+        using var progress = ShowProgress
+            ? new ProgressReporter("train detector", _c.MaxIters, _log, timeLimit: _c.MaxMinutes > 0 ? TimeSpan.FromSeconds(_c.MaxMinutes * 60 - startSeconds) : null)
+            : null;
         progress?.Advance(state.Step);
 
         // Batches are built from (seed, step) alone so a resumed run sees the same data and augmentation.
