@@ -34,10 +34,15 @@ public static class Html
     }
 
     /// <summary>Wraps a body in a complete page with the shared stylesheet (no external resources).</summary>
-    public static string Page(string title, string body) =>
+    public static string Page(string title, string body) => PageStart(title) + body + PageEnd;
+
+    /// <summary>A page's head and header up to the start of its main content; <see cref="PageEnd"/> closes it.</summary>
+    public static string PageStart(string title) =>
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">" +
         "<title>" + Escape(title) + "</title><style>" + Style + "</style></head><body><header><h1>" + Escape(title) +
-        "</h1><p class=\"note\">Research software. Not for diagnostic use.</p></header><main>" + body + "</main></body></html>\n";
+        "</h1><p class=\"note\">Research software. Not for diagnostic use.</p></header><main>";
+
+    public const string PageEnd = "</main></body></html>\n";
 
     private const string Style =
         "body{font-family:system-ui,-apple-system,'DejaVu Sans',sans-serif;margin:0;background:#f6f7f9;color:#1d232b}" +

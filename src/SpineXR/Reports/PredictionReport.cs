@@ -17,6 +17,19 @@ public static class PredictionReport
     public static string Build(IReadOnlyList<ImagePrediction> predictions, Func<ImagePrediction, byte[]?> thumbnail,
         PredictionProvenance provenance, IReadOnlyList<(string File, string Reason)> errors)
     {
+        var w = new StringWriter();
+        Write(w, predictions, thumbnail, provenance, errors);
+        return w.ToString();
+    }
+
+    /// <summary>
+    /// The page written as it is made: one image's thumbnail is in memory at a time, so a report over an archive
+    /// of thousands of images costs no more memory than one over ten (the whole page as a string did).
+    /// </summary>
+    public static void Write(TextWriter output, IReadOnlyList<ImagePrediction> predictions, Func<ImagePrediction, byte[]?> thumbnail,
+        PredictionProvenance provenance, IReadOnlyList<(string File, string Reason)> errors)
+    {
+        output.Write(Html.PageStart("SpineXR predictions"));
         var sb = new StringBuilder();
         int abnormal = predictions.Count(p => p.Verdict == "abnormal");
         sb.Append("<h2>Summary</h2>");
@@ -48,6 +61,8 @@ public static class PredictionReport
         sb.Append("<h2>Images</h2><div class=\"grid\">");
         foreach (var p in predictions)
         {
+            output.Write(sb);
+            sb.Clear();
             sb.Append("<div class=\"card\">");
             if (thumbnail(p) is { } png) sb.Append("<img alt=\"").Append(Html.Escape(p.ImageId)).Append("\" src=\"").Append(Html.PngDataUri(png)).Append("\">");
             sb.Append("<h3>").Append(Html.Escape(Path.GetFileName(p.File))).Append("</h3>");
@@ -66,6 +81,7 @@ public static class PredictionReport
             sb.Append("</div>");
         }
         sb.Append("</div>");
-        return Html.Page("SpineXR predictions", sb.ToString());
+        output.Write(sb);
+        output.Write(Html.PageEnd);
     }
 }
