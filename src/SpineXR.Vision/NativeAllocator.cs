@@ -37,7 +37,8 @@ public static class NativeAllocator
     public static string Describe() =>
         Active ? "tcmalloc (freed tensor memory is reused; models run about 1.6x faster than on glibc malloc)"
         : Installed is null ? "glibc malloc: install libtcmalloc-minimal4 and the models run about 1.6x faster"
-        : $"glibc malloc ({OptOutVariable}={Environment.GetEnvironmentVariable(OptOutVariable)} or started without `spinexr`)";
+        : Environment.GetEnvironmentVariable(OptOutVariable) is { Length: > 0 } optOut ? $"glibc malloc ({OptOutVariable}={optOut})"
+        : $"glibc malloc (tcmalloc is installed: start with LD_PRELOAD={Installed} to use it)";
 
     /// <summary>
     /// The LD_PRELOAD value to restart with, or null to go on as is: already preloaded, opted out
