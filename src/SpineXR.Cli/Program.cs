@@ -17,7 +17,7 @@ public static class Program
     {
         // This executable doubles as the helper process that decodes HTJ2K, where OpenJPEG 2.5.0 can abort().
         if (DecodeHost.RunIfRequested(args)) return 0;
-        // Restarts on tcmalloc when installed (models about 1.6x faster; see NativeAllocator).
+        // Restarts on tcmalloc when installed (models about 1.5x faster; see NativeAllocator).
         Vision.NativeAllocator.UseFastAllocator();
         DecodeHost.UseCurrentExecutable();
         bool verbose = args.Contains("--verbose");

@@ -31,6 +31,9 @@ public static class AtomicFile
         Write(path, s => s.Write(copy));
     }
 
-    public static void WriteAllText(string path, string text) =>
-        Write(path, s => { using var w = new StreamWriter(s, new System.Text.UTF8Encoding(false), 1 << 16, leaveOpen: true); w.Write(text); });
+    public static void WriteAllText(string path, string text) => WriteText(path, w => w.Write(text));
+
+    /// <summary>Writes UTF-8 text (no BOM) through <paramref name="write"/> as it is produced, atomically like <see cref="Write"/>.</summary>
+    public static void WriteText(string path, Action<TextWriter> write) =>
+        Write(path, s => { using var w = new StreamWriter(s, new System.Text.UTF8Encoding(false), 1 << 16, leaveOpen: true); write(w); });
 }

@@ -251,15 +251,11 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
         foreach (var (f, r) in errors) err.Append(CsvWriter.Escape(f)).Append(',').Append(CsvWriter.Escape(r)).Append('\n');
         AtomicFile.WriteAllText(Path.Combine(outDir, "errors.csv"), err.ToString());
 
-        AtomicFile.Write(Path.Combine(outDir, "report.html"), s =>
+        AtomicFile.WriteText(Path.Combine(outDir, "report.html"), w => PredictionReport.Write(w, all, p =>
         {
-            using var w = new StreamWriter(s, new UTF8Encoding(false), 1 << 16, leaveOpen: true);
-            PredictionReport.Write(w, all, p =>
-            {
-                string thumb = Path.Combine(outDir, ItemsFolder, InputFiles.ItemKey(p.File) + ".thumb.png");
-                return File.Exists(thumb) ? File.ReadAllBytes(thumb) : null;
-            }, predictor.Provenance, errors);
-        });
+            string thumb = Path.Combine(outDir, ItemsFolder, InputFiles.ItemKey(p.File) + ".thumb.png");
+            return File.Exists(thumb) ? File.ReadAllBytes(thumb) : null;
+        }, predictor.Provenance, errors));
     }
 
 }
