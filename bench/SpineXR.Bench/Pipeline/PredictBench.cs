@@ -39,11 +39,11 @@ public sealed class PredictBench : IBench
         // Warm-up: first calls initialise libtorch kernels.
         PredictionJobOptions Options(string outDir, bool overlays) =>
             new() { OutDir = outDir, Quiet = true, BatchSize = batch, Workers = 2, Overlays = overlays, ReducedDecode = !fullDecode };
-        var load = PredictionJob.Loader(pipeline, Options("unused", overlays: true));
+        var load = PredictionJob.Loader(pipeline, Options("unused", overlays: true)); // the same with or without overlays
         var warm = files.Take(batch).Select(load).ToList();
         pipeline.Predict(warm);
 
-        // Models only: images decoded beforehand (as predict with overlays decodes them), timed batches.
+        // Models only: images decoded beforehand (as predict decodes them), timed batches.
         var images = files.Select(load).ToList();
         int reduced = images.Count(im => im.Reduction > 0);
         // CPU use of the process during each measurement, in cores: how much idle CPU the models leave for decoding.
@@ -120,7 +120,7 @@ public sealed class PredictBench : IBench
         }
 
         Console.WriteLine($"machine: {Environment.ProcessorCount} cores; {files.Count} DICOM files from {input}; batch {batch}; " +
-                          (fullDecode ? "every image decoded at full size" : $"{reduced} of {files.Count} decoded at a reduced JPEG 2000 resolution (with overlays)"));
+                          (fullDecode ? "every image decoded at full size" : $"{reduced} of {files.Count} decoded at a reduced JPEG 2000 resolution"));
         Console.WriteLine("| run | images | img/s | vs models only | peak working set |");
         Console.WriteLine("|---|---|---|---|---|");
         Console.WriteLine($"| models only (decoded in memory, best of 3) | {files.Count} | {modelsOnly:F2} | 1.00x | |");

@@ -21,21 +21,25 @@ public sealed class PredictStagesBench : IBench
     {
         if (args.Length < 1)
         {
-            Console.Error.WriteLine("usage: predict-stages DICOM_FOLDER [--n 38] [--rounds 3]");
+            Console.Error.WriteLine("usage: predict-stages DICOM_FOLDER [--n 38] [--rounds 3] [--reduce R]   (R: the wavelet halvings predict decodes at; 1 for the cpu presets on ~1,000-px images, 2 on VinDr-sized ones)");
             return 2;
         }
-        int n = 38, rounds = 3;
+        int n = 38, rounds = 3, reduce = 0;
         for (int i = 1; i + 1 < args.Length; i += 2)
         {
             if (args[i] == "--n") n = int.Parse(args[i + 1]);
             if (args[i] == "--rounds") rounds = int.Parse(args[i + 1]);
+            if (args[i] == "--reduce") reduce = int.Parse(args[i + 1]);
         }
         var files = InputFiles.Expand([args[0]], []).Take(n).ToList();
-        string[] names = ["read + parse", "decode (JPEG 2000) at full size", "VOI + min-max to 8 bits", "overlay drawing (1024 px)", "overlay PNG encoding",
-            "thumbnail PNG (320 px)", "item JSON", "(not in predict) overlay PNG by Skia, Sub filter + zlib 1",
-            "(replaces full-size decode in predict when large) decode at the reduction the 1024-px overlay allows"];
-        bool[] inPredict = [true, true, true, true, true, true, true, false, false];
+        // Stages after the decode run on the image predict would have: reduced by `reduce` halvings where the codec can,
+        // drawn (like predict's default overlay) at that size, at most 1024 px.
+        string[] names = ["read + parse", "(not in predict when reduced) decode at full size", $"decode at {reduce} halving(s) (JPEG 2000; others full size)",
+            "VOI + min-max to 8 bits", "overlay drawing (decoded size, <= 1024 px)", "overlay PNG encoding", "thumbnail PNG (320 px)", "item JSON",
+            "(not in predict) overlay PNG by Skia, Sub filter + zlib 1"];
+        bool[] inPredict = [true, reduce == 0, reduce > 0, true, true, true, true, true, false];
         int reducedFiles = 0;
+        long overlayPixels = 0;
         var best = Enumerable.Repeat(double.MaxValue, names.Length).ToArray();
         var box = new PredictedBox("Osteophytes", 0, 0.9f, [100, 100, 300, 260]);
         for (int round = 0; round <= rounds; round++)
@@ -48,33 +52,38 @@ public sealed class PredictStagesBench : IBench
                 total[0] += Lap(sw);
                 var frame = PixelDecoder.DecodeGray(file);
                 total[1] += Lap(sw);
-                byte[] gray = GrayscaleRenderer.ToGray8(frame, file.Dataset);
+                if (reduce > 0)
+                {
+                    frame = PixelDecoder.DecodeGray(DicomPixelData.Create(file), 0, reduce);
+                    if (round == 0 && frame.Reduction > 0) reducedFiles++;
+                }
                 total[2] += Lap(sw);
-                var (rgb, w, h) = OverlayRenderer.RenderRgb(gray, frame.Columns, frame.Rows, [box], "abnormal 0.91", true, 1024);
+                byte[] gray = GrayscaleRenderer.ToGray8(frame, file.Dataset);
                 total[3] += Lap(sw);
-                PngWriter.WriteRgb8(Stream.Null, w, h, rgb);
+                int shift = reduce - frame.Reduction; // halvings the codec could not do (e.g. uncompressed): the overlay does them
+                int side = Math.Min(1024, (Math.Max(frame.Columns, frame.Rows) + (1 << shift) - 1) >> shift);
+                var (rgb, w, h) = OverlayRenderer.RenderRgb(gray, frame.Columns, frame.Rows, [box], "abnormal 0.91", true, side);
+                if (round == 0) overlayPixels += (long)w * h;
                 total[4] += Lap(sw);
-                OverlayRenderer.RenderPng(gray, frame.Columns, frame.Rows, [box], null, true, 320);
+                PngWriter.WriteRgb8(Stream.Null, w, h, rgb);
                 total[5] += Lap(sw);
-                JsonSerializer.SerializeToUtf8Bytes(new { file = f, boxes = new[] { box } });
+                OverlayRenderer.RenderPng(gray, frame.Columns, frame.Rows, [box], null, true, 320);
                 total[6] += Lap(sw);
-                sw.Restart();
-                var pixels = DicomPixelData.Create(file);
-                var reduced = PixelDecoder.DecodeGray(pixels, 0, SpineImageLoader.Reductions(Math.Max(pixels.Format.Rows, pixels.Format.Columns) / 1024.0));
-                total[8] += Lap(sw);
-                if (round == 0 && reduced.Reduction > 0) reducedFiles++;
+                JsonSerializer.SerializeToUtf8Bytes(new { file = f, boxes = new[] { box } });
+                total[7] += Lap(sw);
                 using (var bitmap = Rgba(rgb, w, h))
                 using (var pixmap = bitmap.PeekPixels())
                 {
                     sw.Restart();
                     using var data = pixmap.Encode(SkiaFastPng);
-                    total[7] += Lap(sw);
+                    total[8] += Lap(sw);
                 }
             }
             if (round == 0) continue; // warm-up
             for (int k = 0; k < names.Length; k++) best[k] = Math.Min(best[k], total[k] / files.Count);
         }
-        Console.WriteLine($"{files.Count} files from {args[0]}, best of {rounds} rounds, one thread; {reducedFiles} large enough for a reduced decode");
+        Console.WriteLine($"overlays average {Math.Sqrt(overlayPixels / (double)files.Count):F0} px on a side (square-equivalent)");
+        Console.WriteLine($"{files.Count} files from {args[0]}, best of {rounds} rounds, one thread; {reducedFiles} decoded reduced");
         Console.WriteLine("| stage | ms per image |");
         Console.WriteLine("|---|---|");
         for (int k = 0; k < names.Length; k++) Console.WriteLine($"| {names[k]} | {best[k]:F1} |");

@@ -14,15 +14,17 @@ public sealed class PredictCommand : ICliCommand
     public string Help => """
         usage: spinexr predict INPUT... --classifier RUN_DIR[,RUN_DIR...] --detector RUN_DIR[,RUN_DIR...] --out DIR
                                [--abnormal-threshold C] [--keep-threshold 0.5] [--tta] [--batch 8] [--workers N]
-                               [--shard i/n] [--force] [--no-overlays] [--secondary-capture] [--full-decode] [--quiet]
+                               [--shard i/n] [--force] [--no-overlays] [--overlay-size PX] [--secondary-capture]
+                               [--full-decode] [--quiet]
 
         INPUT: DICOM or PNG files, folders (searched recursively) or globs ('data/**/*.dicom').
         Classifiers are ensembled by the mean of their logits, detectors by weighted boxes fusion (--tta adds
         horizontal-flip test-time augmentation). Decision rule: an image with P(abnormal) < C keeps only boxes
         scoring >= keep; C defaults to the first classifier run's validation threshold (Youden's J).
         The image id is the file stem (VinDr layout: <image_id>.dicom).
-        JPEG 2000 inputs much larger than the models' inputs and the overlay (VinDr's ~2,500-pixel radiographs) are
-        decoded at a coarser wavelet level, skipping the finest levels' data; --full-decode decodes every image at
+        JPEG 2000 inputs larger than the models' inputs (VinDr's ~2,500-pixel radiographs, for the cpu presets also
+        the synthetic ~1,000-pixel ones) are decoded at a coarser wavelet level, skipping the finest levels' data; a
+        level is used while it keeps 85% of the resolution the models sample. --full-decode decodes every image at
         full size. Boxes are in original pixels either way.
 
         Writes to DIR:
@@ -30,7 +32,9 @@ public sealed class PredictCommand : ICliCommand
                                       original pixels), plus the models and thresholds used
           classifier_predictions.csv  image_id, abnormal_prob, logit      (input of `spinexr eval classifier`)
           detections.json             detector boxes before the rule     (input of `spinexr eval detector|overall`)
-          overlays/<key>.png          the image with class-coloured boxes and the verdict
+          overlays/<key>.png          the image with class-coloured boxes and the verdict, at the resolution decoded
+                                      for the models (at most 1024 px); --overlay-size PX asks for PX on the long
+                                      side and decodes enough for it (a finer level costs up to 4x the decoding)
           dicom/<key>.dcm             with --secondary-capture: DICOM Secondary Capture of the same drawing at full
                                       size, new series (9901) in the source's study, DERIVED, Burned In Annotation YES,
                                       not for diagnostic use
@@ -58,6 +62,7 @@ public sealed class PredictCommand : ICliCommand
             BatchSize = args.GetInt("batch", 8),
             Workers = args.GetInt("workers", Math.Max(1, Environment.ProcessorCount)),
             Overlays = !args.Flag("no-overlays"),
+            OverlaySize = OverlaySize(args),
             SecondaryCapture = args.Flag("secondary-capture"),
             ReducedDecode = !args.Flag("full-decode"),
             Quiet = args.Flag("quiet"),
@@ -86,6 +91,13 @@ public sealed class PredictCommand : ICliCommand
         Console.WriteLine("report: " + Path.GetFullPath(Path.Combine(outDir, "report.html")));
         if (result.Predictions.Count == 0) return ExitCodes.Usage;
         return result.Errors.Count > 0 ? ExitCodes.SomeFailed : ExitCodes.Ok;
+    }
+
+    private static int? OverlaySize(CliArgs args)
+    {
+        if (args.Get("overlay-size") is null) return null;
+        int px = args.GetInt("overlay-size", 0);
+        return px >= 16 ? px : throw new UsageException($"--overlay-size expects at least 16 pixels, got {px}");
     }
 
     internal static List<string> SplitRuns(string value)

@@ -2,6 +2,7 @@
 // distance 1 (runs), coded with a dynamic Huffman table per block. This is what libpng gets from OpenCV's default
 // (compression 1, Z_RLE) and it suits filtered image rows: about 3x faster than System.IO.Compression's fastest level
 // on radiographs, with smaller output.
+using System.Buffers;
 using System.Buffers.Binary;
 
 namespace SpineXR.Imaging;
@@ -34,16 +35,22 @@ internal static class RleDeflate
     public static byte[] Compress(ReadOnlySpan<byte> data)
     {
         int n = Compress(data, out byte[] buffer);
-        return buffer.AsSpan(0, n).ToArray();
+        byte[] result = buffer.AsSpan(0, n).ToArray();
+        ArrayPool<byte>.Shared.Return(buffer);
+        return result;
     }
 
-    /// <summary>Compresses into <paramref name="buffer"/> (no final copy); returns the stream's length.</summary>
+    /// <summary>
+    /// Compresses into <paramref name="buffer"/> (no final copy); returns the stream's length. The buffer is rented
+    /// from <see cref="ArrayPool{T}.Shared"/>: return it when done (an overlay PNG per image would otherwise put a
+    /// fresh half-megabyte array on the large-object heap each time).
+    /// </summary>
     public static int Compress(ReadOnlySpan<byte> data, out byte[] buffer)
     {
         var w = new BitWriter(data.Length / 2 + 1024);
         w.WriteBits(0x78, 8); // CMF: deflate, 32K window
         w.WriteBits(0x01, 8); // FLG: check bits, fastest
-        var tokens = new ushort[BlockSize];
+        ushort[] tokens = ArrayPool<ushort>.Shared.Rent(BlockSize);
         int start = 0;
         do
         {
@@ -53,6 +60,7 @@ internal static class RleDeflate
             start = end;
         }
         while (start < data.Length);
+        ArrayPool<ushort>.Shared.Return(tokens);
         w.AlignToByte();
         uint adler = Adler32(data);
         w.WriteBits(adler >> 24, 8);
@@ -229,10 +237,10 @@ internal static class RleDeflate
         return (b << 16) | a;
     }
 
-    /// <summary>LSB-first bit packing into a growing buffer.</summary>
+    /// <summary>LSB-first bit packing into a growing buffer (rented; <see cref="Finish"/> hands it over).</summary>
     private struct BitWriter(int capacity)
     {
-        private byte[] _buf = GC.AllocateUninitializedArray<byte>(Math.Max(64, capacity));
+        private byte[] _buf = ArrayPool<byte>.Shared.Rent(Math.Max(64, capacity));
         private int _pos;
         private ulong _acc;
         private int _bits;
@@ -244,7 +252,7 @@ internal static class RleDeflate
             _bits += count;
             if (_bits >= 32)
             {
-                if (_pos + 8 > _buf.Length) Array.Resize(ref _buf, _buf.Length * 2);
+                if (_pos + 8 > _buf.Length) Grow();
                 BinaryPrimitives.WriteUInt32LittleEndian(_buf.AsSpan(_pos), (uint)_acc);
                 _pos += 4;
                 _acc >>= 32;
@@ -254,7 +262,7 @@ internal static class RleDeflate
 
         public void AlignToByte()
         {
-            if (_pos + 16 > _buf.Length) Array.Resize(ref _buf, _buf.Length * 2);
+            if (_pos + 16 > _buf.Length) Grow();
             while (_bits > 0)
             {
                 _buf[_pos++] = (byte)_acc;
@@ -262,6 +270,14 @@ internal static class RleDeflate
                 _bits = Math.Max(0, _bits - 8);
             }
             _acc = 0;
+        }
+
+        private void Grow()
+        {
+            byte[] bigger = ArrayPool<byte>.Shared.Rent(_buf.Length * 2);
+            _buf.AsSpan(0, _pos).CopyTo(bigger);
+            ArrayPool<byte>.Shared.Return(_buf);
+            _buf = bigger;
         }
 
         public int Finish(out byte[] buffer)

@@ -37,15 +37,33 @@ public sealed record PredictionJobOptions
     /// </summary>
     public bool SecondaryCapture { get; init; }
 
-    /// <summary>Longest side of overlay PNGs; thumbnails in report.html use <see cref="ThumbnailSide"/>.</summary>
+    /// <summary>
+    /// Longest side of overlay PNGs when <see cref="OverlaySize"/> is not given: an overlay shows the image as decoded
+    /// for the models, shrunk to at most this. Thumbnails in report.html use <see cref="ThumbnailSide"/>.
+    /// </summary>
     public int OverlayMaxSide { get; init; } = 1024;
     public int ThumbnailSide { get; init; } = 320;
+
+    /// <summary>
+    /// Longest side asked of overlay PNGs (`--overlay-size`; never more than the original image): the decode then
+    /// keeps enough resolution for it. Null (default): overlays at the resolution decoded for the models, which
+    /// for the `cpu` presets is 450-650 pixels on a side and for the `paper` presets about 800-1,300
+    /// (at most <see cref="OverlayMaxSide"/>).
+    /// </summary>
+    public int? OverlaySize { get; init; }
 
     /// <summary>
     /// Decode JPEG 2000 inputs at the coarsest wavelet level that still covers the models' inputs and the overlay
     /// (see <see cref="PredictionJob.Allowance"/>); false decodes every image at full size.
     /// </summary>
     public bool ReducedDecode { get; init; } = true;
+
+    /// <summary>
+    /// The least share of the resolution the models sample that a reduced decode must keep: a wavelet level whose
+    /// short side is 85% of the detector's 448-pixel input still serves it (resized up by at most 1/0.85 = 1.18x,
+    /// inside the detector's training scales 352-448). 1 keeps every pixel the models sample.
+    /// </summary>
+    public double MinModelDetail { get; init; } = 0.85;
 
     /// <summary>No progress output.</summary>
     public bool Quiet { get; init; }
@@ -57,6 +75,8 @@ public sealed record PredictionJobOptions
             throw new ArgumentException($"shard {ShardIndex}/{ShardCount}: need 0 <= index < count", nameof(ShardIndex));
         if (BatchSize < 1) throw new ArgumentException("BatchSize must be >= 1", nameof(BatchSize));
         if (Workers < 1) throw new ArgumentException("Workers must be >= 1", nameof(Workers));
+        if (OverlaySize is < 16) throw new ArgumentException("OverlaySize must be >= 16 pixels", nameof(OverlaySize));
+        if (MinModelDetail is <= 0 or > 1) throw new ArgumentException("MinModelDetail must be in (0, 1]", nameof(MinModelDetail));
     }
 }
 
@@ -75,20 +95,38 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
     private const string ItemsFolder = ".items";
 
     /// <summary>
-    /// How far the job's inputs may be shrunk when decoded: what the predictor's models allow, limited by the overlay
-    /// (its longest side at most <see cref="PredictionJobOptions.OverlayMaxSide"/>); a Secondary Capture burns the
-    /// findings into the full-size image, so then none. Null when <see cref="PredictionJobOptions.ReducedDecode"/> is off.
+    /// How far the job's inputs may be shrunk when decoded: what the predictor's models allow, widened by
+    /// <see cref="PredictionJobOptions.MinModelDetail"/>, and limited by an asked <see cref="PredictionJobOptions.OverlaySize"/>;
+    /// a Secondary Capture burns the findings into the full-size image, so then none. Null when
+    /// <see cref="PredictionJobOptions.ReducedDecode"/> is off.
     /// </summary>
     public static ShrinkAllowance? Allowance(ISpinePredictor predictor, PredictionJobOptions options)
     {
         if (!options.ReducedDecode || options.SecondaryCapture) return null;
         return (w, h) =>
         {
-            double shrink = predictor.MaxInputShrink(w, h);
-            if (options.Overlays) shrink = Math.Min(shrink, Math.Max(w, h) / (double)options.OverlayMaxSide);
+            double shrink = ModelShrink(predictor, options, w, h);
+            if (options.Overlays && options.OverlaySize is int side) shrink = Math.Min(shrink, Math.Max(w, h) / (double)side);
             return Math.Max(1, shrink);
         };
     }
+
+    /// <summary>
+    /// Longest side of the overlay PNG of an image of <paramref name="width"/> x <paramref name="height"/> original
+    /// pixels: the asked <see cref="PredictionJobOptions.OverlaySize"/>, else the size of the wavelet level the models
+    /// allow (<see cref="Allowance"/> without an overlay), whatever the encoding and with or without `--full-decode`,
+    /// so an uncompressed input and a JPEG 2000 one get the same picture; at most <see cref="PredictionJobOptions.OverlayMaxSide"/>.
+    /// </summary>
+    public static int OverlaySide(ISpinePredictor predictor, PredictionJobOptions options, int width, int height)
+    {
+        int longSide = Math.Max(width, height);
+        if (options.OverlaySize is int asked) return Math.Min(asked, longSide);
+        int r = SpineImageLoader.Reductions(ModelShrink(predictor, options, width, height));
+        return Math.Min(options.OverlayMaxSide, (longSide + (1 << r) - 1) >> r);
+    }
+
+    private static double ModelShrink(ISpinePredictor predictor, PredictionJobOptions options, int width, int height) =>
+        Math.Max(1, predictor.MaxInputShrink(width, height) / options.MinModelDetail);
 
     /// <summary>The loader `spinexr predict` uses: <see cref="SpineImageLoader.Load(string, ShrinkAllowance?)"/> with <see cref="Allowance"/>.</summary>
     public static Func<string, SpineImage> Loader(ISpinePredictor predictor, PredictionJobOptions options)
@@ -215,10 +253,11 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
             bool abnormal = p.Verdict == "abnormal";
             // boxes are in original pixels, the image may be a reduced decode
             var boxes = img.Reduction == 0 ? p.Boxes : p.Boxes.Select(b => b with { Xyxy = b.Xyxy.Select(v => v / img.Subsampling).ToArray() }).ToList();
-            AtomicFile.WriteAllBytes(Path.Combine(outDir, "overlays", key + ".png"),
-                OverlayRenderer.RenderPng(img.Gray8, img.Width, img.Height, boxes, banner, abnormal, options.OverlayMaxSide));
-            AtomicFile.WriteAllBytes(Path.Combine(outDir, ItemsFolder, key + ".thumb.png"),
-                OverlayRenderer.RenderPng(img.Gray8, img.Width, img.Height, boxes, null, abnormal, options.ThumbnailSide));
+            int side = OverlaySide(predictor, options, img.OriginalWidth, img.OriginalHeight);
+            AtomicFile.Write(Path.Combine(outDir, "overlays", key + ".png"),
+                s => OverlayRenderer.WritePng(s, img.Gray8, img.Width, img.Height, boxes, banner, abnormal, side));
+            AtomicFile.Write(Path.Combine(outDir, ItemsFolder, key + ".thumb.jpg"),
+                s => OverlayRenderer.WriteJpeg(s, img.Gray8, img.Width, img.Height, boxes, null, abnormal, options.ThumbnailSide));
         }
         // The result file is written last: its presence means the image is finished.
         AtomicFile.WriteAllBytes(ItemPath(outDir, img.File), JsonSerializer.SerializeToUtf8Bytes(p, Json));
@@ -253,8 +292,9 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
 
         AtomicFile.WriteText(Path.Combine(outDir, "report.html"), w => PredictionReport.Write(w, all, p =>
         {
-            string thumb = Path.Combine(outDir, ItemsFolder, InputFiles.ItemKey(p.File) + ".thumb.png");
-            return File.Exists(thumb) ? File.ReadAllBytes(thumb) : null;
+            // JPEG since 2026-11-27; an output folder resumed from before has PNG thumbnails
+            string stem = Path.Combine(outDir, ItemsFolder, InputFiles.ItemKey(p.File) + ".thumb");
+            return File.Exists(stem + ".jpg") ? File.ReadAllBytes(stem + ".jpg") : File.Exists(stem + ".png") ? File.ReadAllBytes(stem + ".png") : null;
         }, predictor.Provenance, errors));
     }
 

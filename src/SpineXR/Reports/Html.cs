@@ -12,6 +12,10 @@ public static class Html
     /// <summary>A PNG embedded as a data URI, so the report is one file that opens anywhere.</summary>
     public static string PngDataUri(ReadOnlySpan<byte> png) => "data:image/png;base64," + Convert.ToBase64String(png);
 
+    /// <summary>A data URI for PNG or JPEG bytes, the type read from their signature.</summary>
+    public static string ImageDataUri(ReadOnlySpan<byte> image) =>
+        image is [0xFF, 0xD8, ..] ? "data:image/jpeg;base64," + Convert.ToBase64String(image) : PngDataUri(image);
+
     public static string Pct(double fraction) =>
         double.IsNaN(fraction) ? "–" : (fraction * 100).ToString("0.00", CultureInfo.InvariantCulture);
 

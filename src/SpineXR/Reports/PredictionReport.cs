@@ -11,7 +11,7 @@ namespace SpineXR.Reports;
 public static class PredictionReport
 {
     /// <param name="predictions">Per-image results, in output order.</param>
-    /// <param name="thumbnail">PNG bytes of an image's overlay thumbnail, or null when not available.</param>
+    /// <param name="thumbnail">JPEG or PNG bytes of an image's overlay thumbnail, or null when not available.</param>
     /// <param name="provenance">Models and thresholds used.</param>
     /// <param name="errors">Inputs that failed: file and reason.</param>
     public static string Build(IReadOnlyList<ImagePrediction> predictions, Func<ImagePrediction, byte[]?> thumbnail,
@@ -64,7 +64,7 @@ public static class PredictionReport
             output.Write(sb);
             sb.Clear();
             sb.Append("<div class=\"card\">");
-            if (thumbnail(p) is { } png) sb.Append("<img alt=\"").Append(Html.Escape(p.ImageId)).Append("\" src=\"").Append(Html.PngDataUri(png)).Append("\">");
+            if (thumbnail(p) is { } thumb) sb.Append("<img alt=\"").Append(Html.Escape(p.ImageId)).Append("\" src=\"").Append(Html.ImageDataUri(thumb)).Append("\">");
             sb.Append("<h3>").Append(Html.Escape(Path.GetFileName(p.File))).Append("</h3>");
             sb.Append("<div class=\"").Append(p.Verdict == "abnormal" ? "abnormal" : "normal").Append("\">")
               .Append(Html.Escape(p.Verdict)).Append(" · P(abnormal) = ").Append(Html.Num(p.AbnormalProbability)).Append("</div>");

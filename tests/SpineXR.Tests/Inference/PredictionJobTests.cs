@@ -157,13 +157,15 @@ public sealed class PredictionJobTests : IDisposable
     }
 
     [Fact]
-    public void TheDecodeAllowanceIsTheModelsLimitedByTheOverlayAndNoneForASecondaryCapture()
+    public void TheDecodeAllowanceIsTheModelsWidenedByTheDetailShareLimitedByAnAskedOverlayAndNoneForASecondaryCapture()
     {
         var p = new ShrinkablePredictor();
-        var opts = new PredictionJobOptions { OutDir = _dir };
-        Assert.Equal(3000 / 1024.0, PredictionJob.Allowance(p, opts)!(2000, 3000), 9); // overlay: 1024 of 3000 px
-        Assert.Equal(4, PredictionJob.Allowance(p, opts with { Overlays = false })!(2000, 3000));
-        Assert.Equal(1, PredictionJob.Allowance(p, opts)!(600, 800)); // never below 1
+        var opts = new PredictionJobOptions { OutDir = _dir, MinModelDetail = 0.8 };
+        Assert.Equal(5, PredictionJob.Allowance(p, opts)!(2000, 3000), 9); // the models' 4, keeping 80% of their detail
+        Assert.Equal(4, PredictionJob.Allowance(p, opts with { MinModelDetail = 1 })!(2000, 3000));
+        Assert.Equal(3000 / 1024.0, PredictionJob.Allowance(p, opts with { OverlaySize = 1024 })!(2000, 3000), 9); // overlay: 1024 of 3000 px
+        Assert.Equal(5, PredictionJob.Allowance(p, opts with { OverlaySize = 1024, Overlays = false })!(2000, 3000), 9);
+        Assert.Equal(1, PredictionJob.Allowance(p, opts with { OverlaySize = 1024 })!(600, 800)); // never below 1
         Assert.Null(PredictionJob.Allowance(p, opts with { SecondaryCapture = true }));
         Assert.Null(PredictionJob.Allowance(p, opts with { ReducedDecode = false }));
         Assert.Equal(1, ((ISpinePredictor)new FakePredictor()).MaxInputShrink(2000, 3000)); // the interface's default: full size
@@ -182,5 +184,43 @@ public sealed class PredictionJobTests : IDisposable
         using var overlay = SkiaSharp.SKBitmap.Decode(Directory.GetFiles(Path.Combine(opts.OutDir, "overlays"))[0]);
         Assert.Equal((32, 24), (overlay.Width, overlay.Height)); // drawn on the decoded pixels, box halved with them
         Assert.NotEqual(overlay.GetPixel(1, 3), overlay.GetPixel(3, 3)); // the box's left edge at x = 1
+    }
+
+    [Theory]
+    [InlineData(null, 32, 24)] // default: the decoded size (here under the 1024 cap)
+    [InlineData(16, 16, 12)]   // asked smaller: shrunk
+    [InlineData(2048, 32, 24)] // asked larger than decoded: never enlarged
+    public void AnOverlayIsDrawnAtTheDecodedSizeUnlessASizeIsAsked(int? size, int width, int height)
+    {
+        var files = MakeInputs(1);
+        var opts = new PredictionJobOptions { OutDir = Path.Combine(_dir, "out"), Quiet = true, OverlaySize = size };
+        new PredictionJob(new FakePredictor(), f => new SpineImage(f, "img0", new byte[32 * 24], 32, 24) { Reduction = 1, OriginalWidth = 64, OriginalHeight = 48 }, opts)
+            .Run(files, []);
+        using var overlay = SkiaSharp.SKBitmap.Decode(Directory.GetFiles(Path.Combine(opts.OutDir, "overlays"))[0]);
+        Assert.Equal((width, height), (overlay.Width, overlay.Height));
+        Assert.Single(Directory.GetFiles(Path.Combine(opts.OutDir, ".items"), "*.thumb.jpg"));
+        Assert.Contains("src=\"data:image/jpeg;base64,", File.ReadAllText(Path.Combine(opts.OutDir, "report.html"))); // the thumbnail, as JPEG
+    }
+
+    [Fact]
+    public void TheOverlaySideIsTheWaveletLevelTheModelsAllowWhateverTheEncodingUnlessASizeIsAsked()
+    {
+        var opts = new PredictionJobOptions { OutDir = _dir };
+        var p = new ShrinkablePredictor(); // 4, widened by 0.85 to 4.7: two halvings
+        Assert.Equal(750, PredictionJob.OverlaySide(p, opts, 2000, 3000));
+        Assert.Equal(751, PredictionJob.OverlaySide(p, opts, 2000, 3001)); // rounded up, as the codec's reduced size
+        Assert.Equal(750, PredictionJob.OverlaySide(p, opts with { ReducedDecode = false }, 2000, 3000)); // same picture with --full-decode
+        Assert.Equal(1024, PredictionJob.OverlaySide(p, opts, 6000, 9000)); // capped
+        Assert.Equal(1024, PredictionJob.OverlaySide(p, opts with { OverlaySize = 1024 }, 2000, 3000));
+        Assert.Equal(800, PredictionJob.OverlaySide(p, opts with { OverlaySize = 1024 }, 600, 800)); // never above the original
+        Assert.Equal(800, PredictionJob.OverlaySide(new FakePredictor(), opts, 600, 800)); // models that want full size
+    }
+
+    [Fact]
+    public void AnOverlaySizeOrDetailShareOutOfRangeIsRefused()
+    {
+        Assert.Throws<ArgumentException>(() => new PredictionJobOptions { OutDir = _dir, OverlaySize = 8 }.Validate());
+        Assert.Throws<ArgumentException>(() => new PredictionJobOptions { OutDir = _dir, MinModelDetail = 0 }.Validate());
+        Assert.Throws<ArgumentException>(() => new PredictionJobOptions { OutDir = _dir, MinModelDetail = 1.5 }.Validate());
     }
 }

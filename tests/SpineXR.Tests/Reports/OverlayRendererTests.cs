@@ -32,6 +32,29 @@ public class OverlayRendererTests
     }
 
     [Fact]
+    public void AJpegThumbnailIsTheSameDrawingWithinJpegError()
+    {
+        var box = new PredictedBox("Surgical implant", 1, 0.9f, [20, 30, 80, 90]);
+        byte[] jpeg = OverlayRenderer.RenderJpeg(Gray(256, 256, 40), 256, 256, [box], banner: null, abnormal: true, maxSide: 128);
+        Assert.Equal([0xFF, 0xD8], jpeg[..2]);
+        Assert.StartsWith("data:image/jpeg;base64,", Html.ImageDataUri(jpeg));
+        using var bmp = SKBitmap.Decode(jpeg);
+        using var reference = SKBitmap.Decode(OverlayRenderer.RenderPng(Gray(256, 256, 40), 256, 256, [box], null, true, 128));
+        Assert.Equal((128, 128), (bmp.Width, bmp.Height));
+        Assert.True(bmp.GetPixel(25, 45).Blue > 120, $"box edge {bmp.GetPixel(25, 45)} should be the class colour");
+        Assert.InRange(bmp.GetPixel(25, 30).Red, 30, 50); // inside the box: the image's grey
+        double diff = 0;
+        for (int y = 0; y < 128; y++)
+            for (int x = 0; x < 128; x++)
+                diff += Math.Abs(bmp.GetPixel(x, y).Green - reference.GetPixel(x, y).Green);
+        Assert.True(diff / (128 * 128) < 4, $"mean difference from the PNG drawing {diff / (128 * 128):F2} levels");
+    }
+
+    [Fact]
+    public void APngDataUriIsNamedPng() =>
+        Assert.StartsWith("data:image/png;base64,", Html.ImageDataUri(OverlayRenderer.RenderPng(Gray(8, 8, 1), 8, 8, [], null, false)));
+
+    [Fact]
     public void RejectsABufferSmallerThanTheImage() =>
         Assert.Throws<ArgumentException>(() => OverlayRenderer.RenderPng(new byte[10], 8, 8, [], null, false));
 }

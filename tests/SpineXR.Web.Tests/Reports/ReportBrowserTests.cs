@@ -21,7 +21,7 @@ public sealed class ReportBrowserTests : IDisposable
     {
         var gray = new byte[320 * 400];
         for (int i = 0; i < gray.Length; i++) gray[i] = (byte)(40 + (i % 320) / 4);
-        return OverlayRenderer.RenderPng(gray, 320, 400, [new PredictedBox("Osteophytes", 0, 0.9f, [60, 80, 200, 260])], null, true, 320);
+        return OverlayRenderer.RenderJpeg(gray, 320, 400, [new PredictedBox("Osteophytes", 0, 0.9f, [60, 80, 200, 260])], null, true, 320);
     }
 
     private static async Task<(byte[] Png, int Images, int Broken)> Render(string html, string path)
