@@ -35,7 +35,7 @@ public sealed class PredictStagesBench : IBench
         // Stages after the decode run on the image predict would have: reduced by `reduce` halvings where the codec can,
         // drawn (like predict's default overlay) at that size, at most 1024 px.
         string[] names = ["read + parse", "(not in predict when reduced) decode at full size", $"decode at {reduce} halving(s) (JPEG 2000; others full size)",
-            "VOI + min-max to 8 bits", "overlay drawing (decoded size, <= 1024 px)", "overlay PNG encoding", "thumbnail PNG (320 px)", "item JSON",
+            "VOI + min-max to 8 bits", "overlay drawing (decoded size, <= 1024 px)", "overlay PNG encoding", "thumbnail JPEG (320 px)", "item JSON",
             "(not in predict) overlay PNG by Skia, Sub filter + zlib 1"];
         bool[] inPredict = [true, reduce == 0, reduce > 0, true, true, true, true, true, false];
         int reducedFiles = 0;
@@ -67,7 +67,7 @@ public sealed class PredictStagesBench : IBench
                 total[4] += Lap(sw);
                 PngWriter.WriteRgb8(Stream.Null, w, h, rgb);
                 total[5] += Lap(sw);
-                OverlayRenderer.RenderPng(gray, frame.Columns, frame.Rows, [box], null, true, 320);
+                OverlayRenderer.RenderJpeg(gray, frame.Columns, frame.Rows, [box], null, true, 320);
                 total[6] += Lap(sw);
                 JsonSerializer.SerializeToUtf8Bytes(new { file = f, boxes = new[] { box } });
                 total[7] += Lap(sw);
