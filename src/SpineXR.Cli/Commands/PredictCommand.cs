@@ -33,8 +33,8 @@ public sealed class PredictCommand : ICliCommand
           classifier_predictions.csv  image_id, abnormal_prob, logit      (input of `spinexr eval classifier`)
           detections.json             detector boxes before the rule     (input of `spinexr eval detector|overall`)
           overlays/<key>.png          the image with class-coloured boxes and the verdict, at the resolution decoded
-                                      for the models (at most 1024 px); --overlay-size PX asks for PX on the long
-                                      side and decodes enough for it (a finer level costs up to 4x the decoding)
+                                      for the models (400-1024 px on the long side); --overlay-size PX asks for PX
+                                      and decodes enough for it (a finer level costs up to 4x the decoding)
           dicom/<key>.dcm             with --secondary-capture: DICOM Secondary Capture of the same drawing at full
                                       size, new series (9901) in the source's study, DERIVED, Burned In Annotation YES,
                                       not for diagnostic use

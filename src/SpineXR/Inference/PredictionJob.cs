@@ -42,6 +42,13 @@ public sealed record PredictionJobOptions
     /// for the models, shrunk to at most this. Thumbnails in report.html use <see cref="ThumbnailSide"/>.
     /// </summary>
     public int OverlayMaxSide { get; init; } = 1024;
+
+    /// <summary>
+    /// The default overlay's longest side is at least this (or the whole image when smaller): models content with a
+    /// coarse level (a classifier alone, a small detector on a large image) still give a readable picture, for
+    /// which the decode keeps that much. The `cpu` presets' levels are above it (550-650 px).
+    /// </summary>
+    public int OverlayMinSide { get; init; } = 400;
     public int ThumbnailSide { get; init; } = 320;
 
     /// <summary>
@@ -76,6 +83,7 @@ public sealed record PredictionJobOptions
         if (BatchSize < 1) throw new ArgumentException("BatchSize must be >= 1", nameof(BatchSize));
         if (Workers < 1) throw new ArgumentException("Workers must be >= 1", nameof(Workers));
         if (OverlaySize is < 16) throw new ArgumentException("OverlaySize must be >= 16 pixels", nameof(OverlaySize));
+        if (OverlayMinSide < 16) throw new ArgumentException("OverlayMinSide must be >= 16 pixels", nameof(OverlayMinSide));
         if (MinModelDetail is <= 0 or > 1) throw new ArgumentException("MinModelDetail must be in (0, 1]", nameof(MinModelDetail));
     }
 }
@@ -96,7 +104,8 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
 
     /// <summary>
     /// How far the job's inputs may be shrunk when decoded: what the predictor's models allow, widened by
-    /// <see cref="PredictionJobOptions.MinModelDetail"/>, and limited by an asked <see cref="PredictionJobOptions.OverlaySize"/>;
+    /// <see cref="PredictionJobOptions.MinModelDetail"/>, and with overlays limited by the asked
+    /// <see cref="PredictionJobOptions.OverlaySize"/> or else <see cref="PredictionJobOptions.OverlayMinSide"/>;
     /// a Secondary Capture burns the findings into the full-size image, so then none. Null when
     /// <see cref="PredictionJobOptions.ReducedDecode"/> is off.
     /// </summary>
@@ -106,7 +115,7 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
         return (w, h) =>
         {
             double shrink = ModelShrink(predictor, options, w, h);
-            if (options.Overlays && options.OverlaySize is int side) shrink = Math.Min(shrink, Math.Max(w, h) / (double)side);
+            if (options.Overlays) shrink = Math.Min(shrink, Math.Max(w, h) / (double)(options.OverlaySize ?? options.OverlayMinSide));
             return Math.Max(1, shrink);
         };
     }
@@ -114,14 +123,14 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
     /// <summary>
     /// Longest side of the overlay PNG of an image of <paramref name="width"/> x <paramref name="height"/> original
     /// pixels: the asked <see cref="PredictionJobOptions.OverlaySize"/>, else the size of the wavelet level the models
-    /// allow (<see cref="Allowance"/> without an overlay), whatever the encoding and with or without `--full-decode`,
+    /// allow (no smaller than <see cref="PredictionJobOptions.OverlayMinSide"/>), whatever the encoding and with or without `--full-decode`,
     /// so an uncompressed input and a JPEG 2000 one get the same picture; at most <see cref="PredictionJobOptions.OverlayMaxSide"/>.
     /// </summary>
     public static int OverlaySide(ISpinePredictor predictor, PredictionJobOptions options, int width, int height)
     {
         int longSide = Math.Max(width, height);
         if (options.OverlaySize is int asked) return Math.Min(asked, longSide);
-        int r = SpineImageLoader.Reductions(ModelShrink(predictor, options, width, height));
+        int r = SpineImageLoader.Reductions(Math.Min(ModelShrink(predictor, options, width, height), longSide / (double)options.OverlayMinSide));
         return Math.Min(options.OverlayMaxSide, (longSide + (1 << r) - 1) >> r);
     }
 

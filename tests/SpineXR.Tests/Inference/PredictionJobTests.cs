@@ -163,6 +163,8 @@ public sealed class PredictionJobTests : IDisposable
         var opts = new PredictionJobOptions { OutDir = _dir, MinModelDetail = 0.8 };
         Assert.Equal(5, PredictionJob.Allowance(p, opts)!(2000, 3000), 9); // the models' 4, keeping 80% of their detail
         Assert.Equal(4, PredictionJob.Allowance(p, opts with { MinModelDetail = 1 })!(2000, 3000));
+        Assert.Equal(7.5, PredictionJob.Allowance(p, opts with { MinModelDetail = 0.25 })!(2000, 3000), 9); // 16, but the overlay keeps 400 of 3000 px
+        Assert.Equal(16, PredictionJob.Allowance(p, opts with { MinModelDetail = 0.25, Overlays = false })!(2000, 3000), 9);
         Assert.Equal(3000 / 1024.0, PredictionJob.Allowance(p, opts with { OverlaySize = 1024 })!(2000, 3000), 9); // overlay: 1024 of 3000 px
         Assert.Equal(5, PredictionJob.Allowance(p, opts with { OverlaySize = 1024, Overlays = false })!(2000, 3000), 9);
         Assert.Equal(1, PredictionJob.Allowance(p, opts with { OverlaySize = 1024 })!(600, 800)); // never below 1
@@ -211,6 +213,7 @@ public sealed class PredictionJobTests : IDisposable
         Assert.Equal(751, PredictionJob.OverlaySide(p, opts, 2000, 3001)); // rounded up, as the codec's reduced size
         Assert.Equal(750, PredictionJob.OverlaySide(p, opts with { ReducedDecode = false }, 2000, 3000)); // same picture with --full-decode
         Assert.Equal(1024, PredictionJob.OverlaySide(p, opts, 6000, 9000)); // capped
+        Assert.Equal(750, PredictionJob.OverlaySide(p, opts with { MinModelDetail = 0.25 }, 2000, 3000)); // models content with 188 px: the 400-px floor
         Assert.Equal(1024, PredictionJob.OverlaySide(p, opts with { OverlaySize = 1024 }, 2000, 3000));
         Assert.Equal(800, PredictionJob.OverlaySide(p, opts with { OverlaySize = 1024 }, 600, 800)); // never above the original
         Assert.Equal(800, PredictionJob.OverlaySide(new FakePredictor(), opts, 600, 800)); // models that want full size
