@@ -23,8 +23,8 @@ public sealed class PredictBench : IBench
     {
         string? cls = null, det = null, input = null;
         int n = 40, many = 0, workers = 2;
-        bool fullDecode = args.Contains("--full-decode");
-        var pairs = args.Where(a => a != "--full-decode").ToArray();
+        bool fullDecode = args.Contains("--full-decode"), overlap = args.Contains("--overlap");
+        var pairs = args.Where(a => a != "--full-decode" && a != "--overlap").ToArray();
         for (int i = 0; i + 1 < pairs.Length; i += 2)
             switch (pairs[i])
             {
@@ -38,7 +38,7 @@ public sealed class PredictBench : IBench
             }
         if (cls == null || det == null || input == null)
         {
-            Console.Error.WriteLine("usage: predict --classifier RUN --detector RUN --input DICOM_FOLDER [--n 40] [--many 1000] [--workers 2] [--threads T] [--full-decode]   (e.g. the runs of `spinexr demo`)");
+            Console.Error.WriteLine("usage: predict --classifier RUN --detector RUN --input DICOM_FOLDER [--n 40] [--many 1000] [--workers 2] [--threads T] [--full-decode] [--overlap]   (e.g. the runs of `spinexr demo`)");
             return 2;
         }
         var files = InputFiles.Expand([input], []).Take(n).ToList();
@@ -47,7 +47,7 @@ public sealed class PredictBench : IBench
 
         // Warm-up: first calls initialise libtorch kernels.
         PredictionJobOptions Options(string outDir, bool overlays) =>
-            new() { OutDir = outDir, Quiet = true, BatchSize = batch, Workers = workers, Overlays = overlays, ReducedDecode = !fullDecode };
+            new() { OutDir = outDir, Quiet = true, BatchSize = batch, Workers = workers, Overlays = overlays, ReducedDecode = !fullDecode, Overlap = overlap };
         var load = PredictionJob.Loader(pipeline, Options("unused", overlays: true)); // the same with or without overlays
         var warm = files.Take(batch).Select(load).ToList();
         pipeline.Predict(warm);

@@ -72,6 +72,13 @@ public sealed record PredictionJobOptions
     /// </summary>
     public double MinModelDetail { get; init; } = 0.85;
 
+    /// <summary>
+    /// Decode and write while the models run, instead of taking turns with them (<see cref="CoreTurns"/>). Off by
+    /// default: on CPU the models use every core and overlapping cost them more than it saved; for models that run
+    /// elsewhere (a GPU) overlapping is what hides the decoding.
+    /// </summary>
+    public bool Overlap { get; init; }
+
     /// <summary>No progress output.</summary>
     public bool Quiet { get; init; }
 
@@ -160,6 +167,7 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
         using (var progress = new ProgressReporter("predict", pending.Count, quiet: options.Quiet))
         {
             var channel = Channel.CreateBounded<SpineImage>(new BoundedChannelOptions(options.BatchSize * 2) { SingleReader = true });
+            using var turns = new CoreTurns(!options.Overlap, options.BatchSize);
             var producer = Task.Run(async () =>
             {
                 try
@@ -168,6 +176,7 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
                         async (file, token) =>
                         {
                             SpineImage img;
+                            turns.SideWork(token);
                             try { img = load(file); }
                             catch (Exception e) when (e is not OperationCanceledException)
                             {
@@ -176,9 +185,14 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
                                 return;
                             }
                             await channel.Writer.WriteAsync(img, token);
+                            turns.Decoded();
                         });
                 }
-                finally { channel.Writer.Complete(); }
+                finally
+                {
+                    channel.Writer.Complete();
+                    turns.InputDone();
+                }
             }, ct);
 
             // Results go to a writer thread (overlay PNGs, the item file) so the models never wait on the disk or the
@@ -190,6 +204,7 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
                 // Everything queued is written, even after a cancellation: those images were predicted.
                 await foreach (var (img, p) in results.Reader.ReadAllAsync(CancellationToken.None))
                 {
+                    turns.SideWork();
                     try
                     {
                         WriteItem(outDir, img, p);
@@ -209,9 +224,11 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
                 while (channel.Reader.WaitToReadAsync(ct).AsTask().GetAwaiter().GetResult())
                 {
                     batch.Clear();
+                    turns.AwaitBatch(ct);
                     while (batch.Count < options.BatchSize && channel.Reader.TryRead(out var img)) batch.Add(img);
                     if (batch.Count == 0) continue;
                     IReadOnlyList<ImagePrediction> predictions;
+                    turns.ModelsStart(batch.Count);
                     try { predictions = predictor.Predict(batch, ct); }
                     catch (Exception e) when (e is not OperationCanceledException)
                     {
@@ -220,6 +237,7 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
                         progress.Advance(batch.Count);
                         continue;
                     }
+                    finally { turns.ModelsEnd(); }
                     for (int i = 0; i < batch.Count; i++)
                         results.Writer.WriteAsync((batch[i], predictions[i]), ct).AsTask().GetAwaiter().GetResult();
                 }
