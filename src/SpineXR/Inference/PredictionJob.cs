@@ -44,23 +44,22 @@ public sealed record PredictionJobOptions
     public int OverlayMaxSide { get; init; } = 1024;
 
     /// <summary>
-    /// The default overlay's longest side is at least this (or the whole image when smaller): models content with a
-    /// coarse level (a classifier alone, a small detector on a large image) still give a readable picture, for
-    /// which the decode keeps that much. The `cpu` presets' levels are above it (550-650 px).
+    /// The default overlay's longest side is at least this (or the whole image when smaller): models that are content
+    /// with a coarse level (a classifier alone, a small detector on a large image) still give a readable picture,
+    /// for which the decode keeps that much. The `cpu` presets' levels are above it (550-650 px).
     /// </summary>
     public int OverlayMinSide { get; init; } = 400;
     public int ThumbnailSide { get; init; } = 320;
 
     /// <summary>
     /// Longest side asked of overlay PNGs (`--overlay-size`; never more than the original image): the decode then
-    /// keeps enough resolution for it. Null (default): overlays at the resolution decoded for the models, which
-    /// for the `cpu` presets is 450-650 pixels on a side and for the `paper` presets about 800-1,300
-    /// (at most <see cref="OverlayMaxSide"/>).
+    /// keeps enough resolution for it. Null (default): overlays at the resolution decoded for the models (see
+    /// <see cref="PredictionJob.OverlaySide"/>): 550-650 pixels on the long side for the `cpu` presets, 1024 for `paper`.
     /// </summary>
     public int? OverlaySize { get; init; }
 
     /// <summary>
-    /// Decode JPEG 2000 inputs at the coarsest wavelet level that still covers the models' inputs and the overlay
+    /// Decode JPEG 2000 inputs at the coarsest wavelet level that still serves the models and the overlay
     /// (see <see cref="PredictionJob.Allowance"/>); false decodes every image at full size.
     /// </summary>
     public bool ReducedDecode { get; init; } = true;
@@ -130,8 +129,9 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
     /// <summary>
     /// Longest side of the overlay PNG of an image of <paramref name="width"/> x <paramref name="height"/> original
     /// pixels: the asked <see cref="PredictionJobOptions.OverlaySize"/>, else the size of the wavelet level the models
-    /// allow (no smaller than <see cref="PredictionJobOptions.OverlayMinSide"/>), whatever the encoding and with or without `--full-decode`,
-    /// so an uncompressed input and a JPEG 2000 one get the same picture; at most <see cref="PredictionJobOptions.OverlayMaxSide"/>.
+    /// allow (no smaller than <see cref="PredictionJobOptions.OverlayMinSide"/>), whatever the encoding and with or
+    /// without `--full-decode`, so an uncompressed input and a JPEG 2000 one get the same picture; at most
+    /// <see cref="PredictionJobOptions.OverlayMaxSide"/>.
     /// </summary>
     public static int OverlaySide(ISpinePredictor predictor, PredictionJobOptions options, int width, int height)
     {
