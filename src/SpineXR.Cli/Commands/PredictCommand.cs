@@ -97,7 +97,9 @@ public sealed class PredictCommand : ICliCommand
     {
         if (args.Get("overlay-size") is null) return null;
         int px = args.GetInt("overlay-size", 0);
-        return px >= 16 ? px : throw new UsageException($"--overlay-size expects at least 16 pixels, got {px}");
+        // Checked here too (PredictionJobOptions.Validate has the same bound) to name the flag rather than the property.
+        return px >= PredictionJobOptions.SmallestOverlay ? px
+            : throw new UsageException($"--overlay-size expects at least {PredictionJobOptions.SmallestOverlay} pixels, got {px}");
     }
 
     internal static List<string> SplitRuns(string value)

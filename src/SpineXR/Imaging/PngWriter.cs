@@ -90,19 +90,14 @@ public static class PngWriter
                 SubtractBytes(row, samples.Slice((y - 1) * rowBytes, rowBytes), line[1..]);
             }
         }
-        if (level == CompressionLevel.Fastest)
-        {
-            int zlibLength = RleDeflate.Compress(filtered, out byte[] zlib);
-            System.Buffers.ArrayPool<byte>.Shared.Return(pooled);
-            WriteChunk(stream, "IDAT"u8, zlib.AsSpan(0, zlibLength));
-            System.Buffers.ArrayPool<byte>.Shared.Return(zlib);
-        }
-        else
-        {
-            byte[] zlib = ZLib(filtered, level);
-            System.Buffers.ArrayPool<byte>.Shared.Return(pooled);
-            WriteChunk(stream, "IDAT"u8, zlib);
-        }
+        byte[] zlib;
+        int zlibLength;
+        bool rented = level == CompressionLevel.Fastest; // RleDeflate's output is pooled
+        if (rented) zlibLength = RleDeflate.Compress(filtered, out zlib);
+        else zlibLength = (zlib = ZLib(filtered, level)).Length;
+        System.Buffers.ArrayPool<byte>.Shared.Return(pooled);
+        WriteChunk(stream, "IDAT"u8, zlib.AsSpan(0, zlibLength));
+        if (rented) System.Buffers.ArrayPool<byte>.Shared.Return(zlib);
         WriteChunk(stream, "IEND"u8, []);
     }
 

@@ -58,6 +58,9 @@ public sealed record PredictionJobOptions
     /// </summary>
     public int? OverlaySize { get; init; }
 
+    /// <summary>The least <see cref="OverlaySize"/> and <see cref="OverlayMinSide"/> accepted.</summary>
+    public const int SmallestOverlay = 16;
+
     /// <summary>
     /// Decode JPEG 2000 inputs at the coarsest wavelet level that still serves the models and the overlay
     /// (see <see cref="PredictionJob.Allowance"/>); false decodes every image at full size.
@@ -88,8 +91,8 @@ public sealed record PredictionJobOptions
             throw new ArgumentException($"shard {ShardIndex}/{ShardCount}: need 0 <= index < count", nameof(ShardIndex));
         if (BatchSize < 1) throw new ArgumentException("BatchSize must be >= 1", nameof(BatchSize));
         if (Workers < 1) throw new ArgumentException("Workers must be >= 1", nameof(Workers));
-        if (OverlaySize is < 16) throw new ArgumentException("OverlaySize must be >= 16 pixels", nameof(OverlaySize));
-        if (OverlayMinSide < 16) throw new ArgumentException("OverlayMinSide must be >= 16 pixels", nameof(OverlayMinSide));
+        if (OverlaySize < SmallestOverlay) throw new ArgumentException($"OverlaySize must be >= {SmallestOverlay} pixels", nameof(OverlaySize));
+        if (OverlayMinSide < SmallestOverlay) throw new ArgumentException($"OverlayMinSide must be >= {SmallestOverlay} pixels", nameof(OverlayMinSide));
         if (MinModelDetail is <= 0 or > 1) throw new ArgumentException("MinModelDetail must be in (0, 1]", nameof(MinModelDetail));
     }
 }
@@ -118,12 +121,7 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
     public static ShrinkAllowance? Allowance(ISpinePredictor predictor, PredictionJobOptions options)
     {
         if (!options.ReducedDecode || options.SecondaryCapture) return null;
-        return (w, h) =>
-        {
-            double shrink = ModelShrink(predictor, options, w, h);
-            if (options.Overlays) shrink = Math.Min(shrink, Math.Max(w, h) / (double)(options.OverlaySize ?? options.OverlayMinSide));
-            return Math.Max(1, shrink);
-        };
+        return (w, h) => Shrink(predictor, options, w, h);
     }
 
     /// <summary>
@@ -137,12 +135,17 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
     {
         int longSide = Math.Max(width, height);
         if (options.OverlaySize is int asked) return Math.Min(asked, longSide);
-        int r = SpineImageLoader.Reductions(Math.Min(ModelShrink(predictor, options, width, height), longSide / (double)options.OverlayMinSide));
+        int r = SpineImageLoader.Reductions(Shrink(predictor, options, width, height)); // a job with overlays: the floor applies
         return Math.Min(options.OverlayMaxSide, (longSide + (1 << r) - 1) >> r);
     }
 
-    private static double ModelShrink(ISpinePredictor predictor, PredictionJobOptions options, int width, int height) =>
-        Math.Max(1, predictor.MaxInputShrink(width, height) / options.MinModelDetail);
+    /// <summary>The shrink both <see cref="Allowance"/> and <see cref="OverlaySide"/> follow.</summary>
+    private static double Shrink(ISpinePredictor predictor, PredictionJobOptions options, int width, int height)
+    {
+        double shrink = predictor.MaxInputShrink(width, height) / options.MinModelDetail;
+        if (options.Overlays) shrink = Math.Min(shrink, Math.Max(width, height) / (double)(options.OverlaySize ?? options.OverlayMinSide));
+        return Math.Max(1, shrink);
+    }
 
     /// <summary>The loader `spinexr predict` uses: <see cref="SpineImageLoader.Load(string, ShrinkAllowance?)"/> with <see cref="Allowance"/>.</summary>
     public static Func<string, SpineImage> Loader(ISpinePredictor predictor, PredictionJobOptions options)
