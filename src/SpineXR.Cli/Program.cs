@@ -20,6 +20,9 @@ public static class Program
         // Restarts on tcmalloc when installed (models about 1.5x faster; see NativeAllocator).
         Vision.NativeAllocator.UseFastAllocator();
         DecodeHost.UseCurrentExecutable();
+        // SPINEXR_GC_STRESS=1: collections and finalizers without pause, to prove native lifetimes (docs/native.md).
+        if (Diagnostics.GcStress.StartIfRequested())
+            Console.Error.WriteLine($"spinexr: {Diagnostics.GcStress.Variable}=1: forcing garbage collections and finalizers continuously");
         bool verbose = args.Contains("--verbose");
         try
         {

@@ -41,7 +41,7 @@ public sealed class ClassifierBench : IBench
         {
             using var scope = NewDisposeScope();
             var loss = nn.functional.binary_cross_entropy_with_logits(model.call(x), y);
-            opt.zero_grad(); loss.backward(); opt.step();
+            opt.zero_grad(); TorchRuntime.Backward(loss); opt.step();
         });
         Row("train, model only", batch / train);
 
@@ -100,7 +100,7 @@ public sealed class ClassifierBench : IBench
                 using var scope = NewDisposeScope();
                 var xb = torch.tensor(b.Pixels.AsSpan(0, b.Count * transform.Length).ToArray(), [b.Count, 3, s0, s0]);
                 var loss = nn.functional.binary_cross_entropy_with_logits(model.call(xb), torch.ones(b.Count, 1));
-                opt.zero_grad(); loss.backward(); opt.step();
+                opt.zero_grad(); TorchRuntime.Backward(loss); opt.step();
                 if (t == null) t = Stopwatch.StartNew(); else n += b.Count;
             }
             double e2eTrain = n / t!.Elapsed.TotalSeconds;

@@ -61,7 +61,7 @@ public sealed class DetectorBench : IBench
             var losses = det.Losses(images, targets, rng);
             var total = losses.Values.Aggregate((a, b) => a + b);
             opt.zero_grad();
-            total.backward();
+            TorchRuntime.Backward(total);
             opt.step();
         }
         Step();

@@ -66,7 +66,7 @@ public sealed class SparseRcnnBench : IBench
                 faster.train();
                 opt.zero_grad();
                 var losses = faster.Losses(images, fasterTargets, new Random(1));
-                losses.Values.Aggregate((a, b) => a + b).backward();
+                TorchRuntime.Backward(losses.Values.Aggregate((a, b) => a + b));
                 opt.step();
                 return losses.Count;
             });

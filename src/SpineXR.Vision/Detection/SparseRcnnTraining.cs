@@ -37,7 +37,7 @@ public static class SparseRcnnTraining
         optimizer.zero_grad();
         var losses = model.Losses(images, targets, rng);
         var total = losses.Values.Aggregate((a, b) => a + b);
-        total.backward();
+        TorchRuntime.Backward(total);
         var parameters = model.parameters().Where(p => p.requires_grad).ToArray();
         double norm = nn.utils.clip_grad_norm_(parameters, clipNorm);
         optimizer.step();

@@ -5,6 +5,7 @@
 // resumed run sees exactly the data an uninterrupted one would.
 using System.Collections.Concurrent;
 using System.Text.Json;
+using SpineXR.Data;
 using SpineXR.Diagnostics;
 using SpineXR.Metrics;
 using SpineXR.Vision.Inference;
@@ -131,7 +132,7 @@ public sealed class ClassifierTrainer(ClassifierConfig config, RunDirectory run,
                     var logits = model.call(x);
                     var loss = LossFor(logits, y);
                     optimizer.zero_grad();
-                    loss.backward();
+                    TorchRuntime.Backward(loss);
                     if (c.ClipGradNorm > 0) nn.utils.clip_grad_norm_(parameters, c.ClipGradNorm);
                     optimizer.step();
                     lastLoss = loss.item<float>();
@@ -220,7 +221,7 @@ public sealed class ClassifierTrainer(ClassifierConfig config, RunDirectory run,
     internal BatchItem[] PlanStep(IReadOnlyList<ClassifierSample> train, int step)
     {
         var c = Config;
-        var rng = new Random(HashCode.Combine(c.Seed, step, 0x5eed));
+        var rng = new Random(StableHash.Seed(c.Seed, "classifier-step", step));
         var items = new BatchItem[c.BatchSize];
         if (c.BalancedSampling)
         {
@@ -243,7 +244,7 @@ public sealed class ClassifierTrainer(ClassifierConfig config, RunDirectory run,
                 if (epoch != permEpoch)
                 {
                     perm = Enumerable.Range(0, train.Count).ToArray();
-                    new Random(HashCode.Combine(c.Seed, (int)epoch, 0xe90c)).Shuffle(perm);
+                    new Random(StableHash.Seed(c.Seed, "classifier-epoch", epoch)).Shuffle(perm);
                     permEpoch = epoch;
                 }
                 items[j] = new BatchItem(perm![k % train.Count], default);

@@ -253,4 +253,12 @@ public static class StableHash
         h ^= h >> 30; h *= 0xBF58476D1CE4E5B9UL; h ^= h >> 27; h *= 0x94D049BB133111EBUL; h ^= h >> 31;
         return h;
     }
+
+    /// <summary>
+    /// A non-negative <see cref="Random"/> seed for the stream named <paramref name="what"/> at (<paramref name="a"/>,
+    /// <paramref name="b"/>), the same in every process (HashCode.Combine is randomised per process: a seeded run would
+    /// not repeat, nor would a resumed one see the batches an uninterrupted one saw).
+    /// </summary>
+    public static int Seed(long seed, string what, long a, long b = 0) =>
+        (int)(Of(seed, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{what}/{a}/{b}")) & 0x7fffffff);
 }

@@ -143,10 +143,10 @@ public sealed class DetectorTrainer
             {
                 var images = batch.Select(b => tensor(b.Image.Pixels).view(1, b.Image.Height, b.Image.Width).expand(3, b.Image.Height, b.Image.Width)).ToList();
                 var targets = batch.Select(b => ToTarget(b, model.FirstClassLabel)).ToList();
-                var losses = model.Losses(images, targets, new Random(Mix(_c.Seed, "loss", step, 0)));
+                var losses = model.Losses(images, targets, new Random(StableHash.Seed(_c.Seed, "loss", step, 0)));
                 var total = losses.Values.Aggregate((a, b) => a + b);
                 opt.zero_grad();
-                total.backward();
+                TorchRuntime.Backward(total);
                 if (_c.ClipGradNorm > 0) nn.utils.clip_grad_norm_(parameters, _c.ClipGradNorm);
                 opt.step();
                 lossValue = total.item<float>();
@@ -228,7 +228,7 @@ public sealed class DetectorTrainer
         var result = new List<Cached>(_c.BatchSize);
         int epoch = 0;
         long offset = 0;
-        List<int> order = sampler.Epoch(new Random(Mix(_c.Seed, "epoch", epoch, 0)));
+        List<int> order = sampler.Epoch(new Random(StableHash.Seed(_c.Seed, "epoch", epoch, 0)));
         while (result.Count < _c.BatchSize)
         {
             long pos = start + result.Count;
@@ -236,10 +236,10 @@ public sealed class DetectorTrainer
             {
                 offset += order.Count;
                 epoch++;
-                order = sampler.Epoch(new Random(Mix(_c.Seed, "epoch", epoch, 0)));
+                order = sampler.Epoch(new Random(StableHash.Seed(_c.Seed, "epoch", epoch, 0)));
             }
             var item = train[order[(int)(pos - offset)]];
-            var rng = new Random(Mix(_c.Seed, "augment", step, result.Count));
+            var rng = new Random(StableHash.Seed(_c.Seed, "augment", step, result.Count));
             var (img, boxes, cls) = DetectionAugment.Apply(item.Image, item.Boxes, item.Classes, _c, rng);
             result.Add(new Cached(img, boxes, cls));
         }
@@ -254,10 +254,6 @@ public sealed class DetectorTrainer
             tensor(b.Boxes.SelectMany(x => new[] { x.X1, x.Y1, x.X2, x.Y2 }).ToArray()).view(-1, 4),
             tensor(b.Classes.Select(c => (long)(c + firstLabel)).ToArray(), ScalarType.Int64));
     }
-
-    /// <summary>A seed stable across processes (HashCode.Combine is randomised per process, which would break resuming).</summary>
-    private static int Mix(long seed, string what, long a, long b) =>
-        (int)(StableHash.Of(seed, string.Create(CultureInfo.InvariantCulture, $"{what}/{a}/{b}")) & 0x7fffffff);
 
     private double Evaluate(nn.Module module, List<Cached> val)
     {
