@@ -6,11 +6,10 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test || exit 2
 dotnet build SpineXR.sln -c Release -nologo -v q || exit 2
 log=$(mktemp)
-# The test hosts stay on glibc malloc (spinexr itself restarts on tcmalloc; DoctorCommandTests checks that): one
-# run of the suite under a tcmalloc preload saw TorchSharp's AdamW read a corrupted Scalar (see README, Status).
-# SPINEXR_TEST_TCMALLOC=1 preloads it for the test hosts anyway (Vision tests 2:05 -> 1:48).
+# The test hosts run on tcmalloc, as spinexr does (it restarts itself with it; see docs/native.md). SPINEXR_ALLOCATOR=system
+# keeps glibc malloc for them too.
 tcmalloc=/usr/lib/$(uname -m)-linux-gnu/libtcmalloc_minimal.so.4
-if [ -f "$tcmalloc" ] && [ "${SPINEXR_TEST_TCMALLOC:-}" = 1 ]; then export LD_PRELOAD="$tcmalloc${LD_PRELOAD:+:$LD_PRELOAD}"; fi
+if [ -f "$tcmalloc" ] && [ "${SPINEXR_ALLOCATOR:-}" != system ]; then export LD_PRELOAD="$tcmalloc${LD_PRELOAD:+:$LD_PRELOAD}"; fi
 dotnet test SpineXR.sln -c Release --no-build -nologo "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 passed=$(grep -oE 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')

@@ -19,10 +19,15 @@ public sealed class DoctorCommand : ICliCommand
             catch (Exception e) { failed++; Console.WriteLine($"missing {what}: {Program.OneLine(e)}"); }
         }
         Check("libtorch (TorchSharp, CPU)", TorchRuntime.EnsureLoaded);
+        Check($"TorchSharp keep-alive patch {TorchSharpPatch.Version}", () =>
+        {
+            if (!TorchSharpPatch.IsApplied) throw new InvalidOperationException($"{TorchSharpPatch.Location} is the unpatched assembly; rebuild with ./spinexr");
+        });
         Check("OpenJPEG (JPEG 2000, HTJ2K)", () => NativeCodecs.OpenJpegVersion());
         Check("CharLS (JPEG-LS)", () => NativeCodecs.CharLsVersion());
         // Not a failure: everything works on glibc malloc, only slower.
         Console.WriteLine($"{(NativeAllocator.Active ? "ok" : "note"),-7} allocator: {NativeAllocator.Describe()}");
+        if (Diagnostics.GcStress.Running) Console.WriteLine($"note    {Diagnostics.GcStress.Variable}=1: garbage collections are forced continuously (slow; for testing)");
         return failed == 0 ? ExitCodes.Ok : ExitCodes.SomeFailed;
     }
 }

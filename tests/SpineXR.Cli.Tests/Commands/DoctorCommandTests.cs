@@ -29,6 +29,7 @@ public sealed class DoctorCommandTests
         var (code, output) = Doctor(null);
         Assert.Equal(0, code);
         Assert.Contains("ok      libtorch", output);
+        Assert.Contains("ok      TorchSharp keep-alive patch 1", output);
         Assert.Contains("ok      OpenJPEG", output);
         Assert.Contains("ok      CharLS", output);
         // scripts/setup.sh installs libtcmalloc-minimal4; without it the line says how to get it
