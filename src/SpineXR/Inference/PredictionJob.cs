@@ -38,6 +38,19 @@ public sealed record PredictionJobOptions
     public bool SecondaryCapture { get; init; }
 
     /// <summary>
+    /// Also write a DICOM SR per DICOM input (`dicom/sr/IMAGE_ID.dcm`): a TID 1500 measurement report with the kept
+    /// boxes, their classes and scores, and P(abnormal) and the verdict, in a new series of the source's study.
+    /// PNG inputs have no DICOM image to reference and get none.
+    /// </summary>
+    public bool StructuredReport { get; init; }
+
+    /// <summary>
+    /// Also write a Grayscale Softcopy Presentation State per DICOM input (`dicom/pr/IMAGE_ID.dcm`): the boxes and
+    /// labels as graphic annotations on the source image, for any PACS viewer.
+    /// </summary>
+    public bool PresentationState { get; init; }
+
+    /// <summary>
     /// Longest side of overlay PNGs when <see cref="OverlaySize"/> is not given: an overlay shows the image as decoded
     /// for the models, shrunk to at most this. Thumbnails in report.html use <see cref="ThumbnailSide"/>.
     /// </summary>
@@ -161,6 +174,8 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
         Directory.CreateDirectory(Path.Combine(outDir, ItemsFolder));
         if (options.Overlays) Directory.CreateDirectory(Path.Combine(outDir, "overlays"));
         if (options.SecondaryCapture) Directory.CreateDirectory(Path.Combine(outDir, "dicom"));
+        if (options.StructuredReport) Directory.CreateDirectory(Path.Combine(outDir, "dicom", "sr"));
+        if (options.PresentationState) Directory.CreateDirectory(Path.Combine(outDir, "dicom", "pr"));
 
         var mine = files.Where(f => InputFiles.InShard(f, options.ShardIndex, options.ShardCount)).ToList();
         var pending = options.Force ? mine : mine.Where(f => !File.Exists(ItemPath(outDir, f))).ToList();
@@ -213,7 +228,7 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
                         WriteItem(outDir, img, p);
                         Interlocked.Increment(ref predicted);
                     }
-                    catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or SpineXR.Dicom.DicomException)
                     {
                         lock (errors) errors.Add((img.File, "cannot write its result: " + ErrorText.OneLine(e)));
                     }
@@ -267,8 +282,15 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
     }
 
     /// <summary>Models and thresholds of this job (not its time), from which Secondary Capture UIDs derive.</summary>
-    private readonly string _provenanceKey =
-        Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(predictor.Provenance with { Created = "" })))[..16];
+    private readonly string _provenanceKey = DerivedInstance.ProvenanceKey(predictor.Provenance);
+
+    /// <summary>`dicom/KIND/IMAGE_ID.dcm`, the image id made safe for a file name.</summary>
+    public static string DicomResultPath(string outDir, string kind, ImagePrediction p)
+    {
+        var safe = new StringBuilder(p.ImageId.Length);
+        foreach (char c in p.ImageId) safe.Append(char.IsLetterOrDigit(c) || c is '.' or '-' or '_' ? c : '_');
+        return Path.Combine(outDir, "dicom", kind, safe + ".dcm");
+    }
 
     private static string ItemPath(string outDir, string file) => Path.Combine(outDir, ItemsFolder, InputFiles.ItemKey(file) + ".json");
 
@@ -278,6 +300,14 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
         string banner = $"{p.Verdict}  P(abnormal) = {p.AbnormalProbability.ToString("0.000", CultureInfo.InvariantCulture)}";
         if (options.SecondaryCapture)
             Reports.SecondaryCapture.Save(Path.Combine(outDir, "dicom", key + ".dcm"), img, p, banner, _provenanceKey);
+        // SR and presentation state reference the source image: only DICOM inputs have one.
+        if (DerivedInstance.SourceReference(img) != null)
+        {
+            if (options.StructuredReport)
+                MeasurementReport.Save(DicomResultPath(outDir, "sr", p), img, p, _provenanceKey);
+            if (options.PresentationState)
+                Reports.PresentationState.Save(DicomResultPath(outDir, "pr", p), img, p, _provenanceKey);
+        }
         if (options.Overlays)
         {
             bool abnormal = p.Verdict == "abnormal";
