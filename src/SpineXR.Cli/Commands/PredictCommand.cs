@@ -9,13 +9,13 @@ public sealed class PredictCommand : ICliCommand
 {
     public string Name => "predict";
     public string Summary => "classify and detect lesions in DICOM/PNG images (predictions.json, overlays, report.html)";
-    public ISet<string> Flags => new HashSet<string> { "force", "tta", "no-overlays", "secondary-capture", "full-decode", "quiet" };
+    public ISet<string> Flags => new HashSet<string> { "force", "tta", "no-overlays", "secondary-capture", "dicom-sr", "gsps", "full-decode", "quiet" };
 
     public string Help => """
         usage: spinexr predict INPUT... --classifier RUN_DIR[,RUN_DIR...] --detector RUN_DIR[,RUN_DIR...] --out DIR
                                [--abnormal-threshold C] [--keep-threshold 0.5] [--tta] [--batch 8] [--workers N]
                                [--shard i/n] [--force] [--no-overlays] [--overlay-size PX] [--secondary-capture]
-                               [--full-decode] [--quiet]
+                               [--dicom-sr] [--gsps] [--full-decode] [--quiet]
 
         INPUT: DICOM or PNG files, folders (searched recursively) or globs ('data/**/*.dicom').
         Classifiers are ensembled by the mean of their logits, detectors by weighted boxes fusion (--tta adds
@@ -38,6 +38,12 @@ public sealed class PredictCommand : ICliCommand
           dicom/<key>.dcm             with --secondary-capture: DICOM Secondary Capture of the same drawing at full
                                       size, new series (9901) in the source's study, DERIVED, Burned In Annotation YES,
                                       not for diagnostic use
+          dicom/sr/<image_id>.dcm     with --dicom-sr: DICOM Comprehensive SR, TID 1500 measurement report: per kept
+                                      box a coded finding, the box as a 5-point POLYLINE on the source image and its
+                                      probability; P(abnormal) and the verdict; same study, new series (9902),
+                                      UNVERIFIED (DICOM inputs only: a PNG has no image to reference)
+          dicom/pr/<image_id>.dcm     with --gsps: Grayscale Softcopy Presentation State drawing the boxes and labels
+                                      over the source image in any PACS viewer (series 9903; DICOM inputs only)
           report.html                 self-contained summary with a thumbnail and findings per image
           errors.csv                  inputs that failed, with the reason
         A second run into the same DIR skips images already done (--force redoes them); --shard i/n takes a
@@ -64,6 +70,8 @@ public sealed class PredictCommand : ICliCommand
             Overlays = !args.Flag("no-overlays"),
             OverlaySize = OverlaySize(args),
             SecondaryCapture = args.Flag("secondary-capture"),
+            StructuredReport = args.Flag("dicom-sr"),
+            PresentationState = args.Flag("gsps"),
             ReducedDecode = !args.Flag("full-decode"),
             Quiet = args.Flag("quiet"),
         };
