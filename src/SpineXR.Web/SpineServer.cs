@@ -13,7 +13,7 @@ namespace SpineXR.Web;
 /// <summary>
 /// The HTTP API and viewer of `spinexr serve` on Kestrel: one <see cref="ISpinePredictor"/> (loaded once) behind a
 /// bounded queue. Routes: POST /api/v1/predict; GET /api/v1/overlay/{id}.png, /api/v1/image/{id}.png,
-/// /api/v1/results/{id}, /api/v1/results/{id}/raw, /api/v1/health, /api/v1/models, /api/v1/openapi.json; the viewer at /.
+/// /api/v1/results/{id}, /api/v1/results/{id}/raw, /api/v1/results/{id}/sr and /gsps (DICOM), /api/v1/health, /api/v1/models, /api/v1/openapi.json; the viewer at /.
 /// Errors are RFC 7807 problem+json. The predictor is not owned: dispose it after the server.
 /// </summary>
 public sealed class SpineServer : IAsyncDisposable
@@ -49,7 +49,7 @@ public sealed class SpineServer : IAsyncDisposable
         App = builder.Build();
 
         var predict = new PredictEndpoint(options, predictor, decoder, _queue, Results);
-        var results = new ResultEndpoints(Results);
+        var results = new ResultEndpoints(Results, SpineXR.Reports.DerivedInstance.ProvenanceKey(predictor.Provenance));
         var info = new InfoEndpoints(predictor, _queue, Results);
 
         App.Use(ErrorsAsProblems);
@@ -59,6 +59,8 @@ public sealed class SpineServer : IAsyncDisposable
         App.MapGet("/api/v1/image/{id}.png", results.ImageAsync);
         App.MapGet("/api/v1/results/{id}", results.MetaAsync);
         App.MapGet("/api/v1/results/{id}/raw", results.RawAsync);
+        App.MapGet("/api/v1/results/{id}/sr", results.StructuredReportAsync);
+        App.MapGet("/api/v1/results/{id}/gsps", results.PresentationStateAsync);
         App.MapGet("/api/v1/health", info.HealthAsync);
         App.MapGet("/api/v1/models", info.ModelsAsync);
         App.MapGet("/api/v1/openapi.json", info.OpenApiAsync);

@@ -1,0 +1,89 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using SpineXR.Dicom;
+using SpineXR.Reports;
+
+namespace SpineXR.Web.Tests.Api;
+
+/// <summary>The SR and presentation state of a result, asked of POST /api/v1/predict or fetched from /api/v1/results/{id}/sr|gsps.</summary>
+public sealed class DicomResultsTests
+{
+    private static ByteArrayContent Body(byte[] bytes, string type)
+    {
+        var c = new ByteArrayContent(bytes);
+        c.Headers.ContentType = new MediaTypeHeaderValue(type);
+        return c;
+    }
+
+    private static async Task<HttpResponseMessage> PostAsync(TestServer ts, byte[] body, string type, string query = "", string? accept = null)
+    {
+        var req = new HttpRequestMessage(HttpMethod.Post, "/api/v1/predict" + query) { Content = Body(body, type) };
+        if (accept != null) req.Headers.Accept.ParseAdd(accept);
+        return await ts.Client.SendAsync(req);
+    }
+
+    [Fact]
+    public async Task Accept_dicom_answers_the_sr_whose_boxes_and_scores_are_the_json_results()
+    {
+        await using var ts = await TestServer.StartAsync(new FakePredictor());
+        var r = await PostAsync(ts, TestImages.Dicom(320, 256), "application/dicom", accept: "application/dicom");
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        Assert.Equal("application/dicom", r.Content.Headers.ContentType?.MediaType);
+        byte[] sr = await r.Content.ReadAsByteArrayAsync();
+        string id = r.Headers.GetValues("X-Result-Id").Single();
+
+        var json = JsonDocument.Parse(await ts.Client.GetStringAsync($"/api/v1/results/{id}")).RootElement.GetProperty("prediction");
+        var found = MeasurementReport.Read(DicomFile.Read(sr).Dataset);
+        Assert.Equal(TestImages.SopInstanceUid, found.SourceSopInstanceUid);
+        Assert.Equal(json.GetProperty("abnormal_prob").GetDouble(), found.AbnormalProbability, 12);
+        Assert.Equal(json.GetProperty("verdict").GetString(), found.Verdict);
+        var boxes = json.GetProperty("boxes").EnumerateArray().ToList();
+        Assert.Equal(boxes.Count, found.Boxes.Count);
+        for (int i = 0; i < boxes.Count; i++)
+        {
+            Assert.Equal(boxes[i].GetProperty("class_id").GetInt32(), found.Boxes[i].ClassId);
+            Assert.Equal(boxes[i].GetProperty("score").GetSingle(), found.Boxes[i].Score);
+            var xyxy = boxes[i].GetProperty("box").EnumerateArray().Select(e => e.GetSingle()).ToArray();
+            for (int k = 0; k < 4; k++) Assert.InRange(found.Boxes[i].Xyxy[k], xyxy[k] - 0.5f, xyxy[k] + 0.5f);
+        }
+        // the same object later, byte for byte
+        Assert.Equal(sr, await ts.Client.GetByteArrayAsync($"/api/v1/results/{id}/sr"));
+    }
+
+    [Fact]
+    public async Task Result_gsps_answers_a_presentation_state_on_the_uploaded_image()
+    {
+        await using var ts = await TestServer.StartAsync(new FakePredictor());
+        var r = await PostAsync(ts, TestImages.Dicom(320, 256), "application/dicom", "?result=gsps");
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        var pr = DicomFile.Read(await r.Content.ReadAsByteArrayAsync()).Dataset;
+        Assert.Equal(PresentationState.SopClassUid, pr.GetString(DicomTags.SOPClassUID));
+        var image = Assert.Single(Assert.Single(pr.GetSequence(DicomTags.ReferencedSeriesSequence)).GetSequence(DicomTags.ReferencedImageSequence));
+        Assert.Equal(TestImages.SopInstanceUid, image.GetString(DicomTags.ReferencedSOPInstanceUID));
+        Assert.Equal(FakePredictor.Boxes.Length,
+            pr.GetSequence(DicomTags.GraphicAnnotationSequence).Sum(a => a.GetSequence(DicomTags.GraphicObjectSequence).Count));
+        string id = r.Headers.GetValues("X-Result-Id").Single();
+        Assert.Equal(await r.Content.ReadAsByteArrayAsync(), await ts.Client.GetByteArrayAsync($"/api/v1/results/{id}/gsps"));
+    }
+
+    [Fact]
+    public async Task A_png_upload_has_no_dicom_result_and_a_bad_result_parameter_is_refused()
+    {
+        await using var ts = await TestServer.StartAsync(new FakePredictor());
+        var png = TestImages.Png8(64, 48, (x, y) => (byte)(x + y));
+        var r = await PostAsync(ts, png, "image/png", "?result=sr");
+        Assert.Equal(HttpStatusCode.NotAcceptable, r.StatusCode);
+        Assert.Contains("no-dicom-source", await r.Content.ReadAsStringAsync());
+
+        var plain = await PostAsync(ts, png, "image/png");
+        Assert.Equal(HttpStatusCode.OK, plain.StatusCode); // JSON as before
+        string id = plain.Headers.GetValues("X-Result-Id").Single();
+        Assert.Equal(HttpStatusCode.NotAcceptable, (await ts.Client.GetAsync($"/api/v1/results/{id}/gsps")).StatusCode);
+
+        var bad = await PostAsync(ts, TestImages.Dicom(32, 32), "application/dicom", "?result=xml");
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("result must be json, sr or gsps", await bad.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.NotFound, (await ts.Client.GetAsync("/api/v1/results/no-such-id/sr")).StatusCode);
+    }
+}
