@@ -56,7 +56,7 @@ public sealed class SpineServer : IAsyncDisposable
         var info = new InfoEndpoints(predictor, _queue, Results);
         if (options.DicomWebDestination != null) _destinationHttp = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
         var stow = new StowEndpoint(options, predictor, decoder, _queue, Results,
-            _destinationHttp is null ? null : new StowClient(_destinationHttp),
+            _destinationHttp is null ? null : new DicomWebClient(_destinationHttp),
             options.ConsoleLogging ? App.Services.GetService<ILoggerFactory>()?.CreateLogger("SpineXR.Web.DicomWeb") : null);
 
         App.Use(ErrorsAsProblems);

@@ -1,4 +1,6 @@
 using System.Globalization;
+using SpineXR.Dicom;
+using SpineXR.Dicom.Web;
 using SpineXR.Inference;
 using SpineXR.Vision.Inference;
 
@@ -16,6 +18,7 @@ public sealed class PredictCommand : ICliCommand
                                [--abnormal-threshold C] [--keep-threshold 0.5] [--tta] [--batch 8] [--workers N]
                                [--shard i/n] [--force] [--no-overlays] [--overlay-size PX] [--secondary-capture]
                                [--dicom-sr] [--gsps] [--full-decode] [--quiet]
+                               [--from-dicomweb URL --study UID] [--to-dicomweb URL]
 
         INPUT: DICOM or PNG files, folders (searched recursively) or globs ('data/**/*.dicom').
         Classifiers are ensembled by the mean of their logits, detectors by weighted boxes fusion (--tta adds
@@ -46,6 +49,10 @@ public sealed class PredictCommand : ICliCommand
                                       over the source image in any PACS viewer (series 9903; DICOM inputs only)
           report.html                 self-contained summary with a thumbnail and findings per image
           errors.csv                  inputs that failed, with the reason
+        DICOMweb (URL = the service root, e.g. Orthanc's http://pacs:8042/dicom-web):
+          --from-dicomweb URL --study UID   list the study's instances (QIDO-RS), fetch them (WADO-RS) into
+                                            DIR/dicomweb/<study>/<sop>.dcm and predict them (with any INPUT given)
+          --to-dicomweb URL                 store the SRs and GSPSs (implies --dicom-sr --gsps) there by STOW-RS
         A second run into the same DIR skips images already done (--force redoes them); --shard i/n takes a
         deterministic slice (by file name) so several jobs can share an archive.
         exit codes: 0 all predicted, 1 some inputs failed (listed in errors.csv), 2 bad usage or nothing predicted
@@ -53,7 +60,11 @@ public sealed class PredictCommand : ICliCommand
 
     public int Run(CliArgs args)
     {
-        if (args.Positionals.Count == 0) throw new UsageException("no INPUT given");
+        Uri? from = DicomWebUrl(args, "from-dicomweb"), to = DicomWebUrl(args, "to-dicomweb");
+        string? study = args.Get("study");
+        if (from != null && study == null) throw new UsageException("--from-dicomweb needs --study UID");
+        if (study != null && from == null) throw new UsageException("--study needs --from-dicomweb URL");
+        if (args.Positionals.Count == 0 && from == null) throw new UsageException("no INPUT given");
         var classifiers = SplitRuns(args.Require("classifier"));
         var detectors = SplitRuns(args.Require("detector"));
         string outDir = args.Require("out");
@@ -70,8 +81,8 @@ public sealed class PredictCommand : ICliCommand
             Overlays = !args.Flag("no-overlays"),
             OverlaySize = OverlaySize(args),
             SecondaryCapture = args.Flag("secondary-capture"),
-            StructuredReport = args.Flag("dicom-sr"),
-            PresentationState = args.Flag("gsps"),
+            StructuredReport = args.Flag("dicom-sr") || to != null,
+            PresentationState = args.Flag("gsps") || to != null,
             ReducedDecode = !args.Flag("full-decode"),
             Quiet = args.Flag("quiet"),
         };
@@ -79,7 +90,22 @@ public sealed class PredictCommand : ICliCommand
         catch (ArgumentException e) { throw new UsageException(e.Message); }
 
         var inputErrors = new List<(string File, string Reason)>();
-        var files = InputFiles.Expand(args.Positionals, inputErrors);
+        var files = args.Positionals.Count > 0 ? InputFiles.Expand(args.Positionals, inputErrors) : [];
+        using var http = from != null || to != null ? new HttpClient { Timeout = TimeSpan.FromMinutes(10) } : null;
+        if (from != null)
+        {
+            try
+            {
+                var fetched = DicomWebTransfer.FetchStudyAsync(new DicomWebClient(http!), from, study!, Path.Combine(outDir, "dicomweb")).GetAwaiter().GetResult();
+                Console.WriteLine($"fetched {fetched.Count} instance(s) of study {study} from {from}");
+                files = files.Concat(fetched).ToList();
+            }
+            catch (DicomException e)
+            {
+                Console.Error.WriteLine("spinexr: " + e.Message);
+                return ExitCodes.Usage;
+            }
+        }
         foreach (var (f, r) in inputErrors) Console.Error.WriteLine($"spinexr: {f}: {r}");
         if (files.Count == 0) { Console.Error.WriteLine("spinexr: no input images"); return ExitCodes.Usage; }
 
@@ -98,7 +124,28 @@ public sealed class PredictCommand : ICliCommand
         foreach (var (f, r) in result.Errors.Skip(inputErrors.Count).Take(20)) Console.Error.WriteLine($"spinexr: {f}: {r}");
         Console.WriteLine("report: " + Path.GetFullPath(Path.Combine(outDir, "report.html")));
         if (result.Predictions.Count == 0) return ExitCodes.Usage;
+        if (to != null)
+        {
+            try
+            {
+                var sent = DicomWebTransfer.SendResultsAsync(new DicomWebClient(http!), to, outDir).GetAwaiter().GetResult();
+                Console.WriteLine($"stored {sent.Stored.Count} DICOM result(s) on {to}" + (sent.Failed.Count > 0 ? $", {sent.Failed.Count} refused" : ""));
+                if (sent.Failed.Count > 0) return ExitCodes.SomeFailed;
+            }
+            catch (DicomException e)
+            {
+                Console.Error.WriteLine("spinexr: " + e.Message);
+                return ExitCodes.SomeFailed;
+            }
+        }
         return result.Errors.Count > 0 ? ExitCodes.SomeFailed : ExitCodes.Ok;
+    }
+
+    private static Uri? DicomWebUrl(CliArgs args, string name)
+    {
+        if (args.Get(name) is not { } value) return null;
+        return Uri.TryCreate(value, UriKind.Absolute, out var u) && u.Scheme is "http" or "https" ? u
+            : throw new UsageException($"--{name} expects an http(s) URL, got '{value}'");
     }
 
     private static int? OverlaySize(CliArgs args)

@@ -16,7 +16,7 @@ namespace SpineXR.Web.DicomWeb;
 
 /// <summary>POST /dicomweb/studies: runs the models on every instance of a STOW-RS request.</summary>
 internal sealed class StowEndpoint(SpineServerOptions options, ISpinePredictor predictor, IUploadDecoder decoder,
-    PredictionQueue queue, ResultCache results, StowClient? destination, ILogger? log)
+    PredictionQueue queue, ResultCache results, DicomWebClient? destination, ILogger? log)
 {
     /// <summary>Failure Reason "Cannot understand" (PS3.4 Annex GG): not a readable DICOM image.</summary>
     public const int CannotUnderstand = 0xC000;

@@ -13,6 +13,9 @@ public sealed class PredictCommandTests : IDisposable
     [InlineData("--overlay-size", "8", "--overlay-size expects at least 16 pixels, got 8")]
     [InlineData("--overlay-size", "big", "--overlay-size expects an integer, got 'big'")]
     [InlineData("--shard", "4/4", "--shard expects i/n with 0 <= i < n, got '4/4'")]
+    [InlineData("--from-dicomweb", "http://pacs/dicom-web", "--from-dicomweb needs --study UID")]
+    [InlineData("--study", "1.2.3", "--study needs --from-dicomweb URL")]
+    [InlineData("--to-dicomweb", "pacs:8042", "--to-dicomweb expects an http(s) URL, got 'pacs:8042'")]
     public void A_bad_option_is_a_usage_error_naming_it(string flag, string value, string message)
     {
         var e = Assert.Throws<UsageException>(() =>

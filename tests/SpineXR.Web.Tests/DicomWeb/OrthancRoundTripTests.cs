@@ -38,7 +38,7 @@ public sealed class OrthancRoundTripTests(ITestOutputHelper output)
         end
         """;
 
-    private static byte[] Image(string patient, string study, string series, string sop, int seed, bool garbage = false)
+    internal static byte[] Image(string patient, string study, string series, string sop, int seed, bool garbage = false)
     {
         var rnd = new Random(seed);
         int w = 96 + seed % 5 * 8, h = 80;
@@ -54,7 +54,7 @@ public sealed class OrthancRoundTripTests(ITestOutputHelper output)
         return DicomWriter.ToBytes(ds);
     }
 
-    private static void StoreScu(int port, IEnumerable<string> files)
+    internal static void StoreScu(int port, IEnumerable<string> files)
     {
         const string tool = "/usr/bin/storescu";
         Assert.True(File.Exists(tool), $"{tool} missing: run scripts/setup.sh --test (installs Debian's dcmtk)");
@@ -68,7 +68,7 @@ public sealed class OrthancRoundTripTests(ITestOutputHelper output)
         Assert.True(p.ExitCode == 0, $"storescu failed ({p.ExitCode}): {stdout}{err.Result}");
     }
 
-    private static async Task<List<DicomDataset>> QidoAsync(HttpClient http, string url)
+    internal static async Task<List<DicomDataset>> QidoAsync(HttpClient http, string url)
     {
         var r = await http.GetAsync(url);
         // not there yet: Orthanc answers 404 for an unknown study, 204 or [] for no match
