@@ -14,9 +14,10 @@ public sealed class PredictCommand : ICliCommand
     public ISet<string> Flags => new HashSet<string> { "force", "tta", "no-overlays", "secondary-capture", "dicom-sr", "gsps", "full-decode", "quiet" };
 
     public string Help => """
-        usage: spinexr predict INPUT... --classifier RUN_DIR[,RUN_DIR...] --detector RUN_DIR[,RUN_DIR...] --out DIR
+        usage: spinexr predict merge SHARD_DIR... --out DIR
+               spinexr predict INPUT... --classifier RUN_DIR[,RUN_DIR...] --detector RUN_DIR[,RUN_DIR...] --out DIR
                                [--abnormal-threshold C] [--keep-threshold 0.5] [--tta] [--batch 8] [--workers N]
-                               [--shard i/n] [--force] [--no-overlays] [--overlay-size PX] [--secondary-capture]
+                               [--shard i/n|auto] [--force] [--no-overlays] [--overlay-size PX] [--secondary-capture]
                                [--dicom-sr] [--gsps] [--full-decode] [--quiet]
                                [--from-dicomweb URL --study UID] [--to-dicomweb URL]
 
@@ -53,13 +54,17 @@ public sealed class PredictCommand : ICliCommand
           --from-dicomweb URL --study UID   list the study's instances (QIDO-RS), fetch them (WADO-RS) into
                                             DIR/dicomweb/<study>/<sop>.dcm and predict them (with any INPUT given)
           --to-dicomweb URL                 store the SRs and GSPSs (implies --dicom-sr --gsps) there by STOW-RS
-        A second run into the same DIR skips images already done (--force redoes them); --shard i/n takes a
-        deterministic slice (by file name) so several jobs can share an archive.
+        A second run into the same DIR skips images already done (--force redoes them).
+        Scale-out: --shard i/n takes a deterministic slice by Study Instance UID (a study stays on one worker; PNGs and
+        unreadable files by file name), each shard into its own DIR; --shard auto reads i from JOB_COMPLETION_INDEX
+        (a Kubernetes Indexed Job) and n from SPINEXR_SHARD_COUNT. `spinexr predict merge SHARD_DIR... --out DIR`
+        then writes the aggregate files and report.html of all shards as one run would (per-image files stay put).
         exit codes: 0 all predicted, 1 some inputs failed (listed in errors.csv), 2 bad usage or nothing predicted
         """;
 
     public int Run(CliArgs args)
     {
+        if (args.Positionals is ["merge", ..]) return Merge(args);
         Uri? from = DicomWebUrl(args, "from-dicomweb"), to = DicomWebUrl(args, "to-dicomweb");
         string? study = args.Get("study");
         if (from != null && study == null) throw new UsageException("--from-dicomweb needs --study UID");
@@ -165,9 +170,33 @@ public sealed class PredictCommand : ICliCommand
         return runs;
     }
 
+    private static int Merge(CliArgs args)
+    {
+        var shards = args.Positionals.Skip(1).ToList();
+        if (shards.Count == 0) throw new UsageException("predict merge: no SHARD_DIR given");
+        string outDir = args.Require("out");
+        foreach (var d in shards)
+            if (!Directory.Exists(d)) throw new UsageException($"predict merge: no folder '{d}'");
+        PredictionJobResult merged;
+        try { merged = PredictionJob.Merge(shards, outDir); }
+        catch (InvalidDataException e)
+        {
+            Console.Error.WriteLine("spinexr: " + e.Message);
+            return ExitCodes.Usage;
+        }
+        Console.WriteLine($"merged {shards.Count} shard(s): {merged.Predictions.Count} image(s), {merged.Errors.Count} failed");
+        Console.WriteLine("report: " + Path.GetFullPath(Path.Combine(outDir, "report.html")));
+        return merged.Errors.Count > 0 ? ExitCodes.SomeFailed : ExitCodes.Ok;
+    }
+
     internal static (int Index, int Count) ParseShard(string? s)
     {
         if (s == null) return (0, 1);
+        if (s == "auto")
+        {
+            try { return InputFiles.ShardFromEnvironment(Environment.GetEnvironmentVariable); }
+            catch (ArgumentException e) { throw new UsageException(e.Message); }
+        }
         var parts = s.Split('/');
         if (parts.Length == 2 && int.TryParse(parts[0], out int i) && int.TryParse(parts[1], out int n) && n >= 1 && i >= 0 && i < n)
             return (i, n);

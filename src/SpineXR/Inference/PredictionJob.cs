@@ -323,11 +323,23 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
         AtomicFile.WriteAllBytes(ItemPath(outDir, img.File), JsonSerializer.SerializeToUtf8Bytes(p, Json));
     }
 
-    private void WriteAggregates(string outDir, List<ImagePrediction> all, List<(string File, string Reason)> errors)
+    private void WriteAggregates(string outDir, List<ImagePrediction> all, List<(string File, string Reason)> errors) =>
+        WriteAggregates(outDir, all, errors, predictor.Provenance, p => Thumbnail(outDir, p));
+
+    /// <summary>The thumbnail of an image for report.html, from the .items folder of <paramref name="outDir"/>.</summary>
+    private static byte[]? Thumbnail(string outDir, ImagePrediction p)
+    {
+        // JPEG since 2026-11-27; an output folder resumed from before has PNG thumbnails
+        string stem = Path.Combine(outDir, ItemsFolder, InputFiles.ItemKey(p.File) + ".thumb");
+        return File.Exists(stem + ".jpg") ? File.ReadAllBytes(stem + ".jpg") : File.Exists(stem + ".png") ? File.ReadAllBytes(stem + ".png") : null;
+    }
+
+    private static void WriteAggregates(string outDir, IReadOnlyList<ImagePrediction> all, IReadOnlyList<(string File, string Reason)> errors,
+        PredictionProvenance provenance, Func<ImagePrediction, byte[]?> thumbnail)
     {
         // Written as streams: memory stays level in the number of images (aggregating 1,000 overlaid images as
         // whole-file strings peaked at twice the working set of the prediction itself).
-        var doc = new Dictionary<string, object> { ["provenance"] = predictor.Provenance, ["images"] = all };
+        var doc = new Dictionary<string, object> { ["provenance"] = provenance, ["images"] = all };
         AtomicFile.Write(Path.Combine(outDir, "predictions.json"), s => JsonSerializer.Serialize(s, doc, Json));
 
         ClassifierPredictionsFile.Write(Path.Combine(outDir, "classifier_predictions.csv"),
@@ -350,12 +362,59 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
         foreach (var (f, r) in errors) err.Append(CsvWriter.Escape(f)).Append(',').Append(CsvWriter.Escape(r)).Append('\n');
         AtomicFile.WriteAllText(Path.Combine(outDir, "errors.csv"), err.ToString());
 
-        AtomicFile.WriteText(Path.Combine(outDir, "report.html"), w => PredictionReport.Write(w, all, p =>
-        {
-            // JPEG since 2026-11-27; an output folder resumed from before has PNG thumbnails
-            string stem = Path.Combine(outDir, ItemsFolder, InputFiles.ItemKey(p.File) + ".thumb");
-            return File.Exists(stem + ".jpg") ? File.ReadAllBytes(stem + ".jpg") : File.Exists(stem + ".png") ? File.ReadAllBytes(stem + ".png") : null;
-        }, predictor.Provenance, errors));
+        AtomicFile.WriteText(Path.Combine(outDir, "report.html"), w => PredictionReport.Write(w, all, thumbnail, provenance, errors));
     }
 
+    /// <summary>
+    /// `spinexr predict merge`: the aggregate files and report of several shard outputs (each a `predict --shard`
+    /// run's folder) as one run over all their inputs would write them: images in input order (by file path), errors
+    /// appended shard by shard, thumbnails read from each shard's folder. Per-image files (overlays, DICOM results)
+    /// stay in the shards. Shards run with different models or thresholds are refused (the models and thresholds
+    /// must be the same; their creation times may differ), as is an image in two shards.
+    /// </summary>
+    public static PredictionJobResult Merge(IReadOnlyList<string> shardDirs, string outDir)
+    {
+        if (shardDirs.Count == 0) throw new ArgumentException("no shard folder given", nameof(shardDirs));
+        var images = new List<(ImagePrediction Prediction, string Dir)>();
+        var errors = new List<(string File, string Reason)>();
+        PredictionProvenance? provenance = null;
+        string? models = null;
+        foreach (string dir in shardDirs)
+        {
+            string path = Path.Combine(dir, "predictions.json");
+            if (!File.Exists(path)) throw new InvalidDataException($"{path}: missing (is {dir} a predict output folder?)");
+            ShardFile shard;
+            try { shard = JsonSerializer.Deserialize<ShardFile>(File.ReadAllBytes(path), Json) ?? throw new JsonException("empty document"); }
+            catch (JsonException e) { throw new InvalidDataException($"{path}: not a predictions file: {e.Message}", e); }
+            if (shard.Provenance is null || shard.Images is null) throw new InvalidDataException($"{path}: no provenance or images");
+            string key = DerivedInstance.ProvenanceKey(shard.Provenance);
+            if (models != null && key != models)
+                throw new InvalidDataException($"{path}: made with other models or thresholds than {shardDirs[0]} (shards must share them)");
+            models ??= key;
+            provenance ??= shard.Provenance;
+            images.AddRange(shard.Images.Select(p => (p, dir)));
+            string errorsPath = Path.Combine(dir, "errors.csv");
+            if (File.Exists(errorsPath))
+            {
+                using var csv = CsvReader.Open(errorsPath);
+                int file = csv.Require("file"), reason = csv.Require("reason");
+                while (csv.Read() is { } row) errors.Add((row[file], row[reason]));
+            }
+        }
+        errors = errors.Distinct().ToList(); // inputs missing on the command line are listed by every shard
+        var duplicate = images.GroupBy(i => i.Prediction.File).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate != null) throw new InvalidDataException($"{duplicate.Key} is in more than one shard ({string.Join(", ", duplicate.Select(d => d.Dir))})");
+        images.Sort((a, b) => string.CompareOrdinal(a.Prediction.File, b.Prediction.File));
+        Directory.CreateDirectory(outDir);
+        var byFile = images.ToDictionary(i => i.Prediction.File, i => i.Dir);
+        var all = images.Select(i => i.Prediction).ToList();
+        WriteAggregates(outDir, all, errors, provenance!, p => Thumbnail(byFile[p.File], p));
+        return new PredictionJobResult(all, 0, all.Count, errors);
+    }
+
+    private sealed record ShardFile
+    {
+        [System.Text.Json.Serialization.JsonPropertyName("provenance")] public PredictionProvenance? Provenance { get; init; }
+        [System.Text.Json.Serialization.JsonPropertyName("images")] public List<ImagePrediction>? Images { get; init; }
+    }
 }
