@@ -178,7 +178,7 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
         if (options.PresentationState) Directory.CreateDirectory(Path.Combine(outDir, "dicom", "pr"));
 
         var mine = files.Where(f => InputFiles.InShard(f, options.ShardIndex, options.ShardCount)).ToList();
-        var pending = options.Force ? mine : mine.Where(f => !File.Exists(ItemPath(outDir, f))).ToList();
+        var pending = options.Force ? mine : mine.Where(f => !File.Exists(ItemPath(outDir, f)) || LacksDicomResults(outDir, f)).ToList();
         var errors = new List<(string File, string Reason)>(inputErrors);
         int predicted = 0;
 
@@ -285,11 +285,25 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
     private readonly string _provenanceKey = DerivedInstance.ProvenanceKey(predictor.Provenance);
 
     /// <summary>`dicom/KIND/IMAGE_ID.dcm`, the image id made safe for a file name.</summary>
-    public static string DicomResultPath(string outDir, string kind, ImagePrediction p)
+    public static string DicomResultPath(string outDir, string kind, ImagePrediction p) => DicomResultPath(outDir, kind, p.ImageId);
+
+    private static string DicomResultPath(string outDir, string kind, string imageId)
     {
-        var safe = new StringBuilder(p.ImageId.Length);
-        foreach (char c in p.ImageId) safe.Append(char.IsLetterOrDigit(c) || c is '.' or '-' or '_' ? c : '_');
+        var safe = new StringBuilder(imageId.Length);
+        foreach (char c in imageId) safe.Append(char.IsLetterOrDigit(c) || c is '.' or '-' or '_' ? c : '_');
         return Path.Combine(outDir, "dicom", kind, safe + ".dcm");
+    }
+
+    /// <summary>
+    /// A finished DICOM input that lacks an SR or presentation state this run asks for (an earlier run was made
+    /// without them): it is predicted again, so asking for them later is enough. PNG inputs never have them.
+    /// </summary>
+    private bool LacksDicomResults(string outDir, string file)
+    {
+        if (file.EndsWith(".png", StringComparison.OrdinalIgnoreCase)) return false;
+        string id = Path.GetFileNameWithoutExtension(file);
+        return options.StructuredReport && !File.Exists(DicomResultPath(outDir, "sr", id))
+            || options.PresentationState && !File.Exists(DicomResultPath(outDir, "pr", id));
     }
 
     private static string ItemPath(string outDir, string file) => Path.Combine(outDir, ItemsFolder, InputFiles.ItemKey(file) + ".json");

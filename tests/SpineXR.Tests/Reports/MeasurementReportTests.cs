@@ -75,6 +75,21 @@ public sealed class MeasurementReportTests(DicomResultsFixture run) : IClassFixt
     }
 
     [Fact]
+    public void Asking_for_the_dicom_results_later_redoes_the_images_that_lack_them()
+    {
+        using var dir = new TempDir();
+        var opts = new PredictionJobOptions { OutDir = dir["out"], Quiet = true, Overlays = false };
+        var first = new PredictionJob(new DicomResultsFixture.FakePredictor(), SpineImageLoader.Load, opts).Run([run.Source, run.Png], []);
+        Assert.Equal(2, first.Predicted);
+        Assert.False(Directory.Exists(dir["out/dicom/sr"]));
+        var second = new PredictionJob(new DicomResultsFixture.FakePredictor(), SpineImageLoader.Load, opts with { StructuredReport = true }).Run([run.Source, run.Png], []);
+        Assert.Equal((1, 1), (second.Predicted, second.Skipped)); // the DICOM input again, not the PNG
+        Assert.True(File.Exists(dir["out/dicom/sr/spine1.dcm"]));
+        var third = new PredictionJob(new DicomResultsFixture.FakePredictor(), SpineImageLoader.Load, opts with { StructuredReport = true }).Run([run.Source, run.Png], []);
+        Assert.Equal(0, third.Predicted);
+    }
+
+    [Fact]
     public void EveryElementHasTheDictionaryVR()
     {
         foreach (var path in new[] { run.SrPath, run.PrPath })

@@ -56,6 +56,32 @@ public sealed class PresentationStateTests(DicomResultsFixture run) : IClassFixt
     }
 
     [Fact]
+    public void A_monochrome1_source_is_shown_inverted_and_its_rescale_and_window_are_kept()
+    {
+        var header = new DicomDataset()
+            .SetString(DicomTags.SOPClassUID, DicomVR.UI, SpineXR.Dicom.DicomUid.ComputedRadiographyImageStorage)
+            .SetString(DicomTags.PhotometricInterpretation, DicomVR.CS, "MONOCHROME1")
+            .SetInts(DicomTags.Rows, DicomVR.US, 50).SetInts(DicomTags.Columns, DicomVR.US, 40)
+            .SetDoubles(DicomTags.RescaleSlope, DicomVR.DS, 2).SetDoubles(DicomTags.RescaleIntercept, DicomVR.DS, -100)
+            .SetDoubles(DicomTags.WindowCenter, DicomVR.DS, 900).SetDoubles(DicomTags.WindowWidth, DicomVR.DS, 1800);
+        var image = new SpineImage("x.dcm", "x", new byte[40 * 50], 40, 50, "1.2.3", "1.2.3.4", "1.2.3.4.5", header);
+        var p = new ImagePrediction { File = "x.dcm", ImageId = "x", AbnormalProbability = 0.1, Verdict = "normal", Boxes = [] };
+        var pr = PresentationState.Build(image, p, "key", DateTime.UnixEpoch);
+        Assert.Equal("INVERSE", pr.GetString(DicomTags.PresentationLUTShape));
+        Assert.Equal([2.0], pr.GetDoubles(DicomTags.RescaleSlope));
+        Assert.Equal([900.0], Assert.Single(pr.GetSequence(DicomTags.SoftcopyVOILUTSequence)).GetDoubles(DicomTags.WindowCenter));
+        Assert.Equal([40, 50], Assert.Single(pr.GetSequence(DicomTags.DisplayedAreaSelectionSequence)).GetInts(DicomTags.DisplayedAreaBottomRightHandCorner));
+        // a normal image without boxes still shows its verdict, on the verdict layer only
+        var annotation = Assert.Single(pr.GetSequence(DicomTags.GraphicAnnotationSequence));
+        Assert.Equal(PresentationState.VerdictLayer, annotation.GetString(DicomTags.GraphicLayer));
+
+        // its SR says normal, with no lesion group
+        var found = MeasurementReport.Read(MeasurementReport.Build(image, p, "key", DateTime.UnixEpoch));
+        Assert.Equal(("normal", 0.1, 0), (found.Verdict, found.AbnormalProbability, found.Boxes.Count));
+        Assert.Equal("1.2.3.4.5", found.SourceSopInstanceUid);
+    }
+
+    [Fact]
     public void CieLabEncodingOfWhiteAndBlackIsTheStandardsRange()
     {
         Assert.Equal([0xFFFF, 0x8080, 0x8080], CieLab.FromRgb(255, 255, 255), new ToleranceComparer(40));
