@@ -26,7 +26,9 @@ internal static class DicomResults
                 "gsps" => "gsps",
                 _ => throw new ProblemException(400, "bad-request", "Bad request", $"result must be json, sr or gsps, not '{asked}'"),
             };
-        return request.Headers.Accept.Any(a => a != null && a.Contains(ContentType, StringComparison.OrdinalIgnoreCase)) ? "sr" : null;
+        // application/dicom itself, not application/dicom+json (or */*)
+        return Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParseList(request.Headers.Accept, out var accepted)
+               && accepted.Any(a => a.MediaType.Equals(ContentType, StringComparison.OrdinalIgnoreCase)) ? "sr" : null;
     }
 
     /// <summary>Writes the SR or presentation state of <paramref name="r"/>; 406 when the upload was not DICOM.</summary>

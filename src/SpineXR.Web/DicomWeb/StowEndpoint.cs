@@ -36,8 +36,10 @@ internal sealed class StowEndpoint(SpineServerOptions options, ISpinePredictor p
         using var ticket = queue.TryAdmit() ?? throw new ProblemException(503, "queue-full", "The server is busy",
             $"{queue.MaxConcurrency} requests are running and {queue.QueueLength} waiting; retry later")
         { RetryAfterSeconds = queue.RetryAfterSeconds() };
-        byte[] body = await UploadReader.ReadLimitedAsync(ctx.Request.Body, ctx.Request.ContentLength, options.MaxStowBytes, ct);
+        // The body is read once running (a study can be large): waiting requests hold a connection, not their
+        // bytes, so memory stays within max-concurrency x max-stow-mb.
         await ticket.WaitTurnAsync(ct);
+        byte[] body = await UploadReader.ReadLimitedAsync(ctx.Request.Body, ctx.Request.ContentLength, options.MaxStowBytes, ct);
 
         List<(string? ContentType, ReadOnlyMemory<byte> Body)> parts;
         try { parts = MultipartRelated.Split(body, boundary); }

@@ -81,6 +81,10 @@ public sealed class DicomResultsTests
         string id = plain.Headers.GetValues("X-Result-Id").Single();
         Assert.Equal(HttpStatusCode.NotAcceptable, (await ts.Client.GetAsync($"/api/v1/results/{id}/gsps")).StatusCode);
 
+        // application/dicom+json is not application/dicom: the JSON answer
+        var json = await PostAsync(ts, TestImages.Dicom(32, 32), "application/dicom", accept: "application/dicom+json, application/json");
+        Assert.Equal("application/json", json.Content.Headers.ContentType?.MediaType);
+
         var bad = await PostAsync(ts, TestImages.Dicom(32, 32), "application/dicom", "?result=xml");
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
         Assert.Contains("result must be json, sr or gsps", await bad.Content.ReadAsStringAsync());
