@@ -34,7 +34,7 @@ def check(path):
     ds = pydicom.dcmread(path)
     sop = ds.SOPClassUID
     print(f"{path}: {sop.name} study {ds.StudyInstanceUID} series {ds.SeriesInstanceUID}")
-    if sop == "1.2.840.10008.5.1.4.1.1.88.33":
+    if sop in ("1.2.840.10008.5.1.4.1.1.88.22", "1.2.840.10008.5.1.4.1.1.88.33", "1.2.840.10008.5.1.4.1.1.88.34"):  # Enhanced, Comprehensive (3D)
         assert ds.ConceptNameCodeSequence[0].CodeValue == "126000", "root is not TID 1500"
         assert ds.VerificationFlag == "UNVERIFIED"
         walk(ds.ContentSequence, 1)

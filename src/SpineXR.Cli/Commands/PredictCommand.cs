@@ -42,7 +42,7 @@ public sealed class PredictCommand : ICliCommand
           dicom/<key>.dcm             with --secondary-capture: DICOM Secondary Capture of the same drawing at full
                                       size, new series (9901) in the source's study, DERIVED, Burned In Annotation YES,
                                       not for diagnostic use
-          dicom/sr/<image_id>.dcm     with --dicom-sr: DICOM Comprehensive SR, TID 1500 measurement report: per kept
+          dicom/sr/<image_id>.dcm     with --dicom-sr: DICOM Enhanced SR, TID 1500 measurement report: per kept
                                       box a coded finding, the box as a 5-point POLYLINE on the source image and its
                                       probability; P(abnormal) and the verdict; same study, new series (9902),
                                       UNVERIFIED (DICOM inputs only: a PNG has no image to reference)

@@ -1,4 +1,4 @@
-// A DICOM Comprehensive SR holding SpineXR's findings as a TID 1500 Imaging Measurement Report (PS3.16), the form
+// A DICOM Enhanced SR holding SpineXR's findings as a TID 1500 Imaging Measurement Report (PS3.16), the form
 // IHE AI Results (AIR) asks of AI results and that viewers such as OHIF/cornerstone3D read back: one Measurement
 // Group per kept box (TID 1410: coded finding, image region as a 5-point SCOORD POLYLINE on the box corners
 // referencing the source image, the probability), and one image-level group (TID 1501: P(abnormal) and the verdict).
@@ -13,8 +13,11 @@ namespace SpineXR.Reports;
 /// <summary>Builds, writes and reads SpineXR's TID 1500 measurement reports.</summary>
 public static class MeasurementReport
 {
-    /// <summary>Comprehensive SR Storage (SCOORD content items need Enhanced or Comprehensive SR).</summary>
-    public const string SopClassUid = "1.2.840.10008.5.1.4.1.1.88.33";
+    /// <summary>
+    /// Enhanced SR Storage: the smallest IOD that allows image-region SCOORDs (what the issue asks: Enhanced or
+    /// Comprehensive 3D); the tree has no by-reference relationships and no 3D coordinates, so it needs no more.
+    /// </summary>
+    public const string SopClassUid = "1.2.840.10008.5.1.4.1.1.88.22";
 
     /// <summary>Series number of the SR series (after the Secondary Capture's 9901).</summary>
     public const int SeriesNumber = 9902;
