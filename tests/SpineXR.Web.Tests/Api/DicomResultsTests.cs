@@ -51,6 +51,41 @@ public sealed class DicomResultsTests
         Assert.Equal(sr, await ts.Client.GetByteArrayAsync($"/api/v1/results/{id}/sr"));
     }
 
+    /// <summary>The dataset in DICOM JSON without the times of its making (creation, content, contribution).</summary>
+    private static string Timeless(byte[] part10)
+    {
+        var ds = DicomFile.Read(part10).Dataset;
+        foreach (var tag in new[] { DicomTags.InstanceCreationDate, DicomTags.InstanceCreationTime, DicomTags.ContentDate, DicomTags.ContentTime,
+                     DicomTags.PresentationCreationDate, DicomTags.PresentationCreationTime })
+            ds.Remove(tag);
+        foreach (var item in ds.GetSequence(DicomTags.ContributingEquipmentSequence)) item.Remove(DicomTags.ContributionDateTime);
+        return SpineXR.Dicom.Web.DicomJson.Serialize(ds);
+    }
+
+    [Fact]
+    public async Task Serve_answers_the_same_sr_and_gsps_that_predict_writes_for_the_same_image_and_models()
+    {
+        var predictor = new FakePredictor();
+        string dir = Directory.CreateTempSubdirectory("spinexr-same-").FullName;
+        try
+        {
+            string file = Path.Combine(dir, "scan.dcm");
+            File.WriteAllBytes(file, TestImages.Dicom(320, 256));
+            var options = new SpineXR.Inference.PredictionJobOptions
+            {
+                OutDir = Path.Combine(dir, "out"), Quiet = true, Overlays = false, StructuredReport = true, PresentationState = true,
+            };
+            new SpineXR.Inference.PredictionJob(predictor, SpineXR.Inference.SpineImageLoader.Load, options).Run([file], []);
+
+            await using var ts = await TestServer.StartAsync(predictor);
+            var sr = await PostAsync(ts, File.ReadAllBytes(file), "application/dicom", accept: "application/dicom");
+            var gsps = await PostAsync(ts, File.ReadAllBytes(file), "application/dicom", "?result=gsps");
+            Assert.Equal(Timeless(File.ReadAllBytes(Path.Combine(options.OutDir, "dicom", "sr", "scan.dcm"))), Timeless(await sr.Content.ReadAsByteArrayAsync()));
+            Assert.Equal(Timeless(File.ReadAllBytes(Path.Combine(options.OutDir, "dicom", "pr", "scan.dcm"))), Timeless(await gsps.Content.ReadAsByteArrayAsync()));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
     [Fact]
     public async Task Result_gsps_answers_a_presentation_state_on_the_uploaded_image()
     {
