@@ -33,6 +33,8 @@ PYDICOM_FILES = [
     # compressed: decoded through the codecs (GDCM made the expected values)
     "MR_small_RLE.dcm", "MR_small_jp2klossless.dcm", "MR_small_jpeg_ls_lossless.dcm", "rtdose_rle.dcm",
     "SC_rgb_rle_2frame.dcm", "JPEG2000.dcm",
+    # bit-packed (Bits Allocated 1) segmentation frames, little and big endian (tools/make_bitpacked_fixtures.py)
+    "liver_1frame.dcm", "liver_expb_1frame.dcm",
 ]
 
 

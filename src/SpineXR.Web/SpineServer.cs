@@ -3,7 +3,9 @@ using System.Text;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using SpineXR.Inference;
+using SpineXR.Dicom.Web;
 using SpineXR.Web.Api;
+using SpineXR.Web.DicomWeb;
 using SpineXR.Web.Results;
 using SpineXR.Web.Uploads;
 using SpineXR.Web.Viewer;
@@ -13,12 +15,13 @@ namespace SpineXR.Web;
 /// <summary>
 /// The HTTP API and viewer of `spinexr serve` on Kestrel: one <see cref="ISpinePredictor"/> (loaded once) behind a
 /// bounded queue. Routes: POST /api/v1/predict; GET /api/v1/overlay/{id}.png, /api/v1/image/{id}.png,
-/// /api/v1/results/{id}, /api/v1/results/{id}/raw, /api/v1/health, /api/v1/models, /api/v1/openapi.json; the viewer at /.
-/// Errors are RFC 7807 problem+json. The predictor is not owned: dispose it after the server.
+/// /api/v1/results/{id}, /api/v1/results/{id}/raw, /api/v1/results/{id}/sr and /gsps (DICOM), /api/v1/health, /api/v1/models, /api/v1/openapi.json; the viewer at /.
+/// STOW-RS at POST /dicomweb/studies. Errors are RFC 7807 problem+json. The predictor is not owned: dispose it after the server.
 /// </summary>
 public sealed class SpineServer : IAsyncDisposable
 {
     private readonly PredictionQueue _queue;
+    private readonly HttpClient? _destinationHttp;
     private bool _started;
 
     public WebApplication App { get; }
@@ -49,8 +52,12 @@ public sealed class SpineServer : IAsyncDisposable
         App = builder.Build();
 
         var predict = new PredictEndpoint(options, predictor, decoder, _queue, Results);
-        var results = new ResultEndpoints(Results);
+        var results = new ResultEndpoints(Results, SpineXR.Reports.DerivedInstance.ProvenanceKey(predictor.Provenance));
         var info = new InfoEndpoints(predictor, _queue, Results);
+        if (options.DicomWebDestination != null) _destinationHttp = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+        var stow = new StowEndpoint(options, predictor, decoder, _queue, Results,
+            _destinationHttp is null ? null : new DicomWebClient(_destinationHttp),
+            options.ConsoleLogging ? App.Services.GetService<ILoggerFactory>()?.CreateLogger("SpineXR.Web.DicomWeb") : null);
 
         App.Use(ErrorsAsProblems);
         App.Use(RequireApiKey);
@@ -59,9 +66,14 @@ public sealed class SpineServer : IAsyncDisposable
         App.MapGet("/api/v1/image/{id}.png", results.ImageAsync);
         App.MapGet("/api/v1/results/{id}", results.MetaAsync);
         App.MapGet("/api/v1/results/{id}/raw", results.RawAsync);
+        App.MapGet("/api/v1/results/{id}/sr", results.StructuredReportAsync);
+        App.MapGet("/api/v1/results/{id}/gsps", results.PresentationStateAsync);
         App.MapGet("/api/v1/health", info.HealthAsync);
         App.MapGet("/api/v1/models", info.ModelsAsync);
         App.MapGet("/api/v1/openapi.json", info.OpenApiAsync);
+        App.MapPost("/dicomweb/studies", stow.HandleAsync);
+        App.Map("/dicomweb/{**rest}", ctx => Problems.WriteAsync(ctx, 404, "not-found", "Not found",
+            $"this DICOMweb service takes STOW-RS (POST /dicomweb/studies) only, not {ctx.Request.Method} {ctx.Request.Path}"));
         App.Map("/api/{**rest}", ctx => Problems.WriteAsync(ctx, 404, "not-found", "Not found", $"no API route {ctx.Request.Method} {ctx.Request.Path}"));
         ViewerAssets.Map(App);
     }
@@ -95,6 +107,7 @@ public sealed class SpineServer : IAsyncDisposable
         if (_started) await App.StopAsync();
         await App.DisposeAsync();
         _queue.Dispose();
+        _destinationHttp?.Dispose();
         Results.Clear();
     }
 
@@ -132,7 +145,7 @@ public sealed class SpineServer : IAsyncDisposable
 
     private Task RequireApiKey(HttpContext ctx, RequestDelegate next)
     {
-        if (Options.ApiKey is not { } key || !ctx.Request.Path.StartsWithSegments("/api") ||
+        if (Options.ApiKey is not { } key || !(ctx.Request.Path.StartsWithSegments("/api") || ctx.Request.Path.StartsWithSegments("/dicomweb")) ||
             ctx.Request.Path.Equals("/api/v1/health") || ctx.Request.Path.Equals("/api/v1/openapi.json"))
             return next(ctx);
         string? given = ctx.Request.Headers["X-Api-Key"];

@@ -17,7 +17,10 @@ public sealed class ServeCommand : ICliCommand
           /                          viewer page (open or drop a DICOM/PNG, window/level, boxes, filters)
           POST /api/v1/predict       body application/dicom, image/png, or a multipart/form-data file
                                      -> the same per-image JSON as `spinexr predict`
-          GET  /api/v1/overlay/{id}.png, /api/v1/image/{id}.png, /api/v1/results/{id}[/raw]
+                                     (Accept: application/dicom or ?result=sr|gsps: the DICOM SR or GSPS instead)
+          GET  /api/v1/overlay/{id}.png, /api/v1/image/{id}.png, /api/v1/results/{id}[/raw|/sr|/gsps]
+          POST /dicomweb/studies     STOW-RS (multipart/related; type="application/dicom"): every instance predicted,
+                                     answer in DICOM JSON (Referenced / Failed SOP Sequence)
           GET  /api/v1/health, /api/v1/models, /api/v1/openapi.json
         Errors are RFC 7807 problem+json (400 unreadable, 401 key, 413 too large, 415 type, 503 busy).
 
@@ -33,6 +36,11 @@ public sealed class ServeCommand : ICliCommand
           --max-upload-mb N      largest upload in MiB (default 64)
           --max-concurrency N    predictions running at once (default: number of cores)
           --queue-length N       requests waiting beyond those running before 503 (default 16)
+          --max-stow-mb N        largest STOW-RS request in MiB, all its instances together (default 512)
+          --dicomweb-destination URL
+                                 DICOMweb service (its root, e.g. http://pacs:8042/dicom-web) that receives, by
+                                 STOW-RS, the SR and GSPS of every instance stored through /dicomweb/studies;
+                                 without it results stay available from this server only
 
         exit codes: 0 stopped cleanly, 2 bad usage or the models could not be loaded
         """;
@@ -51,6 +59,10 @@ public sealed class ServeCommand : ICliCommand
                 MaxUploadMB = args.GetInt("max-upload-mb", 64),
                 MaxConcurrency = args.GetInt("max-concurrency", Environment.ProcessorCount),
                 QueueLength = args.GetInt("queue-length", 16),
+                MaxStowMB = args.GetInt("max-stow-mb", 512),
+                DicomWebDestination = args.Get("dicomweb-destination") is { } url
+                    ? Uri.TryCreate(url, UriKind.Absolute, out var u) ? u : throw new UsageException($"--dicomweb-destination: '{url}' is not an absolute URL")
+                    : null,
             }.Validate();
         }
         catch (ArgumentException e)
@@ -83,7 +95,8 @@ public sealed class ServeCommand : ICliCommand
             foreach (var a in server.Addresses)
                 Console.WriteLine($"spinexr serve: listening on {a} (viewer at /, API at /api/v1, Ctrl+C to stop)");
             Console.WriteLine($"spinexr serve: max upload {options.MaxUploadMB} MiB, {options.MaxConcurrency} at once, queue {options.QueueLength}" +
-                              (options.ApiKey != null ? ", API key required" : ""));
+                              (options.ApiKey != null ? ", API key required" : "") +
+                              (options.DicomWebDestination != null ? $", results to {options.DicomWebDestination}" : ""));
             server.RunUntilAsync(stop.Token).GetAwaiter().GetResult();
             server.DisposeAsync().AsTask().GetAwaiter().GetResult();
             Console.WriteLine("spinexr serve: stopped");
@@ -117,6 +130,8 @@ public sealed class ServeCommand : ICliCommand
         nameof(SpineServerOptions.MaxUploadMB) => "--max-upload-mb",
         nameof(SpineServerOptions.MaxConcurrency) => "--max-concurrency",
         nameof(SpineServerOptions.QueueLength) => "--queue-length",
+        nameof(SpineServerOptions.MaxStowMB) => "--max-stow-mb",
+        nameof(SpineServerOptions.DicomWebDestination) => "--dicomweb-destination",
         _ => field ?? "option",
     };
 }

@@ -16,8 +16,9 @@ public sealed class DicomPixelData
     private readonly int[]? _fragmentStarts; // per frame: index of its first data fragment (encapsulated)
     private readonly int[]? _fragmentEnds;
 
-    private DicomPixelData(DicomElement element, PixelFormat format, int frames, TransferSyntax ts, int[]? starts, int[]? ends)
+    private DicomPixelData(DicomElement element, PixelFormat format, int frames, TransferSyntax ts, int[]? starts, int[]? ends, bool bitPacked = false)
     {
+        IsBitPacked = bitPacked;
         _element = element;
         Format = format;
         FrameCount = frames;
@@ -31,6 +32,13 @@ public sealed class DicomPixelData
     public TransferSyntax TransferSyntax { get; }
     public bool IsEncapsulated => _element.IsEncapsulated;
 
+    /// <summary>
+    /// True for Bits Allocated 1 (segmentations, overlay-style masks): the stored bits are packed eight pixels to a
+    /// byte, least significant bit first, frames following each other with no padding (PS3.5 8.1.1). Frames are
+    /// returned unpacked, one byte (0 or 1) per pixel, so <see cref="Format"/> says 8 bits allocated, 1 stored.
+    /// </summary>
+    public bool IsBitPacked { get; }
+
     /// <summary>Reads and validates the Image Pixel module and Pixel Data of <paramref name="file"/>.</summary>
     public static DicomPixelData Create(DicomFile file)
     {
@@ -43,6 +51,16 @@ public sealed class DicomPixelData
         int frames = ds.GetIntOrDefault(DicomTags.NumberOfFrames, 1);
         if (frames < 1) frames = 1;
         var ts = file.TransferSyntax;
+
+        if (ds.GetIntOrDefault(DicomTags.BitsAllocated, 0) == 1)
+        {
+            if (element.IsEncapsulated) throw new DicomException($"Bits Allocated 1 in {ts.Name} is not supported (only uncompressed)");
+            long bits = (long)format.Rows * format.Columns * frames;
+            long need = (bits + 7) / 8;
+            if (element.Data.Length < need)
+                throw new DicomException($"pixel data holds {element.Data.Length} bytes, {frames} frame(s) of {format.Rows}x{format.Columns} 1-bit pixels need {need}");
+            return new DicomPixelData(element, format, frames, ts, null, null, bitPacked: true);
+        }
 
         if (!element.IsEncapsulated)
         {
@@ -71,6 +89,12 @@ public sealed class DicomPixelData
         int bitsAllocated = Req(DicomTags.BitsAllocated, "Bits Allocated");
         int bitsStored = ds.GetIntOrDefault(DicomTags.BitsStored, bitsAllocated);
         int samples = ds.GetIntOrDefault(DicomTags.SamplesPerPixel, 1);
+        if (bitsAllocated == 1)
+        {
+            // Bit-packed frames are handed out unpacked, one byte per pixel (see IsBitPacked).
+            if (samples != 1 || bitsStored != 1) throw new DicomException($"Bits Allocated 1 needs 1 sample per pixel and Bits Stored 1, not {samples} and {bitsStored}");
+            bitsAllocated = 8;
+        }
         int rep = ds.GetIntOrDefault(DicomTags.PixelRepresentation, 0);
         int planar = ds.GetIntOrDefault(DicomTags.PlanarConfiguration, 0);
         string photometric = ds.GetStringOrDefault(DicomTags.PhotometricInterpretation, samples == 1 ? "MONOCHROME2" : "RGB").ToUpperInvariant();
@@ -91,6 +115,7 @@ public sealed class DicomPixelData
     public ReadOnlyMemory<byte> GetRawFrame(int index)
     {
         if (index < 0 || index >= FrameCount) throw new ArgumentOutOfRangeException(nameof(index), $"frame {index} of {FrameCount}");
+        if (IsBitPacked) return Unpack(index);
         if (!IsEncapsulated)
         {
             long frameBytes = NativeFrameBytes(Format);
@@ -175,6 +200,28 @@ public sealed class DicomPixelData
         if (decoded.Data.Length < Format.FrameBytes)
             throw new DicomException($"{codec.Name} returned {decoded.Data.Length} bytes for frame {index}, expected {Format.FrameBytes}");
         return decoded;
+    }
+
+    /// <summary>
+    /// Frame <paramref name="index"/> of bit-packed data as one byte (0 or 1) per pixel. Pixel k of the data is bit
+    /// k % 8 of byte k / 8; a frame starts at bit index x Rows x Columns, so it need not start on a byte. OW data read
+    /// big endian was stored as 16-bit words: its bytes are taken back in little-endian order first.
+    /// </summary>
+    private byte[] Unpack(int index)
+    {
+        var data = _element.Data.Span;
+        long n = (long)Format.Rows * Format.Columns;
+        long first = n * index;
+        bool swapWords = _element.BigEndian && _element.VR == DicomVR.OW;
+        var result = new byte[n];
+        for (long k = 0; k < n; k++)
+        {
+            long bit = first + k;
+            long at = bit >> 3;
+            if (swapWords) at ^= 1;
+            if (at < data.Length) result[k] = (byte)((data[(int)at] >> (int)(bit & 7)) & 1);
+        }
+        return result;
     }
 
     /// <summary>Bytes of one native frame: YBR_FULL_422 shares chroma between two pixels (PS3.3 C.7.6.3.1.2).</summary>

@@ -13,10 +13,13 @@ namespace SpineXR.Web.Api;
 internal sealed class PredictEndpoint(SpineServerOptions options, ISpinePredictor predictor, IUploadDecoder decoder,
     PredictionQueue queue, ResultCache results)
 {
+    private readonly string _provenanceKey = SpineXR.Reports.DerivedInstance.ProvenanceKey(predictor.Provenance);
+
     public async Task HandleAsync(HttpContext ctx)
     {
         var ct = ctx.RequestAborted;
         var (kind, boundary) = UploadReader.CheckHeaders(ctx.Request, options.MaxUploadBytes);
+        string? dicomResult = DicomResults.Requested(ctx.Request); // a bad ?result= is refused before the upload is read
 
         // Admission before the body is read: a full server costs a refused client nothing but the headers.
         using var ticket = queue.TryAdmit() ?? throw new ProblemException(503, "queue-full", "The server is busy",
@@ -47,8 +50,10 @@ internal sealed class PredictEndpoint(SpineServerOptions options, ISpinePredicto
         {
             var prediction = predictor.Predict([decoded.Image], ct)[0];
             string id = decoded.ResultId;
-            results.Put(new RecentResult(id, prediction, view, options.ViewMaxSide));
-            await WriteAsync(ctx, id, prediction, ct);
+            var recent = new RecentResult(id, prediction, view, options.ViewMaxSide, decoded.Image);
+            results.Put(recent);
+            if (dicomResult != null) await DicomResults.WriteAsync(ctx, recent, dicomResult, _provenanceKey);
+            else await WriteAsync(ctx, id, prediction, ct);
         }
         finally
         {

@@ -13,7 +13,7 @@ namespace SpineXR.Web.Api;
 /// the overlay PNG, the reference 8-bit image PNG, the view metadata with the prediction, and the 16-bit
 /// raw view the viewer windows itself.
 /// </summary>
-internal sealed class ResultEndpoints(ResultCache results)
+internal sealed class ResultEndpoints(ResultCache results, string provenanceKey)
 {
     private RecentResult Find(HttpContext ctx)
     {
@@ -32,6 +32,12 @@ internal sealed class ResultEndpoints(ResultCache results)
         var r = Find(ctx);
         await WritePngAsync(ctx, r.ImagePng(await r.View, RenderImage));
     }
+
+    /// <summary>The result's DICOM SR (TID 1500), application/dicom.</summary>
+    public Task StructuredReportAsync(HttpContext ctx) => DicomResults.WriteAsync(ctx, Find(ctx), "sr", provenanceKey);
+
+    /// <summary>The result's Grayscale Softcopy Presentation State, application/dicom.</summary>
+    public Task PresentationStateAsync(HttpContext ctx) => DicomResults.WriteAsync(ctx, Find(ctx), "gsps", provenanceKey);
 
     public async Task MetaAsync(HttpContext ctx)
     {

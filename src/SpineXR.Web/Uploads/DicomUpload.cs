@@ -39,7 +39,8 @@ public static class DicomUpload
         string id = string.IsNullOrEmpty(sop) ? UploadIds.FromContent(bytes.Span) : sop;
         string resultId = UploadIds.IsSafe(sop) ? sop! : UploadIds.FromContent(bytes.Span);
         var image = new SpineImage(fileName, id, gray8, width, height,
-            ds.GetString(DicomTags.StudyInstanceUID)?.Trim(), ds.GetString(DicomTags.SeriesInstanceUID)?.Trim(), sop);
+            ds.GetString(DicomTags.StudyInstanceUID)?.Trim(), ds.GetString(DicomTags.SeriesInstanceUID)?.Trim(), sop,
+            SpineXR.Reports.DerivedInstance.SourceHeader(ds)); // for the SR and presentation state asked of the result
 
         var window = GrayscaleRenderer.SelectVoi(ds, RenderOptions.Reference, []).Window;
         bool invert = frame.Photometric == "MONOCHROME1";

@@ -69,14 +69,51 @@ public static class InputFiles
     }
 
     /// <summary>
-    /// Deterministic shard membership: a stable hash of the file name (not the full path, so machines that mount
-    /// an archive at different places agree) modulo <paramref name="count"/>.
+    /// Deterministic shard membership by study: a stable hash of <see cref="ShardKey"/> modulo <paramref name="count"/>,
+    /// so every image of a study lands on the same worker (and its SR series is written by one).
     /// </summary>
     public static bool InShard(string path, int index, int count)
     {
         if (count <= 1) return true;
-        ulong h = Fnv1a(Path.GetFileName(path));
+        ulong h = Fnv1a(ShardKey(path));
         return (int)(h % (ulong)count) == index;
+    }
+
+    /// <summary>
+    /// What a file is sharded by: its Study Instance UID (read from the header) for DICOM, else its file name (not
+    /// the full path, so machines that mount an archive at different places agree). An unreadable file goes by its
+    /// name too; the worker that gets it reports why it is unreadable.
+    /// </summary>
+    public static string ShardKey(string path)
+    {
+        if (!path.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
+        {
+            try
+            {
+                if (SpineXR.Dicom.DicomFile.Open(path, SpineXR.Dicom.DicomReadOptions.HeaderOnly).Dataset.GetString(SpineXR.Dicom.DicomTags.StudyInstanceUID)
+                    is { Length: > 0 } study)
+                    return "study:" + study;
+            }
+            catch (SpineXR.Dicom.DicomException) { }
+        }
+        return "file:" + Path.GetFileName(path);
+    }
+
+    /// <summary>The variable that carries the shard count next to Kubernetes' JOB_COMPLETION_INDEX (set it to the Job's completions).</summary>
+    public const string ShardCountVariable = "SPINEXR_SHARD_COUNT";
+
+    /// <summary>
+    /// `--shard auto`: the shard of a Kubernetes Indexed Job worker, index from JOB_COMPLETION_INDEX and count from
+    /// <see cref="ShardCountVariable"/>. Missing or invalid values are an <see cref="ArgumentException"/> naming them.
+    /// </summary>
+    public static (int Index, int Count) ShardFromEnvironment(Func<string, string?> variable)
+    {
+        string? i = variable("JOB_COMPLETION_INDEX"), n = variable(ShardCountVariable);
+        if (string.IsNullOrEmpty(i)) throw new ArgumentException("--shard auto needs JOB_COMPLETION_INDEX (set by a Kubernetes Indexed Job)");
+        if (string.IsNullOrEmpty(n)) throw new ArgumentException($"--shard auto needs {ShardCountVariable} (the Job's completions)");
+        if (!int.TryParse(i, out int index) || !int.TryParse(n, out int count) || count < 1 || index < 0 || index >= count)
+            throw new ArgumentException($"--shard auto: JOB_COMPLETION_INDEX={i}, {ShardCountVariable}={n}: need 0 <= index < count");
+        return (index, count);
     }
 
     /// <summary>A file-system-safe key for a file's result: its stem plus a short hash of the full path.</summary>

@@ -38,6 +38,19 @@ public sealed record PredictionJobOptions
     public bool SecondaryCapture { get; init; }
 
     /// <summary>
+    /// Also write a DICOM SR per DICOM input (`dicom/sr/IMAGE_ID.dcm`): a TID 1500 measurement report with the kept
+    /// boxes, their classes and scores, and P(abnormal) and the verdict, in a new series of the source's study.
+    /// PNG inputs have no DICOM image to reference and get none.
+    /// </summary>
+    public bool StructuredReport { get; init; }
+
+    /// <summary>
+    /// Also write a Grayscale Softcopy Presentation State per DICOM input (`dicom/pr/IMAGE_ID.dcm`): the boxes and
+    /// labels as graphic annotations on the source image, for any PACS viewer.
+    /// </summary>
+    public bool PresentationState { get; init; }
+
+    /// <summary>
     /// Longest side of overlay PNGs when <see cref="OverlaySize"/> is not given: an overlay shows the image as decoded
     /// for the models, shrunk to at most this. Thumbnails in report.html use <see cref="ThumbnailSide"/>.
     /// </summary>
@@ -161,9 +174,11 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
         Directory.CreateDirectory(Path.Combine(outDir, ItemsFolder));
         if (options.Overlays) Directory.CreateDirectory(Path.Combine(outDir, "overlays"));
         if (options.SecondaryCapture) Directory.CreateDirectory(Path.Combine(outDir, "dicom"));
+        if (options.StructuredReport) Directory.CreateDirectory(Path.Combine(outDir, "dicom", "sr"));
+        if (options.PresentationState) Directory.CreateDirectory(Path.Combine(outDir, "dicom", "pr"));
 
         var mine = files.Where(f => InputFiles.InShard(f, options.ShardIndex, options.ShardCount)).ToList();
-        var pending = options.Force ? mine : mine.Where(f => !File.Exists(ItemPath(outDir, f))).ToList();
+        var pending = options.Force ? mine : mine.Where(f => !File.Exists(ItemPath(outDir, f)) || LacksDicomResults(outDir, f)).ToList();
         var errors = new List<(string File, string Reason)>(inputErrors);
         int predicted = 0;
 
@@ -213,7 +228,7 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
                         WriteItem(outDir, img, p);
                         Interlocked.Increment(ref predicted);
                     }
-                    catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or SpineXR.Dicom.DicomException)
                     {
                         lock (errors) errors.Add((img.File, "cannot write its result: " + ErrorText.OneLine(e)));
                     }
@@ -267,8 +282,29 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
     }
 
     /// <summary>Models and thresholds of this job (not its time), from which Secondary Capture UIDs derive.</summary>
-    private readonly string _provenanceKey =
-        Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(predictor.Provenance with { Created = "" })))[..16];
+    private readonly string _provenanceKey = DerivedInstance.ProvenanceKey(predictor.Provenance);
+
+    /// <summary>`dicom/KIND/IMAGE_ID.dcm`, the image id made safe for a file name.</summary>
+    public static string DicomResultPath(string outDir, string kind, ImagePrediction p) => DicomResultPath(outDir, kind, p.ImageId);
+
+    private static string DicomResultPath(string outDir, string kind, string imageId)
+    {
+        var safe = new StringBuilder(imageId.Length);
+        foreach (char c in imageId) safe.Append(char.IsLetterOrDigit(c) || c is '.' or '-' or '_' ? c : '_');
+        return Path.Combine(outDir, "dicom", kind, safe + ".dcm");
+    }
+
+    /// <summary>
+    /// A finished DICOM input that lacks an SR or presentation state this run asks for (an earlier run was made
+    /// without them): it is predicted again, so asking for them later is enough. PNG inputs never have them.
+    /// </summary>
+    private bool LacksDicomResults(string outDir, string file)
+    {
+        if (file.EndsWith(".png", StringComparison.OrdinalIgnoreCase)) return false;
+        string id = Path.GetFileNameWithoutExtension(file);
+        return options.StructuredReport && !File.Exists(DicomResultPath(outDir, "sr", id))
+            || options.PresentationState && !File.Exists(DicomResultPath(outDir, "pr", id));
+    }
 
     private static string ItemPath(string outDir, string file) => Path.Combine(outDir, ItemsFolder, InputFiles.ItemKey(file) + ".json");
 
@@ -278,6 +314,14 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
         string banner = $"{p.Verdict}  P(abnormal) = {p.AbnormalProbability.ToString("0.000", CultureInfo.InvariantCulture)}";
         if (options.SecondaryCapture)
             Reports.SecondaryCapture.Save(Path.Combine(outDir, "dicom", key + ".dcm"), img, p, banner, _provenanceKey);
+        // SR and presentation state reference the source image: only DICOM inputs have one.
+        if (DerivedInstance.SourceReference(img) != null)
+        {
+            if (options.StructuredReport)
+                MeasurementReport.Save(DicomResultPath(outDir, "sr", p), img, p, _provenanceKey);
+            if (options.PresentationState)
+                Reports.PresentationState.Save(DicomResultPath(outDir, "pr", p), img, p, _provenanceKey);
+        }
         if (options.Overlays)
         {
             bool abnormal = p.Verdict == "abnormal";
@@ -293,11 +337,23 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
         AtomicFile.WriteAllBytes(ItemPath(outDir, img.File), JsonSerializer.SerializeToUtf8Bytes(p, Json));
     }
 
-    private void WriteAggregates(string outDir, List<ImagePrediction> all, List<(string File, string Reason)> errors)
+    private void WriteAggregates(string outDir, List<ImagePrediction> all, List<(string File, string Reason)> errors) =>
+        WriteAggregates(outDir, all, errors, predictor.Provenance, p => Thumbnail(outDir, p));
+
+    /// <summary>The thumbnail of an image for report.html, from the .items folder of <paramref name="outDir"/>.</summary>
+    private static byte[]? Thumbnail(string outDir, ImagePrediction p)
+    {
+        // JPEG since 2026-11-27; an output folder resumed from before has PNG thumbnails
+        string stem = Path.Combine(outDir, ItemsFolder, InputFiles.ItemKey(p.File) + ".thumb");
+        return File.Exists(stem + ".jpg") ? File.ReadAllBytes(stem + ".jpg") : File.Exists(stem + ".png") ? File.ReadAllBytes(stem + ".png") : null;
+    }
+
+    private static void WriteAggregates(string outDir, IReadOnlyList<ImagePrediction> all, IReadOnlyList<(string File, string Reason)> errors,
+        PredictionProvenance provenance, Func<ImagePrediction, byte[]?> thumbnail)
     {
         // Written as streams: memory stays level in the number of images (aggregating 1,000 overlaid images as
         // whole-file strings peaked at twice the working set of the prediction itself).
-        var doc = new Dictionary<string, object> { ["provenance"] = predictor.Provenance, ["images"] = all };
+        var doc = new Dictionary<string, object> { ["provenance"] = provenance, ["images"] = all };
         AtomicFile.Write(Path.Combine(outDir, "predictions.json"), s => JsonSerializer.Serialize(s, doc, Json));
 
         ClassifierPredictionsFile.Write(Path.Combine(outDir, "classifier_predictions.csv"),
@@ -320,12 +376,59 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
         foreach (var (f, r) in errors) err.Append(CsvWriter.Escape(f)).Append(',').Append(CsvWriter.Escape(r)).Append('\n');
         AtomicFile.WriteAllText(Path.Combine(outDir, "errors.csv"), err.ToString());
 
-        AtomicFile.WriteText(Path.Combine(outDir, "report.html"), w => PredictionReport.Write(w, all, p =>
-        {
-            // JPEG since 2026-11-27; an output folder resumed from before has PNG thumbnails
-            string stem = Path.Combine(outDir, ItemsFolder, InputFiles.ItemKey(p.File) + ".thumb");
-            return File.Exists(stem + ".jpg") ? File.ReadAllBytes(stem + ".jpg") : File.Exists(stem + ".png") ? File.ReadAllBytes(stem + ".png") : null;
-        }, predictor.Provenance, errors));
+        AtomicFile.WriteText(Path.Combine(outDir, "report.html"), w => PredictionReport.Write(w, all, thumbnail, provenance, errors));
     }
 
+    /// <summary>
+    /// `spinexr predict merge`: the aggregate files and report of several shard outputs (each a `predict --shard`
+    /// run's folder) as one run over all their inputs would write them: images in input order (by file path), errors
+    /// appended shard by shard, thumbnails read from each shard's folder. Per-image files (overlays, DICOM results)
+    /// stay in the shards. Shards run with different models or thresholds are refused (the models and thresholds
+    /// must be the same; their creation times may differ), as is an image in two shards.
+    /// </summary>
+    public static PredictionJobResult Merge(IReadOnlyList<string> shardDirs, string outDir)
+    {
+        if (shardDirs.Count == 0) throw new ArgumentException("no shard folder given", nameof(shardDirs));
+        var images = new List<(ImagePrediction Prediction, string Dir)>();
+        var errors = new List<(string File, string Reason)>();
+        PredictionProvenance? provenance = null;
+        string? models = null;
+        foreach (string dir in shardDirs)
+        {
+            string path = Path.Combine(dir, "predictions.json");
+            if (!File.Exists(path)) throw new InvalidDataException($"{path}: missing (is {dir} a predict output folder?)");
+            ShardFile shard;
+            try { shard = JsonSerializer.Deserialize<ShardFile>(File.ReadAllBytes(path), Json) ?? throw new JsonException("empty document"); }
+            catch (JsonException e) { throw new InvalidDataException($"{path}: not a predictions file: {e.Message}", e); }
+            if (shard.Provenance is null || shard.Images is null) throw new InvalidDataException($"{path}: no provenance or images");
+            string key = DerivedInstance.ProvenanceKey(shard.Provenance);
+            if (models != null && key != models)
+                throw new InvalidDataException($"{path}: made with other models or thresholds than {shardDirs[0]} (shards must share them)");
+            models ??= key;
+            provenance ??= shard.Provenance;
+            images.AddRange(shard.Images.Select(p => (p, dir)));
+            string errorsPath = Path.Combine(dir, "errors.csv");
+            if (File.Exists(errorsPath))
+            {
+                using var csv = CsvReader.Open(errorsPath);
+                int file = csv.Require("file"), reason = csv.Require("reason");
+                while (csv.Read() is { } row) errors.Add((row[file], row[reason]));
+            }
+        }
+        errors = errors.Distinct().ToList(); // inputs missing on the command line are listed by every shard
+        var duplicate = images.GroupBy(i => i.Prediction.File).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate != null) throw new InvalidDataException($"{duplicate.Key} is in more than one shard ({string.Join(", ", duplicate.Select(d => d.Dir))})");
+        images.Sort((a, b) => string.CompareOrdinal(a.Prediction.File, b.Prediction.File));
+        Directory.CreateDirectory(outDir);
+        var byFile = images.ToDictionary(i => i.Prediction.File, i => i.Dir);
+        var all = images.Select(i => i.Prediction).ToList();
+        WriteAggregates(outDir, all, errors, provenance!, p => Thumbnail(byFile[p.File], p));
+        return new PredictionJobResult(all, 0, all.Count, errors);
+    }
+
+    private sealed record ShardFile
+    {
+        [System.Text.Json.Serialization.JsonPropertyName("provenance")] public PredictionProvenance? Provenance { get; init; }
+        [System.Text.Json.Serialization.JsonPropertyName("images")] public List<ImagePrediction>? Images { get; init; }
+    }
 }

@@ -41,7 +41,7 @@ public static class SpineImageLoader
         var ds = file.Dataset;
         return new SpineImage(name, imageId, gray, frame.Columns, frame.Rows,
             ds.GetString(DicomTags.StudyInstanceUID), ds.GetString(DicomTags.SeriesInstanceUID), ds.GetString(DicomTags.SOPInstanceUID),
-            SecondaryCapture.SourceHeader(ds))
+            DerivedInstance.SourceHeader(ds))
         {
             Reduction = frame.Reduction,
             OriginalWidth = pixels.Format.Columns,

@@ -13,10 +13,22 @@ public sealed class PredictCommandTests : IDisposable
     [InlineData("--overlay-size", "8", "--overlay-size expects at least 16 pixels, got 8")]
     [InlineData("--overlay-size", "big", "--overlay-size expects an integer, got 'big'")]
     [InlineData("--shard", "4/4", "--shard expects i/n with 0 <= i < n, got '4/4'")]
+    [InlineData("--shard", "auto", "--shard auto needs JOB_COMPLETION_INDEX (set by a Kubernetes Indexed Job)")]
+    [InlineData("--from-dicomweb", "http://pacs/dicom-web", "--from-dicomweb needs --study UID")]
+    [InlineData("--study", "1.2.3", "--study needs --from-dicomweb URL")]
+    [InlineData("--to-dicomweb", "pacs:8042", "--to-dicomweb expects an http(s) URL, got 'pacs:8042'")]
     public void A_bad_option_is_a_usage_error_naming_it(string flag, string value, string message)
     {
         var e = Assert.Throws<UsageException>(() =>
             Program.Run(["predict", _run, "--classifier", _run, "--detector", _run, "--out", Path.Combine(_run, "out"), flag, value]));
         Assert.Equal(message, e.Message);
+    }
+
+    [Fact]
+    public void Merge_needs_shard_folders_and_names_a_missing_one()
+    {
+        Assert.Equal("predict merge: no SHARD_DIR given", Assert.Throws<UsageException>(() => Program.Run(["predict", "merge", "--out", _run])).Message);
+        var e = Assert.Throws<UsageException>(() => Program.Run(["predict", "merge", Path.Combine(_run, "nope"), "--out", Path.Combine(_run, "m")]));
+        Assert.Contains("nope", e.Message);
     }
 }

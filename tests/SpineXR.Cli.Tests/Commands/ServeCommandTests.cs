@@ -38,6 +38,10 @@ public sealed class ServeCommandTests
             Assert.StartsWith("--max-upload-mb", e.Message);
             e = Assert.Throws<UsageException>(() => Program.Run(["serve", "--classifier", dir, "--detector", dir, "--urls", "ftp://x"]));
             Assert.StartsWith("--urls", e.Message);
+            e = Assert.Throws<UsageException>(() => Program.Run(["serve", "--classifier", dir, "--detector", dir, "--dicomweb-destination", "ftp://pacs/dicom-web"]));
+            Assert.StartsWith("--dicomweb-destination", e.Message);
+            e = Assert.Throws<UsageException>(() => Program.Run(["serve", "--classifier", dir, "--detector", dir, "--dicomweb-destination", "pacs"]));
+            Assert.StartsWith("--dicomweb-destination", e.Message);
         }
         finally { Directory.Delete(dir); }
     }
@@ -61,5 +65,7 @@ public sealed class ServeCommandTests
         var help = new ServeCommand().Help;
         Assert.Contains("POST /api/v1/predict", help);
         Assert.Contains("--api-key", help);
+        Assert.Contains("POST /dicomweb/studies", help);
+        Assert.Contains("--dicomweb-destination", help);
     }
 }

@@ -12,7 +12,7 @@ public class PixelDecoderTests
         r.ImagePixel(rows, cols, bitsAllocated, bitsStored, pixelRep, photometric, samples);
         if (samples == 3) r.US(0x0028, 0x0006, planar);
         if (frames > 1) r.Text(0x0028, 0x0008, "IS", frames.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        r.Element(0x7FE0, 0x0010, bitsAllocated == 8 ? "OB" : "OW", pixels);
+        r.Element(0x7FE0, 0x0010, bitsAllocated <= 8 ? "OB" : "OW", pixels);
         return DicomFile.Read(r.ToArray());
     }
 
@@ -80,7 +80,7 @@ public class PixelDecoderTests
         Assert.Throws<DicomException>(() => PixelDecoder.DecodeGray(Native(2, 2, 8, 8, 0, new byte[4], frames: 2)));
         var huge = Assert.Throws<DicomException>(() => PixelDecoder.DecodeGray(Native(65535, 65535, 16, 16, 0, new byte[100], samples: 3, photometric: "RGB")));
         Assert.Contains("exceeds the limit", huge.Message);
-        Assert.Throws<DicomException>(() => PixelDecoder.DecodeGray(Native(2, 2, 1, 1, 0, new byte[2])));
+        Assert.Throws<DicomException>(() => PixelDecoder.DecodeGray(Native(4, 4, 1, 1, 0, []))); // 16 one-bit pixels need 2 bytes
         Assert.Throws<DicomException>(() => PixelDecoder.DecodeGray(Native(2, 2, 16, 17, 0, new byte[8])));
     }
 
@@ -175,5 +175,41 @@ public class PixelDecoderTests
         Assert.Throws<DicomException>(() => PixelDecoder.DecodeGray(Encapsulated(3, [], [a, a])));
         Assert.Throws<DicomException>(() => PixelDecoder.DecodeGray(Encapsulated(2, [], [a[..32], a[32..], a])));
         Assert.Throws<DicomException>(() => PixelDecoder.DecodeGray(Encapsulated(1, [], [a[..40]]))); // corrupt stream
+    }
+
+    [Fact]
+    public void Bit_packed_frames_unpack_least_significant_bit_first_and_frames_need_not_start_on_a_byte()
+    {
+        // 3x3 pixels, 2 frames = 18 bits in 3 bytes; frame 1 starts at bit 9 (byte 1, bit 1).
+        // frame 0: 1 0 1 / 1 0 0 / 0 0 1     frame 1: 0 1 1 / 0 0 0 / 1 1 0
+        int[] f0 = [1, 0, 1, 1, 0, 0, 0, 0, 1], f1 = [0, 1, 1, 0, 0, 0, 1, 1, 0];
+        var bits = f0.Concat(f1).ToArray();
+        var packed = new byte[4]; // padded to even length
+        for (int k = 0; k < bits.Length; k++) packed[k / 8] |= (byte)(bits[k] << (k % 8));
+        var file = Native(3, 3, 1, 1, 0, packed, frames: 2);
+        var pixels = DicomPixelData.Create(file);
+        Assert.True(pixels.IsBitPacked);
+        Assert.Equal((8, 1), (pixels.Format.BitsAllocated, pixels.Format.BitsStored));
+        var frames = PixelDecoder.DecodeAllGray(file);
+        Assert.Equal(f0, frames[0].Values);
+        Assert.Equal(f1, frames[1].Values);
+    }
+
+    [Fact]
+    public void Bit_packed_data_too_short_for_its_frames_is_refused_with_the_sizes()
+    {
+        var e = Assert.Throws<DicomException>(() => DicomPixelData.Create(Native(8, 8, 1, 1, 0, new byte[6], frames: 2)));
+        Assert.Contains("need 16", e.Message);
+        e = Assert.Throws<DicomException>(() => DicomPixelData.Create(Native(2, 2, 1, 1, 0, new byte[2], samples: 3)));
+        Assert.Contains("Bits Allocated 1", e.Message);
+    }
+
+    [Fact]
+    public void Bit_packed_segmentations_render_as_black_and_white()
+    {
+        var file = DicomFile.Open(Fixtures.PathOf("pydicom/liver_1frame.dcm"));
+        byte[] gray = SpineXR.Dicom.Rendering.GrayscaleRenderer.ToGray8(PixelDecoder.DecodeGray(file), file.Dataset);
+        var stored = PixelDecoder.DecodeGray(file).Values;
+        Assert.Equal(stored.Select(v => v == 1 ? (byte)255 : (byte)0), gray);
     }
 }
