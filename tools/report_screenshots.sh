@@ -1,5 +1,5 @@
 #!/bin/sh
-# The README's report pictures: headless Chromium (Debian `chromium`) screenshots of a demo's two report pages.
+# The report pictures of README.md and docs/demo.md: headless Chromium (Debian `chromium`) screenshots of a demo's two report pages.
 # usage: sh tools/report_screenshots.sh DEMO_OUT   (e.g. /tmp/demo-new from `./spinexr demo --out /tmp/demo-new`)
 set -eu
 out=${1:?usage: sh tools/report_screenshots.sh DEMO_OUT}

@@ -2,7 +2,7 @@
 // Each benchmark is a class implementing IBench, found by reflection; results go to stdout as a table.
 namespace SpineXR.Bench;
 
-/// <summary>A named benchmark; figures it prints go into the README.</summary>
+/// <summary>A named benchmark; figures it prints go into docs/benchmarks.md.</summary>
 public interface IBench
 {
     string Name { get; }

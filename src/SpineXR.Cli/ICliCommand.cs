@@ -19,7 +19,7 @@ public interface ICliCommand
     int Run(CliArgs args);
 }
 
-/// <summary>Exit codes of the command contract (DESIGN.md).</summary>
+/// <summary>Exit codes of the command contract (docs/design.md).</summary>
 public static class ExitCodes
 {
     public const int Ok = 0;

@@ -122,7 +122,7 @@ public sealed class Classifier : IDisposable
     /// <summary>Loader threads: half the cores (at least one) unless given.</summary>
     public static int DefaultWorkers(int workers) => workers > 0 ? workers : Math.Max(1, Environment.ProcessorCount / 2);
 
-    /// <summary>Writes the classifier predictions CSV of DESIGN.md: <c>image_id, abnormal_prob, logit</c> (readable images only), atomically.</summary>
+    /// <summary>Writes the classifier predictions CSV of docs/design.md: <c>image_id, abnormal_prob, logit</c> (readable images only), atomically.</summary>
     public static void WritePredictionsCsv(string path, IEnumerable<ClassifierPrediction> predictions)
     {
         var sb = new StringBuilder("image_id,abnormal_prob,logit\n");

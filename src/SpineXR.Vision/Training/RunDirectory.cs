@@ -1,4 +1,4 @@
-// A trained model on disk (DESIGN.md "Run directory"): model.json, weights.safetensors, metrics.json,
+// A trained model on disk (docs/design.md "Run directory"): model.json, weights.safetensors, metrics.json,
 // log.csv, checkpoint/. Shared by classifier and detector training.
 using System.Diagnostics;
 using System.Globalization;

@@ -9,7 +9,7 @@ namespace SpineXR.Data;
 /// </summary>
 public sealed class ImageMeta
 {
-    /// <summary>The columns of <c>spinexr dicom info</c> (DESIGN.md), which <c>*_meta.csv</c> files share.</summary>
+    /// <summary>The columns of <c>spinexr dicom info</c> (docs/design.md), which <c>*_meta.csv</c> files share.</summary>
     public static readonly IReadOnlyList<string> CsvColumns =
     [
         "file", "image_id", "study_id", "series_id", "patient_id", "modality", "body_part", "patient_sex", "patient_age",

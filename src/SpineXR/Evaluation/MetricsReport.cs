@@ -1,4 +1,4 @@
-// Metrics JSON (keys as DESIGN.md, fractions in [0, 1], null for undefined values) and console tables in the
+// Metrics JSON (keys as docs/design.md, fractions in [0, 1], null for undefined values) and console tables in the
 // layout of the paper's tables (percentages with the 95% interval in parentheses).
 using System.Globalization;
 using System.Text;

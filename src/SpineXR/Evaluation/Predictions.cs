@@ -1,4 +1,4 @@
-// Prediction files (DESIGN.md): classifier CSV `image_id, abnormal_prob[, logit]`; detector JSON in COCO results style
+// Prediction files (docs/design.md): classifier CSV `image_id, abnormal_prob[, logit]`; detector JSON in COCO results style
 // `[{"image_id", "category", "category_id", "bbox": [x, y, w, h], "score"}]`, original image pixels.
 // Bad entries are reported one line each with the file and reason, and counted; good ones are kept.
 using System.Globalization;

@@ -7,7 +7,7 @@ namespace SpineXR.Reports;
 /// <summary>
 /// `report/index.html` of `spinexr demo`: metrics tables (classifier, detector per class, overall pipeline) with
 /// their 95% intervals, the ROC / PR / FROC plots and example overlays, all embedded in one file.
-/// Reads the metrics JSON files the eval commands write (keys as DESIGN.md), so it works on any run's outputs.
+/// Reads the metrics JSON files the eval commands write (keys as docs/design.md), so it works on any run's outputs.
 /// </summary>
 public static class DemoReport
 {

@@ -117,7 +117,7 @@ public sealed record DetectorTrainConfig
     /// <summary>Torch intra-op threads; 0 = library default.</summary>
     public int Threads { get; init; }
 
-    /// <summary>The official configuration (see DESIGN.md).</summary>
+    /// <summary>The official configuration (see docs/design.md).</summary>
     public static DetectorTrainConfig Paper(string arch) => arch == "sparse-rcnn"
         // Official Sparse R-CNN solver: AdamW 2.5e-5, weight decay 1e-4, full-model gradient clipping at 1.0; NMS 0.7
         // as the official VinDr-SpineXR evaluation.
@@ -142,7 +142,7 @@ public sealed record DetectorTrainConfig
         ClipGradNorm = arch == "sparse-rcnn" ? SparseRcnnTraining.DefaultClipNorm : 10,
         // Sparse R-CNN from scratch in an hour: hybrid matching (each box taken by up to 6 proposals until the first
         // decay, then one-to-one) and the official evaluation's NMS 0.7 for the duplicates the short one-to-one phase
-        // leaves (README: validation 0.17 at step 500 against 0.03 one-to-one; test 0.54 vs 0.34 without NMS).
+        // leaves (docs/training.md: validation 0.17 at step 500 against 0.03 one-to-one; test 0.54 vs 0.34 without NMS).
         SparseOneToMany = arch == "sparse-rcnn" ? 6 : 1,
         SparseNms = arch == "sparse-rcnn" ? 0.7 : 0,
         WarmupIters = 100,
