@@ -11,7 +11,7 @@ internal static class HeadlessChromium
     public const string Path = "/usr/bin/chromium";
 
     /// <summary>
-    /// Playwright's driver, started without any tcmalloc preload of the test host (SPINEXR_TEST_TCMALLOC=1 in test.sh):
+    /// Playwright's driver, started without the tcmalloc preload scripts/test.sh gives the test host:
     /// Node and Chromium bring their own allocators.
     /// </summary>
     public static Task<IPlaywright> StartAsync()
