@@ -111,6 +111,7 @@ public sealed class ClassifierTrainer(ClassifierConfig config, RunDirectory run,
         var plans = Enumerable.Range(state.Step, Math.Max(0, lastStep - state.Step)).Select(s => (s, PlanStep(train, s)));
         int s0 = c.InputSize;
 
+        var scalars = new ScalarLog(run.Root);
         double lossSum = 0; int lossN = 0; double lastLoss = double.NaN;
         var sinceLog = System.Diagnostics.Stopwatch.StartNew();
         int imagesSinceLog = 0;
@@ -167,6 +168,8 @@ public sealed class ClassifierTrainer(ClassifierConfig config, RunDirectory run,
                         sinceLog.Restart();
                     }
                     state.Rows.Add(row);
+                    scalars.Write(done, row.Where(kv => kv.Key is not ("step" or "img_per_s"))
+                        .Select(kv => KeyValuePair.Create(kv.Key.StartsWith("val_", StringComparison.Ordinal) ? "val/" + kv.Key[4..] : "train/" + kv.Key, kv.Value)));
                 }
                 if (done % c.CheckpointEvery == 0 || done == lastStep)
                 {

@@ -40,6 +40,11 @@ public class ClassifierTrainerTests
         var log = File.ReadAllLines(run.LogCsv);
         Assert.Equal("step,loss,lr,img_per_s,val_auroc,val_loss", log[0]);
         Assert.Equal(12, log.Length - 1); // a row every 5 steps
+        // The same curve for TensorBoard: a train/loss point per log row, val/auroc per evaluation.
+        var events = Directory.GetFiles(Path.Combine(run.Root, ScalarLog.FolderName)).SelectMany(ScalarLogTests.ReadEvents).ToList();
+        var tags = events.Where(e => e.Summary != null).SelectMany(e => e.Summary.Value.Select(v => (e.Step, v.Tag))).ToList();
+        Assert.Equal(Enumerable.Range(1, 12).Select(i => (long)(5 * i)), tags.Where(t => t.Tag == "train/loss").Select(t => t.Step));
+        Assert.Equal([20L, 40L, 60L], tags.Where(t => t.Tag == "val/auroc").Select(t => t.Step));
     }
 
     [Fact]

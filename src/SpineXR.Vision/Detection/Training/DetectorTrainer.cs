@@ -12,6 +12,7 @@ using SpineXR.Diagnostics;
 using SpineXR.IO;
 using SpineXR.Metrics;
 using SpineXR.Vision.Detection.Inference;
+using SpineXR.Vision.Training;
 using SpineXR.Vision.Weights;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -100,6 +101,7 @@ public sealed class DetectorTrainer
 
         var sampler = new RepeatFactorSampler(train.Select(t => t.Classes).ToList(), _classes.Count, _c.RepeatThreshold);
         var clock = System.Diagnostics.Stopwatch.StartNew();
+        var scalars = new ScalarLog(_runDir);
         double startSeconds = state.TrainSeconds;
         using var progress = ShowProgress
             ? new ProgressReporter("train detector", _c.MaxIters, _log, timeLimit: _c.MaxMinutes > 0 ? TimeSpan.FromSeconds(_c.MaxMinutes * 60 - startSeconds) : null)
@@ -139,6 +141,7 @@ public sealed class DetectorTrainer
             module.train();
             string terms;
             double lossValue;
+            var lossTerms = new List<KeyValuePair<string, double>>();
             using (var scope = NewDisposeScope())
             {
                 var images = batch.Select(b => tensor(b.Image.Pixels).view(1, b.Image.Height, b.Image.Width).expand(3, b.Image.Height, b.Image.Width)).ToList();
@@ -150,7 +153,8 @@ public sealed class DetectorTrainer
                 if (_c.ClipGradNorm > 0) nn.utils.clip_grad_norm_(parameters, _c.ClipGradNorm);
                 opt.step();
                 lossValue = total.item<float>();
-                terms = string.Join(" ", losses.Select(kv => $"{kv.Key}={kv.Value.item<float>():F4}"));
+                foreach (var (name, value) in losses) lossTerms.Add(KeyValuePair.Create("train/" + name, (double)value.item<float>()));
+                terms = string.Join(" ", lossTerms.Select(kv => FormattableString.Invariant($"{kv.Key[6..]}={kv.Value:F4}")));
             }
             if (!double.IsFinite(lossValue)) throw new InvalidOperationException($"loss is {lossValue} at step {step} ({terms}); lower lr");
             lossEma = double.IsNaN(lossEma) ? lossValue : 0.9 * lossEma + 0.1 * lossValue;
@@ -166,9 +170,11 @@ public sealed class DetectorTrainer
             {
                 double map = EvaluateAndKeepBest("");
                 mapCell = map.ToString("F4", CultureInfo.InvariantCulture);
+                scalars.Write(state.Step, [KeyValuePair.Create("val/map50", map)]);
             }
             if (state.Step % _c.LogEvery == 0 || mapCell.Length > 0)
             {
+                scalars.Write(state.Step, [KeyValuePair.Create("train/loss", lossValue), KeyValuePair.Create("train/lr", lr), .. lossTerms]);
                 File.AppendAllText(logPath, string.Create(CultureInfo.InvariantCulture,
                     $"{state.Step},{lossValue:F5},\"{terms}\",{lr:G6},{mapCell},{ips:F3},{elapsed:F1}\n"));
             }

@@ -1,3 +1,4 @@
+using SpineXR.Vision.Training;
 using SpineXR.Synthesis;
 using SpineXR.Vision.Detection.Inference;
 using SpineXR.Vision.Detection.Training;
@@ -54,6 +55,9 @@ public class DetectorTrainingTests(ITestOutputHelper output)
             output.WriteLine($"re-loaded run: mAP@0.5 {map:F3}");
             Assert.True(map >= 0.9, $"mAP@0.5 {map:F3} < 0.9 after overfitting");
             Assert.True(File.Exists(Path.Combine(dir, "log.csv")));
+            var events = Directory.GetFiles(Path.Combine(dir, ScalarLog.FolderName)).SelectMany(Tests.Training.ScalarLogTests.ReadEvents);
+            var evaluated = events.Where(e => e.Summary != null).SelectMany(e => e.Summary.Value.Where(v => v.Tag == "val/map50").Select(_ => e.Step));
+            Assert.Equal(Enumerable.Range(1, iters / 40).Select(i => 40L * i), evaluated);
         }
         finally
         {
