@@ -24,19 +24,91 @@ public sealed record SpineServerOptions
     /// <summary>Longest side of the images kept for viewing (raw, PNG and overlay endpoints); boxes scale with it.</summary>
     public int ViewMaxSide { get; init; } = 1024;
 
+    /// <summary>
+    /// Largest image decoded, in megapixels of its declared size (DICOM Rows x Columns, PNG IHDR); larger gets 413
+    /// naming this limit before any pixel is decoded. Default 50 (a 7,000 x 7,000 radiograph).
+    /// </summary>
+    public int MaxMegapixels { get; init; } = 50;
+
+    /// <summary>
+    /// Global budget of decoded pixel memory in MiB, shared by every request: a decode reserves its estimated bytes
+    /// first and waits while others hold the budget; one that alone exceeds it gets 413. Default 1024.
+    /// </summary>
+    public int DecodeBudgetMB { get; init; } = 1024;
+
+    /// <summary>Requests one client (remote address) may have in flight at once; more get 429. Default 4.</summary>
+    public int MaxRequestsPerClient { get; init; } = 4;
+
+    /// <summary>Upload requests in flight at once over all clients (reading, waiting, running); more get 503. Default 64.</summary>
+    public int MaxRequestsInFlight { get; init; } = 64;
+
+    /// <summary>Seconds an upload body may take to arrive, whatever its rate; slower gets 408. Default 120.</summary>
+    public int UploadTimeoutSeconds { get; init; } = 120;
+
+    /// <summary>
+    /// Least upload rate in bytes per second, enforced by Kestrel after a 5 s grace period (the connection is closed).
+    /// Default 4096.
+    /// </summary>
+    public int MinUploadBytesPerSecond { get; init; } = 4096;
+
+    /// <summary>Seconds a prediction request may take in all (upload, queue, decode, models); longer gets 503. Default 300.</summary>
+    public int RequestTimeoutSeconds { get; init; } = 300;
+
+    /// <summary>
+    /// Host header values accepted, ';'-separated, against DNS rebinding; "*" accepts any. Default: the loopback
+    /// names when every address is loopback, else "*" (a key is then required anyway).
+    /// </summary>
+    public string? AllowedHosts { get; init; }
+
     /// <summary>Warnings and the startup line to the console (off in tests).</summary>
     public bool ConsoleLogging { get; init; } = true;
 
     public long MaxUploadBytes => (long)MaxUploadMB * 1024 * 1024;
+    public long MaxPixels => (long)MaxMegapixels * 1_000_000;
+    public long DecodeBudgetBytes => (long)DecodeBudgetMB * 1024 * 1024;
+
+    /// <summary>The Host values accepted: <see cref="AllowedHosts"/>, or its default.</summary>
+    public IReadOnlyList<string> HostsAllowed => AllowedHosts is { Length: > 0 } given
+        ? given.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        : AllLoopback ? ["localhost", "127.0.0.1", "[::1]"] : ["*"];
+
+    /// <summary>True when every address in <see cref="Urls"/> is a loopback one (localhost, 127.0.0.0/8, ::1).</summary>
+    public bool AllLoopback => Addresses().All(IsLoopback);
+
+    private IEnumerable<string> Addresses() => Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    /// <summary>Kestrel's wildcards (*, +, 0.0.0.0, [::]) and named hosts other than localhost are not loopback.</summary>
+    public static bool IsLoopback(string url)
+    {
+        int scheme = url.IndexOf("://", StringComparison.Ordinal);
+        string rest = scheme >= 0 ? url[(scheme + 3)..] : url;
+        string host = rest.Split('/')[0];
+        host = host.StartsWith('[') ? host[..(host.IndexOf(']') + 1)] : host.Split(':')[0];
+        if (host.Equals("localhost", StringComparison.OrdinalIgnoreCase)) return true;
+        return System.Net.IPAddress.TryParse(host.Trim('[', ']'), out var ip) && System.Net.IPAddress.IsLoopback(ip);
+    }
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first field out of range.</summary>
     public SpineServerOptions Validate()
     {
         if (string.IsNullOrWhiteSpace(Urls)) throw new ArgumentException("must name at least one address", nameof(Urls));
-        foreach (var u in Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-            if (!Uri.TryCreate(u, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
-                throw new ArgumentException($"'{u}' is not an http(s) URL", nameof(Urls));
+        foreach (var u in Addresses())
+        {
+            if (u.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
+                throw new ArgumentException($"'{u}': https is not served; listen on http://127.0.0.1 behind a TLS proxy (docs/serve-hardening.md)", nameof(Urls));
+            if (!u.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || u.Length <= 7)
+                throw new ArgumentException($"'{u}' is not an http URL", nameof(Urls));
+        }
         if (ApiKey is { Length: 0 }) throw new ArgumentException("must not be empty (leave it unset for no key)", nameof(ApiKey));
+        if (ApiKey is null && !AllLoopback)
+            throw new ArgumentException($"'{Urls}' is reachable from other machines; set an API key (--api-key-file) or listen on 127.0.0.1", nameof(Urls));
+        if (MaxMegapixels is < 1 or > 1000) throw new ArgumentException($"{MaxMegapixels} is outside 1..1000", nameof(MaxMegapixels));
+        if (DecodeBudgetMB is < 16 or > 1_000_000) throw new ArgumentException($"{DecodeBudgetMB} is outside 16..1000000", nameof(DecodeBudgetMB));
+        if (MaxRequestsPerClient is < 1 or > 100_000) throw new ArgumentException($"{MaxRequestsPerClient} is outside 1..100000", nameof(MaxRequestsPerClient));
+        if (MaxRequestsInFlight is < 1 or > 100_000) throw new ArgumentException($"{MaxRequestsInFlight} is outside 1..100000", nameof(MaxRequestsInFlight));
+        if (UploadTimeoutSeconds is < 1 or > 86_400) throw new ArgumentException($"{UploadTimeoutSeconds} is outside 1..86400", nameof(UploadTimeoutSeconds));
+        if (MinUploadBytesPerSecond is < 0 or > 1 << 30) throw new ArgumentException($"{MinUploadBytesPerSecond} is outside 0..2^30 (0 = no minimum)", nameof(MinUploadBytesPerSecond));
+        if (RequestTimeoutSeconds is < 1 or > 86_400) throw new ArgumentException($"{RequestTimeoutSeconds} is outside 1..86400", nameof(RequestTimeoutSeconds));
         if (MaxUploadMB is < 1 or > 2000) throw new ArgumentException($"{MaxUploadMB} is outside 1..2000", nameof(MaxUploadMB));
         if (MaxConcurrency is < 1 or > 1024) throw new ArgumentException($"{MaxConcurrency} is outside 1..1024", nameof(MaxConcurrency));
         if (QueueLength is < 0 or > 100_000) throw new ArgumentException($"{QueueLength} is outside 0..100000", nameof(QueueLength));

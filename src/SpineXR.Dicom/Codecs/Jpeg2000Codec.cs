@@ -120,6 +120,10 @@ public sealed unsafe class Jpeg2000Codec : IPixelCodec
 
     private static bool IsHtSyntax(string transferSyntax) => transferSyntax is HtLossless or HtLosslessRpcl or HtLossy;
 
+    /// <summary>True for an HTJ2K syntax or a stream whose CAP marker declares HT code blocks (never decoded reduced).</summary>
+    public static bool IsHighThroughput(ReadOnlySpan<byte> frame, string transferSyntax) =>
+        IsHtSyntax(transferSyntax) || DeclaresHighThroughput(frame);
+
     /// <summary>
     /// True when the main header (SIZ up to the first SOT) has a CAP marker whose Pcap sets the Part 15 bit
     /// (ISO/IEC 15444-1 A.5.2: bit 2^(32-15)), i.e. the code blocks are HT coded.

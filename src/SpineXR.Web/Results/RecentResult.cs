@@ -10,9 +10,11 @@ public sealed class RecentResult
 
     /// <param name="view">The view, being built in the background (awaited by the endpoints that need it).</param>
     /// <param name="viewMaxSide">Longest side of the view, to charge its size to the cache before it exists.</param>
-    public RecentResult(string id, ImagePrediction prediction, Task<ImageView> view, int viewMaxSide)
+    /// <param name="caller">Who uploaded it (<see cref="Guards.Caller.Of"/>); only the same caller can read it.</param>
+    public RecentResult(string id, string caller, ImagePrediction prediction, Task<ImageView> view, int viewMaxSide)
     {
         Id = id;
+        Caller = caller;
         Prediction = prediction;
         View = view;
         // Raw (2 bytes) + 8-bit (1 byte) per view pixel, plus room for the two PNGs (never larger than the 8-bit view
@@ -22,6 +24,7 @@ public sealed class RecentResult
     }
 
     public string Id { get; }
+    public string Caller { get; }
     public ImagePrediction Prediction { get; }
     public Task<ImageView> View { get; }
 

@@ -32,11 +32,12 @@ public sealed class ResultCache(int capacity, long maxBytes)
         }
     }
 
-    public RecentResult? Get(string id)
+    /// <summary>The result under <paramref name="id"/> if <paramref name="caller"/> uploaded it; null otherwise (unknown, dropped, or someone else's).</summary>
+    public RecentResult? Get(string id, string caller)
     {
         lock (_lock)
         {
-            if (!_map.TryGetValue(id, out var node)) return null;
+            if (!_map.TryGetValue(id, out var node) || !string.Equals(node.Value.Caller, caller, StringComparison.Ordinal)) return null;
             _lru.Remove(node);
             _lru.AddFirst(node);
             return node.Value;

@@ -13,12 +13,9 @@ public static class PngUpload
 {
     private static ReadOnlySpan<byte> Signature => [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
 
-    /// <summary>Largest image accepted, so a small compressed file cannot make us allocate gigabytes.</summary>
-    public const long MaxPixels = 100_000_000;
-
     public static bool LooksLikePng(ReadOnlySpan<byte> bytes) => bytes.StartsWith(Signature);
 
-    public static DecodedUpload Decode(ReadOnlyMemory<byte> bytes, string fileName, int viewMaxSide)
+    public static DecodedUpload Decode(ReadOnlyMemory<byte> bytes, string fileName, UploadLimits limits)
     {
         var span = bytes.Span;
         if (!LooksLikePng(span)) throw new UnreadableUploadException("not a PNG file (no PNG signature)");
@@ -27,10 +24,28 @@ public static class PngUpload
             throw new UnreadableUploadException("PNG header chunk IHDR missing or truncated");
         uint w = BinaryPrimitives.ReadUInt32BigEndian(span[16..]), h = BinaryPrimitives.ReadUInt32BigEndian(span[20..]);
         int bitDepth = span[24], colorType = span[25];
-        if (w == 0 || h == 0 || (long)w * h > MaxPixels)
-            throw new UnreadableUploadException($"PNG size {w}x{h} is outside what the server decodes (1..{MaxPixels} pixels)");
+        if (w == 0 || h == 0 || w > int.MaxValue || h > int.MaxValue)
+            throw new UnreadableUploadException($"PNG size {w}x{h} is not a valid image size");
+        limits.CheckPixels(w, h);
         int width = (int)w, height = (int)h, n = width * height;
         bool grey16 = bitDepth == 16 && colorType is 0 or 4;
+        int viewMaxSide = limits.ViewMaxSide;
+        // 16-bit grey: the values (2) and the 8-bit copy (1); otherwise Skia's RGBA bitmap (4) and the 8-bit copy.
+        var reservation = limits.Reserve?.Invoke((long)n * (grey16 ? 3 : 5));
+        try
+        {
+            return Decode(span, fileName, width, height, grey16, colorType, viewMaxSide) with { Reservation = reservation };
+        }
+        catch
+        {
+            reservation?.Dispose();
+            throw;
+        }
+    }
+
+    private static DecodedUpload Decode(ReadOnlySpan<byte> span, string fileName, int width, int height, bool grey16, int colorType, int viewMaxSide)
+    {
+        int n = width * height;
 
         var gray8 = new byte[n];
         string id = UploadIds.FromContent(span);
@@ -46,7 +61,7 @@ public static class PngUpload
             float k = hi > lo ? 255f / (hi - lo) : 0;
             for (int i = 0; i < n; i++) gray8[i] = (byte)MathF.Round((values[i] - lo) * k);
             return new DecodedUpload(new SpineImage(fileName, id, gray8, width, height),
-                () => ImageView.Create<ushort>(values, gray8, width, height, viewMaxSide), id);
+                () => ImageView.Create<ushort>(values, gray8, width, height, viewMaxSide));
         }
 
         using var data = SKData.CreateCopy(span);
@@ -63,6 +78,6 @@ public static class PngUpload
             gray8[i] = r == g && g == b ? r : (byte)((r * 299 + g * 587 + b * 114 + 500) / 1000);
         }
         return new DecodedUpload(new SpineImage(fileName, id, gray8, width, height),
-            () => ImageView.Create<byte>(gray8, gray8, width, height, viewMaxSide, windowCenter: 127.5, windowWidth: 256), id);
+            () => ImageView.Create<byte>(gray8, gray8, width, height, viewMaxSide, windowCenter: 127.5, windowWidth: 256));
     }
 }

@@ -35,11 +35,24 @@ public static class SpineImageLoader
     public static SpineImage FromDicom(DicomFile file, string name, string imageId, ShrinkAllowance? allowance = null)
     {
         var pixels = DicomPixelData.Create(file);
-        int maxReduction = allowance is null ? 0 : Reductions(allowance(pixels.Format.Columns, pixels.Format.Rows));
+        return Decode(file, pixels, name, imageId, MaxReduction(pixels, allowance)).Image;
+    }
+
+    /// <summary>The wavelet levels <paramref name="allowance"/> lets the first frame of <paramref name="pixels"/> skip.</summary>
+    public static int MaxReduction(DicomPixelData pixels, ShrinkAllowance? allowance) =>
+        allowance is null ? 0 : Reductions(allowance(pixels.Format.Columns, pixels.Format.Rows));
+
+    /// <summary>
+    /// The one DICOM-to-model conversion (predict and serve): the first frame decoded at up to
+    /// <paramref name="maxReduction"/> levels below full size, then the reference 8-bit conversion. Also returns the
+    /// decoded stored frame, which serve keeps for its viewer copy.
+    /// </summary>
+    public static (SpineImage Image, StoredFrame Frame) Decode(DicomFile file, DicomPixelData pixels, string name, string imageId, int maxReduction)
+    {
         var frame = PixelDecoder.DecodeGray(pixels, 0, maxReduction);
         byte[] gray = GrayscaleRenderer.ToGray8(frame, file.Dataset);
         var ds = file.Dataset;
-        return new SpineImage(name, imageId, gray, frame.Columns, frame.Rows,
+        var image = new SpineImage(name, imageId, gray, frame.Columns, frame.Rows,
             ds.GetString(DicomTags.StudyInstanceUID), ds.GetString(DicomTags.SeriesInstanceUID), ds.GetString(DicomTags.SOPInstanceUID),
             SecondaryCapture.SourceHeader(ds))
         {
@@ -47,6 +60,7 @@ public static class SpineImageLoader
             OriginalWidth = pixels.Format.Columns,
             OriginalHeight = pixels.Format.Rows,
         };
+        return (image, frame);
     }
 
     /// <summary>Whole halvings within a shrink factor: floor(log2(factor)), 0 below 2.</summary>

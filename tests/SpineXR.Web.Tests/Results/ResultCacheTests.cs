@@ -10,7 +10,7 @@ public sealed class ResultCacheTests
     {
         var view = ImageView.Create<byte>(new byte[side * side], new byte[side * side], side, side, 4096);
         var p = new ImagePrediction { File = id, ImageId = id, Width = side, Height = side, Verdict = "normal", Boxes = [] };
-        return new RecentResult(id, p, Task.FromResult(view), 4096);
+        return new RecentResult(id, "me", p, Task.FromResult(view), 4096);
     }
 
     [Fact]
@@ -19,11 +19,11 @@ public sealed class ResultCacheTests
         var c = new ResultCache(2, long.MaxValue);
         c.Put(R("a"));
         c.Put(R("b"));
-        Assert.NotNull(c.Get("a"));
+        Assert.NotNull(c.Get("a", "me"));
         c.Put(R("c"));
-        Assert.Null(c.Get("b"));
-        Assert.NotNull(c.Get("a"));
-        Assert.NotNull(c.Get("c"));
+        Assert.Null(c.Get("b", "me"));
+        Assert.NotNull(c.Get("a", "me"));
+        Assert.NotNull(c.Get("c", "me"));
         Assert.Equal(2, c.Count);
     }
 
@@ -46,6 +46,6 @@ public sealed class ResultCacheTests
     {
         var c = new ResultCache(4, 10);
         c.Put(R("big", 64));
-        Assert.NotNull(c.Get("big"));
+        Assert.NotNull(c.Get("big", "me"));
     }
 }

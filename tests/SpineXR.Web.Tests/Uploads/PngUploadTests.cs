@@ -8,7 +8,7 @@ public sealed class PngUploadTests
     public void Eight_bit_grey_goes_to_the_models_unchanged()
     {
         var png = TestImages.Png8(7, 5, (x, y) => (byte)(x * 30 + y));
-        var d = PngUpload.Decode(png, "a.png", 1024);
+        var d = PngUpload.Decode(png, "a.png", new UploadLimits());
         Assert.Equal((7, 5), (d.Image.Width, d.Image.Height));
         for (int y = 0; y < 5; y++)
         for (int x = 0; x < 7; x++) Assert.Equal((byte)(x * 30 + y), d.Image.Gray8[y * 7 + x]);
@@ -19,7 +19,7 @@ public sealed class PngUploadTests
     public void Sixteen_bit_grey_is_min_max_scaled_and_keeps_16_bit_values_for_the_view()
     {
         var png = TestImages.Png16(4, 1, (x, y) => (ushort)(1000 + x * 1000));
-        var d = PngUpload.Decode(png, "a.png", 1024);
+        var d = PngUpload.Decode(png, "a.png", new UploadLimits());
         Assert.Equal([0, 85, 170, 255], d.Image.Gray8);
         var view = d.BuildView();
         Assert.Equal(1000, view.Intercept + view.Raw[0] * view.Slope);
@@ -31,9 +31,9 @@ public sealed class PngUploadTests
     {
         var png = TestImages.Png8(50, 50, (x, y) => 1);
         var cut = png[..40];
-        var e = Assert.Throws<UnreadableUploadException>(() => PngUpload.Decode(cut, "a.png", 1024));
+        var e = Assert.Throws<UnreadableUploadException>(() => PngUpload.Decode(cut, "a.png", new UploadLimits()));
         Assert.Contains("PNG", e.Message);
-        Assert.Throws<UnreadableUploadException>(() => PngUpload.Decode(new byte[100], "a.png", 1024));
+        Assert.Throws<UnreadableUploadException>(() => PngUpload.Decode(new byte[100], "a.png", new UploadLimits()));
     }
 
     [Fact]
@@ -42,7 +42,8 @@ public sealed class PngUploadTests
         var png = TestImages.Png8(2, 2, (x, y) => 1);
         System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(png.AsSpan(16), 200_000);
         System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(png.AsSpan(20), 200_000);
-        var e = Assert.Throws<UnreadableUploadException>(() => PngUpload.Decode(png, "a.png", 1024));
+        var e = Assert.Throws<ImageTooLargeException>(() => PngUpload.Decode(png, "a.png", new UploadLimits()));
         Assert.Contains("200000x200000", e.Message);
+        Assert.Contains("100 megapixels", e.Message);
     }
 }
