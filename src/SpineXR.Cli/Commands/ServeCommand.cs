@@ -27,15 +27,29 @@ public sealed class ServeCommand : ICliCommand
           --abnormal-threshold C decision rule's threshold (default: the classifier run's Youden threshold)
           --keep-threshold S     boxes kept below the threshold need this score (default 0.5)
           --tta                  horizontal-flip test-time augmentation for the detectors
-          --urls URLS            listen addresses, ';'-separated (default http://127.0.0.1:5080; port 0 = any free)
-          --api-key KEY          require header X-Api-Key: KEY on /api/v1 (health and openapi.json excepted);
-                                 or set SPINEXR_API_KEY, which keeps the key out of the process list
-          --max-upload-mb N      largest upload in MiB (default 64)
+          --urls URLS            listen addresses, ';'-separated (default http://127.0.0.1:5080; port 0 = any free);
+                                 http only (put a TLS proxy in front for https); an address other than loopback
+                                 needs a key
+          --api-key-file PATH    require header X-Api-Key with the key in PATH (first line) on /api/v1 and /metrics
+                                 (health and openapi.json excepted); or set SPINEXR_API_KEY; --api-key KEY works
+                                 too but shows the key in the process list
+          --max-upload-mb N      largest upload in MiB (default 64); also caps a deflated dataset's inflated size
+          --max-megapixels N     largest image decoded, by its declared size (default 50); larger gets 413
+          --decode-budget-mb N   decoded pixel memory shared by all requests (default 1024); a decode waits for room
           --max-concurrency N    predictions running at once (default: number of cores)
-          --queue-length N       requests waiting beyond those running before 503 (default 16)
+          --queue-length N       uploads waiting beyond those running before 503 (default 16)
+          --max-per-client N     requests in flight per client address before 429 (default 4)
+          --upload-timeout-s N   seconds an upload body may take (default 120; 408 after)
+          --request-timeout-s N  seconds a prediction request may take in all (default 300; 503 after)
+          --allowed-hosts HOSTS  Host header values accepted, ';'-separated (default: loopback names on loopback)
+          --access-log PATH      JSON-lines access log to PATH ('-' = standard output); no PHI is logged
+          GET /metrics           Prometheus metrics (needs the key when one is set)
 
         exit codes: 0 stopped cleanly, 2 bad usage or the models could not be loaded
         """;
+
+    /// <summary>The environment variable that carries the key (and that the allocator re-exec moves --api-key into).</summary>
+    public const string KeyVariable = "SPINEXR_API_KEY";
 
     public int Run(CliArgs args)
     {
@@ -47,10 +61,16 @@ public sealed class ServeCommand : ICliCommand
             options = new SpineServerOptions
             {
                 Urls = args.Get("urls") ?? new SpineServerOptions().Urls,
-                ApiKey = args.Get("api-key") ?? NullIfEmpty(Environment.GetEnvironmentVariable("SPINEXR_API_KEY")),
+                ApiKey = ResolveKey(args.Get("api-key"), args.Get("api-key-file")),
                 MaxUploadMB = args.GetInt("max-upload-mb", 64),
+                MaxMegapixels = args.GetInt("max-megapixels", 50),
+                DecodeBudgetMB = args.GetInt("decode-budget-mb", 1024),
                 MaxConcurrency = args.GetInt("max-concurrency", Environment.ProcessorCount),
                 QueueLength = args.GetInt("queue-length", 16),
+                MaxRequestsPerClient = args.GetInt("max-per-client", 4),
+                UploadTimeoutSeconds = args.GetInt("upload-timeout-s", 120),
+                RequestTimeoutSeconds = args.GetInt("request-timeout-s", 300),
+                AllowedHosts = args.Get("allowed-hosts"),
             }.Validate();
         }
         catch (ArgumentException e)
@@ -64,12 +84,37 @@ public sealed class ServeCommand : ICliCommand
             KeepThreshold = args.GetDouble("keep-threshold", 0.5),
             Tta = args.Flag("tta") ? true : null,
         };
+        string? accessLog = args.Get("access-log");
         using var predictor = LoadPredictor(classifiers, detectors, pipeline);
-        return Serve(options, predictor);
+        using var log = accessLog is null or "-" ? null : new StreamWriter(accessLog, append: true);
+        return Serve(options, predictor, accessLog == "-" ? Console.Out : log);
+    }
+
+    /// <summary>
+    /// The key from --api-key, --api-key-file (its first line) or SPINEXR_API_KEY, in that order; null for none. The
+    /// variable is then removed from this process's environment, so helper processes (the decode host) never inherit it.
+    /// </summary>
+    internal static string? ResolveKey(string? given, string? file)
+    {
+        string? fromEnvironment = NullIfEmpty(Environment.GetEnvironmentVariable(KeyVariable));
+        Environment.SetEnvironmentVariable(KeyVariable, null);
+        if (given is not null && file is not null) throw new UsageException("--api-key and --api-key-file: give one");
+        if (file is not null)
+        {
+            string text;
+            try { text = File.ReadAllText(file); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new UsageException($"--api-key-file: cannot read '{file}' ({e.Message})");
+            }
+            string key = text.Split('\n')[0].Trim();
+            return key.Length > 0 ? key : throw new UsageException($"--api-key-file: '{file}' has no key on its first line");
+        }
+        return given ?? fromEnvironment;
     }
 
     /// <summary>Runs the server until Ctrl+C or SIGTERM.</summary>
-    internal static int Serve(SpineServerOptions options, ISpinePredictor predictor)
+    internal static int Serve(SpineServerOptions options, ISpinePredictor predictor, TextWriter? accessLog = null)
     {
         using var stop = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; stop.Cancel(); };
@@ -78,7 +123,7 @@ public sealed class ServeCommand : ICliCommand
             System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
         try
         {
-            var server = SpineServer.Create(options, predictor);
+            var server = SpineServer.Create(options, predictor, accessLog: accessLog);
             server.StartAsync().GetAwaiter().GetResult();
             foreach (var a in server.Addresses)
                 Console.WriteLine($"spinexr serve: listening on {a} (viewer at /, API at /api/v1, Ctrl+C to stop)");
@@ -117,6 +162,11 @@ public sealed class ServeCommand : ICliCommand
         nameof(SpineServerOptions.MaxUploadMB) => "--max-upload-mb",
         nameof(SpineServerOptions.MaxConcurrency) => "--max-concurrency",
         nameof(SpineServerOptions.QueueLength) => "--queue-length",
+        nameof(SpineServerOptions.MaxMegapixels) => "--max-megapixels",
+        nameof(SpineServerOptions.DecodeBudgetMB) => "--decode-budget-mb",
+        nameof(SpineServerOptions.MaxRequestsPerClient) => "--max-per-client",
+        nameof(SpineServerOptions.UploadTimeoutSeconds) => "--upload-timeout-s",
+        nameof(SpineServerOptions.RequestTimeoutSeconds) => "--request-timeout-s",
         _ => field ?? "option",
     };
 }
