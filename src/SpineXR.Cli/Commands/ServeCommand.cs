@@ -1,3 +1,4 @@
+using SpineXR.Dicom.Codecs;
 using SpineXR.Inference;
 using SpineXR.Vision.Inference;
 using SpineXR.Web;
@@ -43,6 +44,7 @@ public sealed class ServeCommand : ICliCommand
           --request-timeout-s N  seconds a prediction request may take in all (default 300; 503 after)
           --allowed-hosts HOSTS  Host header values accepted, ';'-separated (default: loopback names on loopback)
           --access-log PATH      JSON-lines access log to PATH ('-' = standard output); no PHI is logged
+          --decode-timeout-s N   seconds one JPEG 2000 / JPEG-LS decode may take in its helper process (default 30)
           GET /metrics           Prometheus metrics (needs the key when one is set)
 
         exit codes: 0 stopped cleanly, 2 bad usage or the models could not be loaded
@@ -85,6 +87,12 @@ public sealed class ServeCommand : ICliCommand
             Tta = args.Flag("tta") ? true : null,
         };
         string? accessLog = args.Get("access-log");
+        int decodeTimeout = args.GetInt("decode-timeout-s", 30);
+        if (decodeTimeout is < 1 or > 3600) throw new UsageException($"--decode-timeout-s: {decodeTimeout} is outside 1..3600");
+        // Uploads are untrusted: every external-library decode (OpenJPEG, CharLS) runs in a helper process under a
+        // deadline, so a stream that aborts or loops costs one killed helper, never the server or a thread for good.
+        DecodeHost.IsolateAllExternalCodecs = true;
+        DecodeHost.TimeoutSeconds = decodeTimeout;
         using var predictor = LoadPredictor(classifiers, detectors, pipeline);
         using var log = accessLog is null or "-" ? null : new StreamWriter(accessLog, append: true);
         return Serve(options, predictor, accessLog == "-" ? Console.Out : log);
