@@ -42,7 +42,10 @@ public sealed class PredictCommand : ICliCommand
           errors.csv                  inputs that failed, with the reason
         A second run into the same DIR skips images already done (--force redoes them); --shard i/n takes a
         deterministic slice (by file name) so several jobs can share an archive.
-        exit codes: 0 all predicted, 1 some inputs failed (listed in errors.csv), 2 bad usage or nothing predicted
+        Each result records the models' provenance key: results of other models in DIR are redone, never mixed in.
+
+        exit codes: 0 all predicted, 1 some inputs failed (listed in errors.csv), 2 bad usage or nothing predicted,
+                    3 stopped early because results could not be written (disk full): rerun once there is room
         """;
 
     public int Run(CliArgs args)
@@ -83,8 +86,14 @@ public sealed class PredictCommand : ICliCommand
         });
         var result = new PredictionJob(pipeline, PredictionJob.Loader(pipeline, options), options).Run(files, inputErrors);
 
+        if (result.StoppedEarly is { } why)
+        {
+            Console.Error.WriteLine($"spinexr: predict stopped early after {result.Predicted} image(s): {why}");
+            return ExitCodes.OutputFailed;
+        }
         int abnormal = result.Predictions.Count(p => p.Verdict == "abnormal");
-        Console.WriteLine($"predicted {result.Predicted} image(s), skipped {result.Skipped} already done, {result.Errors.Count} failed");
+        Console.WriteLine($"predicted {result.Predicted} image(s) ({result.Redone} redone: other models had made them), " +
+                          $"skipped {result.Skipped} already done, {result.Errors.Count} failed");
         Console.WriteLine($"abnormal {abnormal} of {result.Predictions.Count} (threshold {pipeline.Provenance.AbnormalThreshold.ToString("0.###", CultureInfo.InvariantCulture)}); " +
                           $"boxes kept {result.Predictions.Sum(p => p.Boxes.Count)}");
         foreach (var (f, r) in result.Errors.Skip(inputErrors.Count).Take(20)) Console.Error.WriteLine($"spinexr: {f}: {r}");
