@@ -26,9 +26,9 @@ public sealed record SpineServerOptions
 
     /// <summary>
     /// Largest image decoded, in megapixels of its declared size (DICOM Rows x Columns, PNG IHDR); larger gets 413
-    /// naming this limit before any pixel is decoded. Default 50 (a 7,000 x 7,000 radiograph).
+    /// naming this limit before any pixel is decoded. Default 50 (a 7,000 x 7,000 radiograph), `predict`'s own limit.
     /// </summary>
-    public int MaxMegapixels { get; init; } = 50;
+    public int MaxMegapixels { get; init; } = (int)(Inference.SpineImageLoader.DefaultMaxPixels / 1_000_000);
 
     /// <summary>
     /// Global budget of decoded pixel memory in MiB, shared by every request: a decode reserves its estimated bytes

@@ -23,9 +23,6 @@ public enum UploadKind
 /// <summary>An upload the decoder cannot read: answered 400 with <see cref="Exception.Message"/> as the reason.</summary>
 public sealed class UnreadableUploadException(string message, Exception? inner = null) : Exception(message, inner);
 
-/// <summary>An upload whose image is larger than the server decodes: answered 413 with the limit named.</summary>
-public sealed class ImageTooLargeException(string message) : Exception(message);
-
 /// <summary>
 /// What a decode may cost: the pixel limit (checked on the declared size, before decoding), the inflated size of a
 /// deflated dataset, the shrink the consumers allow (JPEG 2000 decoded at the level they need, as `predict` does),
@@ -37,7 +34,7 @@ public sealed record UploadLimits
     public int ViewMaxSide { get; init; } = 1024;
 
     /// <summary>Largest declared image, in pixels (Rows x Columns, PNG width x height).</summary>
-    public long MaxPixels { get; init; } = 100_000_000;
+    public long MaxPixels { get; init; } = SpineImageLoader.DefaultMaxPixels;
 
     /// <summary>Largest inflated size of a deflated DICOM dataset.</summary>
     public long MaxInflatedBytes { get; init; } = 1L << 30;

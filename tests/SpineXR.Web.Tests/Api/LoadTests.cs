@@ -8,6 +8,7 @@ namespace SpineXR.Web.Tests.Api;
 /// Many clients at once: every request answered (200, or 503 by design, and the 503 path taken), distinct uploads
 /// get distinct ids, bounded work, and the process's resident set (native memory included) bounded.
 /// </summary>
+[Collection(nameof(SpineXR.Web.Tests.Uploads.AloneCollection))] // measures the resident set
 public sealed class LoadTests
 {
     [Fact]

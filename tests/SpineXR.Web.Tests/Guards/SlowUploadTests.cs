@@ -6,6 +6,7 @@ using System.Net.Sockets;
 namespace SpineXR.Web.Tests.Guards;
 
 /// <summary>Slow and lying senders hold only their own share: other clients are served, and they are cut off.</summary>
+[Collection(nameof(SpineXR.Web.Tests.Uploads.AloneCollection))] // measures the resident set
 public sealed class SlowUploadTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     [Fact]

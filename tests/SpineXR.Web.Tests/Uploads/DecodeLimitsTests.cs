@@ -12,6 +12,7 @@ namespace SpineXR.Web.Tests.Uploads;
 /// What a decode may cost in serve: JPEG 2000 at the level the models need (predict's loader), the pixel limit and
 /// the decode budget before any pixel is decoded, and a deflated dataset capped at the upload limit.
 /// </summary>
+[Collection(nameof(SpineXR.Web.Tests.Uploads.AloneCollection))] // measures the resident set
 public sealed class DecodeLimitsTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static ByteArrayContent Content(byte[] bytes, string type)

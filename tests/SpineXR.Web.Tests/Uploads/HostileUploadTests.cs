@@ -11,6 +11,7 @@ namespace SpineXR.Web.Tests.Uploads;
 /// fixed-count mutation fuzz through the upload path: nothing is a 500, nothing takes long, corrupt inputs are refused,
 /// and the server ends idle.
 /// </summary>
+[Collection(nameof(AloneCollection))] // allocation is measured process-wide: no other test may run beside
 public sealed class HostileUploadTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static readonly string Folder = Path.Combine(AppContext.BaseDirectory, "Fixtures", "Hostile");
@@ -141,3 +142,7 @@ public sealed class HostileUploadTests(Xunit.Abstractions.ITestOutputHelper outp
         }
     }
 }
+
+/// <summary>Tests that measure the whole process (allocation, resident set) run with no other test beside them.</summary>
+[CollectionDefinition(nameof(AloneCollection), DisableParallelization = true)]
+public sealed class AloneCollection;

@@ -1,3 +1,4 @@
+using SpineXR.Inference;
 using SpineXR.Web.Uploads;
 
 namespace SpineXR.Web.Tests.Uploads;
@@ -44,6 +45,44 @@ public sealed class PngUploadTests
         System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(png.AsSpan(20), 200_000);
         var e = Assert.Throws<ImageTooLargeException>(() => PngUpload.Decode(png, "a.png", new UploadLimits()));
         Assert.Contains("200000x200000", e.Message);
-        Assert.Contains("100 megapixels", e.Message);
+        Assert.Contains("at most 50 megapixels", e.Message);
+    }
+
+    [Fact]
+    public async Task A_16_bit_grey_png_gives_the_models_the_same_input_through_predict_and_serve()
+    {
+        var png = TestImages.Png16(60, 40, (x, y) => (ushort)(1000 + x * 37 + y * 11));
+        string path = Path.Combine(Path.GetTempPath(), "spinexr-png16-" + Guid.NewGuid().ToString("N") + ".png");
+        File.WriteAllBytes(path, png);
+        try
+        {
+            var viaPredict = SpineImageLoader.Load(path);
+            var fake = new FakePredictor();
+            await using var ts = await TestServer.StartAsync(fake);
+            var c = new System.Net.Http.ByteArrayContent(png);
+            c.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("image/png");
+            Assert.Equal(System.Net.HttpStatusCode.OK, (await ts.Client.PostAsync("/api/v1/predict", c)).StatusCode);
+            Assert.Equal(viaPredict.Gray8, fake.LastImage!.Gray8);
+            // min-max scaled, as the reference conversion: the full 0..255 range, not the top byte of 1000..3600
+            Assert.Equal((0, 255), (viaPredict.Gray8.Min(), viaPredict.Gray8.Max()));
+        }
+        finally { File.Delete(path); }
+    }
+
+    [Fact]
+    public void Predicts_png_loader_refuses_a_dimension_bomb_naming_the_file()
+    {
+        var png = TestImages.Png8(2, 2, (x, y) => 1);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(png.AsSpan(16), 16384);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(png.AsSpan(20), 16384);
+        string path = Path.Combine(Path.GetTempPath(), "spinexr-bomb-" + Guid.NewGuid().ToString("N") + ".png");
+        File.WriteAllBytes(path, png);
+        try
+        {
+            var e = Assert.Throws<InvalidDataException>(() => SpineImageLoader.Load(path));
+            Assert.StartsWith(path + ": ", e.Message);
+            Assert.Contains("16384x16384", e.Message);
+        }
+        finally { File.Delete(path); }
     }
 }
