@@ -48,8 +48,11 @@ public sealed class SpineServer : IAsyncDisposable
         _keyDigest = options.ApiKey is { } key ? SHA256.HashData(Encoding.UTF8.GetBytes(key)) : null;
         _accessLog = accessLog is null ? null : new AccessLog(accessLog);
 
+        // Loaded here, so a bad pair fails Create with one line rather than Kestrel's start.
+        var certificate = options.CertificatePath is { } certPath ? LoadCertificate(certPath, options.CertificateKeyPath!) : null;
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.WebHost.UseUrls(options.Urls);
+        if (certificate is not null) builder.WebHost.UseKestrelHttpsConfiguration(); // the slim builder leaves https out
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
@@ -59,6 +62,7 @@ public sealed class SpineServer : IAsyncDisposable
             k.Limits.MinRequestBodyDataRate = options.MinUploadBytesPerSecond > 0
                 ? new Microsoft.AspNetCore.Server.Kestrel.Core.MinDataRate(options.MinUploadBytesPerSecond, TimeSpan.FromSeconds(5)) : null;
             k.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(15);
+            if (certificate is not null) k.ConfigureHttpsDefaults(h => h.ServerCertificate = certificate);
         });
         builder.Services.Configure<HostFilteringOptions>(o =>
         {
@@ -94,6 +98,19 @@ public sealed class SpineServer : IAsyncDisposable
         App.MapGet("/metrics", Metrics.WriteAsync);
         App.Map("/api/{**rest}", ctx => Problems.WriteAsync(ctx, 404, "not-found", "Not found", $"no API route {ctx.Request.Method} {ctx.Request.Path}"));
         ViewerAssets.Map(App);
+    }
+
+    /// <summary>A PEM certificate and key; a bad pair is an <see cref="ArgumentException"/> naming the files, in one line.</summary>
+    internal static System.Security.Cryptography.X509Certificates.X509Certificate2 LoadCertificate(string certPath, string keyPath)
+    {
+        try
+        {
+            return System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(certPath, keyPath);
+        }
+        catch (Exception e) when (e is CryptographicException or IOException or ArgumentException)
+        {
+            throw new ArgumentException($"cannot load the certificate '{certPath}' with key '{keyPath}': {e.Message.ReplaceLineEndings(" ")}", nameof(SpineServerOptions.CertificatePath));
+        }
     }
 
     /// <summary>Builds the server; nothing listens until <see cref="StartAsync"/>.</summary>

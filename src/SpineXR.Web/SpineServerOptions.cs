@@ -6,6 +6,12 @@ public sealed record SpineServerOptions
     /// <summary>Addresses to listen on, separated by ';'. Port 0 picks a free port (see <see cref="SpineServer.Addresses"/>).</summary>
     public string Urls { get; init; } = "http://127.0.0.1:5080";
 
+    /// <summary>PEM certificate (chain) for https:// addresses in <see cref="Urls"/>; needs <see cref="CertificateKeyPath"/>.</summary>
+    public string? CertificatePath { get; init; }
+
+    /// <summary>PEM private key (PKCS#8 or PKCS#1, unencrypted) of <see cref="CertificatePath"/>.</summary>
+    public string? CertificateKeyPath { get; init; }
+
     /// <summary>When set, every /api/v1 call except health and the OpenAPI document needs header X-Api-Key with this value.</summary>
     public string? ApiKey { get; init; }
 
@@ -92,13 +98,22 @@ public sealed record SpineServerOptions
     public SpineServerOptions Validate()
     {
         if (string.IsNullOrWhiteSpace(Urls)) throw new ArgumentException("must name at least one address", nameof(Urls));
+        bool https = false;
         foreach (var u in Addresses())
         {
-            if (u.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
-                throw new ArgumentException($"'{u}': https is not served; listen on http://127.0.0.1 behind a TLS proxy (docs/serve-hardening.md)", nameof(Urls));
-            if (!u.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || u.Length <= 7)
-                throw new ArgumentException($"'{u}' is not an http URL", nameof(Urls));
+            bool secure = u.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
+            https |= secure;
+            if (secure && (CertificatePath is null || CertificateKeyPath is null))
+                throw new ArgumentException($"'{u}': https needs --cert and --cert-key (PEM), or listen on http://127.0.0.1 behind a TLS proxy (docs/serve-hardening.md)", nameof(Urls));
+            if (!secure && !u.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || u.Length <= (secure ? 8 : 7))
+                throw new ArgumentException($"'{u}' is not an http(s) URL", nameof(Urls));
         }
+        if ((CertificatePath is null) != (CertificateKeyPath is null))
+            throw new ArgumentException("--cert and --cert-key go together", nameof(CertificatePath));
+        if (CertificatePath is not null && !https)
+            throw new ArgumentException("a certificate is given but no https:// address is in --urls", nameof(CertificatePath));
+        foreach (var f in new[] { CertificatePath, CertificateKeyPath })
+            if (f is not null && !File.Exists(f)) throw new ArgumentException($"no file '{f}'", nameof(CertificatePath));
         if (ApiKey is { Length: 0 }) throw new ArgumentException("must not be empty (leave it unset for no key)", nameof(ApiKey));
         if (ApiKey is null && !AllLoopback)
             throw new ArgumentException($"'{Urls}' is reachable from other machines; set an API key (--api-key-file) or listen on 127.0.0.1", nameof(Urls));

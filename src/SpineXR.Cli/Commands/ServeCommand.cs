@@ -29,8 +29,9 @@ public sealed class ServeCommand : ICliCommand
           --keep-threshold S     boxes kept below the threshold need this score (default 0.5)
           --tta                  horizontal-flip test-time augmentation for the detectors
           --urls URLS            listen addresses, ';'-separated (default http://127.0.0.1:5080; port 0 = any free);
-                                 http only (put a TLS proxy in front for https); an address other than loopback
-                                 needs a key
+                                 https:// needs --cert and --cert-key; an address other than loopback needs a key
+          --cert PEM             server certificate (chain) for https:// addresses
+          --cert-key PEM         its private key (unencrypted PKCS#8 or PKCS#1)
           --api-key-file PATH    require header X-Api-Key with the key in PATH (first line) on /api/v1 and /metrics
                                  (health and openapi.json excepted); or set SPINEXR_API_KEY; --api-key KEY works
                                  too but shows the key in the process list
@@ -73,6 +74,8 @@ public sealed class ServeCommand : ICliCommand
                 UploadTimeoutSeconds = args.GetInt("upload-timeout-s", 120),
                 RequestTimeoutSeconds = args.GetInt("request-timeout-s", 300),
                 AllowedHosts = args.Get("allowed-hosts"),
+                CertificatePath = args.Get("cert"),
+                CertificateKeyPath = args.Get("cert-key"),
             }.Validate();
         }
         catch (ArgumentException e)
@@ -171,6 +174,7 @@ public sealed class ServeCommand : ICliCommand
         nameof(SpineServerOptions.MaxConcurrency) => "--max-concurrency",
         nameof(SpineServerOptions.QueueLength) => "--queue-length",
         nameof(SpineServerOptions.MaxMegapixels) => "--max-megapixels",
+        nameof(SpineServerOptions.CertificatePath) => "--cert",
         nameof(SpineServerOptions.DecodeBudgetMB) => "--decode-budget-mb",
         nameof(SpineServerOptions.MaxRequestsPerClient) => "--max-per-client",
         nameof(SpineServerOptions.UploadTimeoutSeconds) => "--upload-timeout-s",

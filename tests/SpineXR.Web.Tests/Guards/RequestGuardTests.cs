@@ -75,7 +75,7 @@ public sealed class RequestGuardTests
     [InlineData("http://0.0.0.0:5080", null, "key")]
     [InlineData("http://*:5080", null, "key")]
     [InlineData("http://192.168.1.20:5080", null, "key")]
-    [InlineData("https://127.0.0.1:5443", null, "TLS proxy")]
+    [InlineData("https://127.0.0.1:5443", null, "--cert and --cert-key")]
     public void Unsafe_binds_are_refused_naming_the_remedy(string urls, string? key, string remedy)
     {
         var e = Assert.Throws<ArgumentException>(() => new SpineServerOptions { Urls = urls, ApiKey = key }.Validate());
