@@ -76,20 +76,26 @@ public sealed record SpineServerOptions
     /// <summary>The Host values accepted: <see cref="AllowedHosts"/>, or its default.</summary>
     public IReadOnlyList<string> HostsAllowed => AllowedHosts is { Length: > 0 } given
         ? given.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-        : AllLoopback ? ["localhost", "127.0.0.1", "[::1]"] : ["*"];
+        : AllLoopback ? new[] { "localhost", "127.0.0.1", "[::1]" }.Concat(Addresses().Select(HostOf)).Distinct(StringComparer.OrdinalIgnoreCase).ToList() : ["*"];
 
     /// <summary>True when every address in <see cref="Urls"/> is a loopback one (localhost, 127.0.0.0/8, ::1).</summary>
     public bool AllLoopback => Addresses().All(IsLoopback);
 
     private IEnumerable<string> Addresses() => Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
-    /// <summary>Kestrel's wildcards (*, +, 0.0.0.0, [::]) and named hosts other than localhost are not loopback.</summary>
-    public static bool IsLoopback(string url)
+    /// <summary>The host of an address in <see cref="Urls"/> ("127.0.0.2", "[::1]", "*").</summary>
+    private static string HostOf(string url)
     {
         int scheme = url.IndexOf("://", StringComparison.Ordinal);
         string rest = scheme >= 0 ? url[(scheme + 3)..] : url;
         string host = rest.Split('/')[0];
-        host = host.StartsWith('[') ? host[..(host.IndexOf(']') + 1)] : host.Split(':')[0];
+        return host.StartsWith('[') ? host[..(host.IndexOf(']') + 1)] : host.Split(':')[0];
+    }
+
+    /// <summary>Kestrel's wildcards (*, +, 0.0.0.0, [::]) and named hosts other than localhost are not loopback.</summary>
+    public static bool IsLoopback(string url)
+    {
+        string host = HostOf(url);
         if (host.Equals("localhost", StringComparison.OrdinalIgnoreCase)) return true;
         return System.Net.IPAddress.TryParse(host.Trim('[', ']'), out var ip) && System.Net.IPAddress.IsLoopback(ip);
     }

@@ -91,6 +91,8 @@ public sealed class RequestGuardTests
         new SpineServerOptions { Urls = "http://0.0.0.0:5080", ApiKey = "k" }.Validate();
         Assert.Equal(["*"], new SpineServerOptions { Urls = "http://0.0.0.0:5080", ApiKey = "k" }.HostsAllowed);
         Assert.Contains("localhost", new SpineServerOptions().HostsAllowed);
+        Assert.Contains("127.0.0.2", new SpineServerOptions { Urls = "http://127.0.0.2:5080" }.HostsAllowed); // the bound address itself
+        Assert.DoesNotContain("*", new SpineServerOptions().HostsAllowed);
     }
 
     [Fact]
