@@ -14,7 +14,7 @@ public sealed class LoadTests
     [Fact]
     public async Task Thirty_two_concurrent_distinct_uploads_are_all_answered_with_bounded_resident_memory()
     {
-        var fake = new FakePredictor { Delay = TimeSpan.FromMilliseconds(200) };
+        var fake = new FakePredictor { Delay = TimeSpan.FromMilliseconds(400) }; // long enough that 32 arrivals overlap on a loaded machine
         // One test machine plays 32 clients, so the per-client share is opened up; the queue is what is tested here.
         var options = new SpineServerOptions { MaxConcurrency = 2, QueueLength = 8, RecentResults = 4, MaxRequestsPerClient = 64 };
         await using var ts = await TestServer.StartAsync(fake, options);
