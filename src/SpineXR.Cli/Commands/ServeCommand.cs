@@ -20,7 +20,10 @@ public sealed class ServeCommand : ICliCommand
                                      -> the same per-image JSON as `spinexr predict`
           GET  /api/v1/overlay/{id}.png, /api/v1/image/{id}.png, /api/v1/results/{id}[/raw]
           GET  /api/v1/health, /api/v1/models, /api/v1/openapi.json
-        Errors are RFC 7807 problem+json (400 unreadable, 401 key, 413 too large, 415 type, 503 busy).
+          GET  /metrics              Prometheus metrics (needs the key when one is set)
+        Errors are RFC 7807 problem+json (400 unreadable, 401 key, 403 cross-site, 408 slow upload, 413 too large,
+        415 type, 429 too many from one client, 503 busy or past the request deadline). Result ids are random and
+        readable only by the caller (address and key) that uploaded. Details: docs/serve-hardening.md.
 
         options:
           --classifier DIRS      classifier run directories (ensemble: mean of logits)
@@ -46,7 +49,6 @@ public sealed class ServeCommand : ICliCommand
           --allowed-hosts HOSTS  Host header values accepted, ';'-separated (default: loopback names on loopback)
           --access-log PATH      JSON-lines access log to PATH ('-' = standard output); no PHI is logged
           --decode-timeout-s N   seconds one JPEG 2000 / JPEG-LS decode may take in its helper process (default 30)
-          GET /metrics           Prometheus metrics (needs the key when one is set)
 
         exit codes: 0 stopped cleanly, 2 bad usage or the models could not be loaded
         """;
