@@ -92,8 +92,8 @@ public sealed class PredictCommand : ICliCommand
             return ExitCodes.OutputFailed;
         }
         int abnormal = result.Predictions.Count(p => p.Verdict == "abnormal");
-        Console.WriteLine($"predicted {result.Predicted} image(s) ({result.Redone} redone: other models had made them), " +
-                          $"skipped {result.Skipped} already done, {result.Errors.Count} failed");
+        Console.WriteLine($"predicted {result.Predicted} image(s)" + (result.Redone > 0 ? $" ({result.Redone} redone: other models had made them)" : "") +
+                          $", skipped {result.Skipped} already done, {result.Errors.Count} failed");
         Console.WriteLine($"abnormal {abnormal} of {result.Predictions.Count} (threshold {pipeline.Provenance.AbnormalThreshold.ToString("0.###", CultureInfo.InvariantCulture)}); " +
                           $"boxes kept {result.Predictions.Sum(p => p.Boxes.Count)}");
         foreach (var (f, r) in result.Errors.Skip(inputErrors.Count).Take(20)) Console.Error.WriteLine($"spinexr: {f}: {r}");
