@@ -20,6 +20,7 @@ public sealed class SlowUploadTests(Xunit.Abstractions.ITestOutputHelper output)
         await using var ts = await TestServer.StartAsync(new FakePredictor(), options);
         long idleRss = ResidentSet.Current();
         ResidentSet.ResetPeak();
+        long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
 
         // 20 sockets from 20 addresses (so the per-client share does not refuse them), each declaring 60 MB and
         // sending 30 bytes every 100 ms (300 B/s).
@@ -63,8 +64,11 @@ public sealed class SlowUploadTests(Xunit.Abstractions.ITestOutputHelper output)
                          $"resident set {idleRss >> 20} MiB idle, peak {peakRss >> 20} MiB");
         Assert.All(held, h => Assert.True(h < TimeSpan.FromSeconds(12), $"a trickler was held {h.TotalSeconds:0.0} s"));
         Assert.All(answers, a => Assert.True(a.Length == 0 || a.StartsWith("HTTP/1.1 408", StringComparison.Ordinal), a));
-        // Buffers grow as bytes arrive: 20 declared 60 MB bodies cost what was sent, not 1.2 GB.
+        // Buffers grow as bytes arrive: 20 declared 60 MB bodies cost what was sent, not 1.2 GB. Counted as managed
+        // allocation too, since an untouched up-front array need not show in the resident set.
+        long allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
         Assert.True(peakRss - idleRss < 150L << 20, $"resident set {idleRss >> 20} -> {peakRss >> 20} MiB");
+        Assert.True(allocated < 200L << 20, $"{allocated >> 20} MiB allocated while 20 uploads trickled");
         foreach (var s in sockets) s.Dispose();
 
         var health = await ts.Client.GetStringAsync("/api/v1/health");
