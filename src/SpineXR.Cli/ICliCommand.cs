@@ -25,4 +25,7 @@ public static class ExitCodes
     public const int Ok = 0;
     public const int SomeFailed = 1;
     public const int Usage = 2;
+
+    /// <summary>Stopped early because output could not be written (a full disk): rerun once there is room.</summary>
+    public const int OutputFailed = 3;
 }

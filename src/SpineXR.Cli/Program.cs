@@ -17,8 +17,9 @@ public static class Program
     {
         // This executable doubles as the helper process that decodes HTJ2K, where OpenJPEG 2.5.0 can abort().
         if (DecodeHost.RunIfRequested(args)) return 0;
-        // Restarts on tcmalloc when installed (models about 1.5x faster; see NativeAllocator).
-        Vision.NativeAllocator.UseFastAllocator();
+        // Restarts on tcmalloc when installed (models about 1.5x faster; see NativeAllocator); an --api-key moves from
+        // the command line to the environment on the way, and serve then takes it out of the environment too.
+        Vision.NativeAllocator.UseFastAllocator(new Dictionary<string, string> { ["--api-key"] = SpineXR.Cli.Commands.ServeCommand.KeyVariable });
         DecodeHost.UseCurrentExecutable();
         // SPINEXR_GC_STRESS=1: collections and finalizers without pause, to prove native lifetimes (docs/native.md).
         if (Diagnostics.GcStress.StartIfRequested())

@@ -56,9 +56,11 @@ public static class NativeAllocator
     /// Call first in Main. On Linux with tcmalloc installed and not yet loaded, replaces this process (execve of
     /// /proc/self/exe with its own command line and environment, LD_PRELOAD added) and does not return; otherwise
     /// returns at once. In the restarted process it takes tcmalloc back out of the environment that child processes
-    /// inherit (git, Python, Chromium keep their own allocator).
+    /// inherit (git, Python, Chromium keep their own allocator). Each option named in <paramref name="secretOptions"/>
+    /// (<c>--api-key KEY</c> or <c>--api-key=KEY</c>) leaves the restarted process's command line, which every user
+    /// can read in /proc, for the environment variable it maps to, which only the owner can.
     /// </summary>
-    public static void UseFastAllocator()
+    public static void UseFastAllocator(IReadOnlyDictionary<string, string>? secretOptions = null)
     {
         if (!OperatingSystem.IsLinux()) return;
         string? preload = Environment.GetEnvironmentVariable(Preload);
@@ -78,12 +80,39 @@ public static class NativeAllocator
             var argv = NulSeparated(File.ReadAllBytes("/proc/self/cmdline"));
             var env = NulSeparated(File.ReadAllBytes("/proc/self/environ"))
                 .Where(e => !StartsWith(e, Preload + "=")).Append(Encoding.UTF8.GetBytes(Preload + "=" + restart)).ToList();
+            (argv, env) = MoveSecrets(argv, env, secretOptions ?? new Dictionary<string, string>());
             if (argv.Count == 0) return;
             Exec("/proc/self/exe", argv, env);
         }
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }
         // execve failed or /proc is unreadable: go on with glibc malloc.
+    }
+
+    /// <summary>
+    /// Takes each secret option (and its value) out of <paramref name="argv"/> and sets its variable in
+    /// <paramref name="env"/> instead (replacing any value there).
+    /// </summary>
+    internal static (List<byte[]> Argv, List<byte[]> Env) MoveSecrets(List<byte[]> argv, List<byte[]> env, IReadOnlyDictionary<string, string> secrets)
+    {
+        if (secrets.Count == 0) return (argv, env);
+        var args = argv.Select(a => Encoding.UTF8.GetString(a)).ToList();
+        var kept = new List<byte[]>();
+        var moved = new Dictionary<string, string>();
+        for (int i = 0; i < args.Count; i++)
+        {
+            string a = args[i];
+            string? name = secrets.Keys.FirstOrDefault(k => a == k || a.StartsWith(k + "=", StringComparison.Ordinal));
+            if (name is null) { kept.Add(argv[i]); continue; }
+            if (a == name)
+            {
+                if (i + 1 < args.Count) moved[secrets[name]] = args[++i];
+            }
+            else moved[secrets[name]] = a[(name.Length + 1)..];
+        }
+        var newEnv = env.Where(e => !moved.Keys.Any(v => StartsWith(e, v + "="))).ToList();
+        newEnv.AddRange(moved.Select(m => Encoding.UTF8.GetBytes(m.Key + "=" + m.Value)));
+        return (kept, newEnv);
     }
 
     /// <summary>LD_PRELOAD's entries: ld.so separates them by colons or spaces.</summary>

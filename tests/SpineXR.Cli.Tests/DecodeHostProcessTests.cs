@@ -27,6 +27,8 @@ public sealed class DecodeHostProcessTests : IDisposable
     public void Dispose()
     {
         DecodeHost.Command = null;
+        DecodeHost.IsolateAllExternalCodecs = false;
+        DecodeHost.TimeoutSeconds = 300;
         Directory.Delete(_dir, recursive: true);
     }
 
@@ -93,8 +95,10 @@ public sealed class DecodeHostProcessTests : IDisposable
         int sod = original.AsSpan().IndexOf([(byte)0xFF, (byte)0x93]);
         var rng = new Random(15);
         int decoded = 0, failed = 0;
+        var slowest = TimeSpan.Zero;
         for (int i = 0; i < 150; i++)
         {
+            var sw = Stopwatch.StartNew();
             byte[] m = (byte[])original.Clone();
             for (int k = rng.Next(1, 4); k > 0; k--) m[rng.Next(sod + 2, m.Length - 2)] = rng.Next(3) == 0 ? (byte)0xFF : (byte)rng.Next(256);
             try
@@ -106,8 +110,12 @@ public sealed class DecodeHostProcessTests : IDisposable
             {
                 failed++;
             }
+            if (sw.Elapsed > slowest) slowest = sw.Elapsed;
         }
         Assert.Equal(150, decoded + failed);
+        // Corrupt code blocks must be caught somewhere (OpenJPEG's checks or an abort in the host), and none may hang.
+        Assert.True(failed > 0, $"all 150 mutated streams decoded ({decoded}); the test no longer reaches the decoder's checks");
+        Assert.True(slowest < TimeSpan.FromSeconds(10), $"one decode took {slowest.TotalSeconds:0.0} s");
     }
 
     private sealed class FixedStream(byte[] stream) : IPixelEncoder
@@ -132,5 +140,48 @@ public sealed class DecodeHostProcessTests : IDisposable
         Assert.Equal(["convert_log.csv", "good.png"], Directory.GetFiles(output).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         var log = File.ReadAllLines(Path.Combine(output, "convert_log.csv"));
         Assert.Contains(log, l => l.StartsWith(Path.Combine(input, "bad.dcm") + ",failed,", StringComparison.Ordinal) && l.Contains("aborted", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("j2k_m12.bin", Jpeg2000Codec.Lossless)]
+    [InlineData("jls_m12.bin", JpegLsCodec.Lossless)]
+    public void With_every_external_codec_isolated_classic_jpeg2000_and_jpeg_ls_decode_in_the_host_alike(string stream, string syntax)
+    {
+        var codec = CodecRegistry.Find(syntax)!;
+        var command = DecodeHost.Command;
+        DecodeHost.Command = null;
+        byte[] expected = codec.Decode(Stream(stream), Format, syntax).Data;
+        DecodeHost.Command = command;
+        DecodeHost.IsolateAllExternalCodecs = true;
+        Assert.Equal(expected, codec.Decode(Stream(stream), Format, syntax).Data);
+        if (codec is Jpeg2000Codec j2k)
+        {
+            DecodeHost.IsolateAllExternalCodecs = false;
+            var (inProcess, _) = j2k.DecodeReduced(Stream(stream), Format, syntax, 1);
+            DecodeHost.IsolateAllExternalCodecs = true;
+            var (hosted, format) = j2k.DecodeReduced(Stream(stream), Format, syntax, 1);
+            Assert.Equal(inProcess.Data, hosted.Data);
+            Assert.Equal((19, 23), (format.Rows, format.Columns));
+        }
+    }
+
+    [Theory]
+    [InlineData("j2k_m12.bin", Jpeg2000Codec.Lossless)]
+    [InlineData("jls_m12.bin", JpegLsCodec.Lossless)]
+    public void A_decode_that_never_returns_is_stopped_at_the_deadline(string stream, string syntax)
+    {
+        // A host that reads nothing and never answers stands in for a decoder caught in an endless loop
+        // (OpenJPEG 2.5.0, CVE-2023-39327): the decode must end at the deadline with one error.
+        DecodeHost.Command = new ProcessStartInfo("sleep") { ArgumentList = { "60" } };
+        DecodeHost.TimeoutSeconds = 1;
+        var codec = CodecRegistry.Find(syntax)!;
+        DecodeHost.IsolateAllExternalCodecs = true;
+        var sw = Stopwatch.StartNew();
+        var e = Assert.Throws<DicomException>(() => codec.Decode(Stream(stream), Format, syntax));
+        Assert.Contains("took more than 1 s; stopped", e.Message);
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), $"stopped after {sw.Elapsed.TotalSeconds:0.0} s");
+        // Isolation off: classic JPEG 2000 and JPEG-LS decode in process and never meet the stuck host.
+        DecodeHost.IsolateAllExternalCodecs = false;
+        Assert.Equal(Format.FrameBytes, codec.Decode(Stream(stream), Format, syntax).Data.Length);
     }
 }

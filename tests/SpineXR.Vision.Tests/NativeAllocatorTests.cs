@@ -32,4 +32,20 @@ public sealed class NativeAllocatorTests
         Assert.Equal(mapped, NativeAllocator.Active);
         Assert.Contains(mapped ? "tcmalloc" : "glibc malloc", NativeAllocator.Describe());
     }
+
+    [Theory]
+    [InlineData("--api-key", "s3cret")]
+    [InlineData("--api-key=s3cret", null)]
+    public void Secret_options_leave_the_command_line_for_the_environment(string option, string? value)
+    {
+        static List<byte[]> Bytes(params string[] s) => s.Select(System.Text.Encoding.UTF8.GetBytes).ToList();
+        var argv = Bytes(value is null ? ["spinexr", "serve", option, "--urls", "http://127.0.0.1:0"] : ["spinexr", "serve", option, value, "--urls", "http://127.0.0.1:0"]);
+        var env = Bytes("HOME=/root", "SPINEXR_API_KEY=old");
+        var (newArgv, newEnv) = NativeAllocator.MoveSecrets(argv, env, new Dictionary<string, string> { ["--api-key"] = "SPINEXR_API_KEY" });
+        var args = newArgv.Select(System.Text.Encoding.UTF8.GetString).ToList();
+        var vars = newEnv.Select(System.Text.Encoding.UTF8.GetString).ToList();
+        Assert.Equal(["spinexr", "serve", "--urls", "http://127.0.0.1:0"], args);
+        Assert.DoesNotContain(args, a => a.Contains("s3cret"));
+        Assert.Equal(["HOME=/root", "SPINEXR_API_KEY=s3cret"], vars);
+    }
 }

@@ -5,7 +5,7 @@ namespace SpineXR.Web.Tests;
 
 /// <summary>
 /// A predictor with known answers: three boxes (classes 0, 3, 5; scores 0.9, 0.6, 0.3) placed relative to the image
-/// size, P(abnormal) from the image's mean brightness. Counts calls and the most calls seen running at once.
+/// size (original pixels, as the real pipeline), P(abnormal) from the image's mean brightness. Counts calls and the most calls seen running at once.
 /// </summary>
 public sealed class FakePredictor : ISpinePredictor
 {
@@ -18,6 +18,11 @@ public sealed class FakePredictor : ISpinePredictor
 
     /// <summary>When set, Predict blocks until it is released (queue tests).</summary>
     public SemaphoreSlim? Gate { get; init; }
+
+    /// <summary>What <see cref="MaxInputShrink"/> answers (1: full size, as the interface's default).</summary>
+    public double Shrink { get; init; } = 1;
+
+    public double MaxInputShrink(int width, int height) => Shrink;
 
     public int Calls => Volatile.Read(ref _calls);
 
@@ -58,14 +63,14 @@ public sealed class FakePredictor : ISpinePredictor
                 {
                     File = img.File, ImageId = img.ImageId,
                     StudyInstanceUid = img.StudyInstanceUid, SeriesInstanceUid = img.SeriesInstanceUid, SopInstanceUid = img.SopInstanceUid,
-                    Width = img.Width, Height = img.Height,
+                    Width = img.OriginalWidth, Height = img.OriginalHeight,
                     AbnormalProbability = p, Logit = Math.Log(p / (1 - p + 1e-12) + 1e-12),
                     Verdict = p >= Provenance.AbnormalThreshold ? "abnormal" : "normal",
                     Boxes = Boxes.Select(b => new PredictedBox(LesionTaxonomy.Classes[b.ClassId], b.ClassId, b.Score,
-                        [b.X1 * img.Width, b.Y1 * img.Height, b.X2 * img.Width, b.Y2 * img.Height])).ToList(),
+                        [b.X1 * img.OriginalWidth, b.Y1 * img.OriginalHeight, b.X2 * img.OriginalWidth, b.Y2 * img.OriginalHeight])).ToList(),
                     // What the decision rule dropped: one more, low-scoring box.
                     DetectorBoxes = Boxes.Append((6, 0.05f, 0.7f, 0.05f, 0.95f, 0.2f)).Select(b => new PredictedBox(LesionTaxonomy.Classes[b.Item1], b.Item1, b.Item2,
-                        [b.Item3 * img.Width, b.Item4 * img.Height, b.Item5 * img.Width, b.Item6 * img.Height])).ToList(),
+                        [b.Item3 * img.OriginalWidth, b.Item4 * img.OriginalHeight, b.Item5 * img.OriginalWidth, b.Item6 * img.OriginalHeight])).ToList(),
                 };
             }).ToList();
         }

@@ -54,12 +54,15 @@ public sealed class PredictCommand : ICliCommand
           --from-dicomweb URL --study UID   list the study's instances (QIDO-RS), fetch them (WADO-RS) into
                                             DIR/dicomweb/<study>/<sop>.dcm and predict them (with any INPUT given)
           --to-dicomweb URL                 store the SRs and GSPSs (implies --dicom-sr --gsps) there by STOW-RS
-        A second run into the same DIR skips images already done (--force redoes them).
+        A second run into the same DIR skips images already done (--force redoes them). Each result records the models'
+        provenance key: results of other models in DIR are redone, never mixed in.
         Scale-out: --shard i/n takes a deterministic slice by Study Instance UID (a study stays on one worker; PNGs and
         unreadable files by file name), each shard into its own DIR; --shard auto reads i from JOB_COMPLETION_INDEX
         (a Kubernetes Indexed Job) and n from SPINEXR_SHARD_COUNT. `spinexr predict merge SHARD_DIR... --out DIR`
         then writes the aggregate files and report.html of all shards as one run would (per-image files stay put).
-        exit codes: 0 all predicted, 1 some inputs failed (listed in errors.csv), 2 bad usage or nothing predicted
+
+        exit codes: 0 all predicted, 1 some inputs failed (listed in errors.csv), 2 bad usage or nothing predicted,
+                    3 stopped early because results could not be written (disk full): rerun once there is room
         """;
 
     public int Run(CliArgs args)
@@ -122,8 +125,14 @@ public sealed class PredictCommand : ICliCommand
         });
         var result = new PredictionJob(pipeline, PredictionJob.Loader(pipeline, options), options).Run(files, inputErrors);
 
+        if (result.StoppedEarly is { } why)
+        {
+            Console.Error.WriteLine($"spinexr: predict stopped early after {result.Predicted} image(s): {why}");
+            return ExitCodes.OutputFailed;
+        }
         int abnormal = result.Predictions.Count(p => p.Verdict == "abnormal");
-        Console.WriteLine($"predicted {result.Predicted} image(s), skipped {result.Skipped} already done, {result.Errors.Count} failed");
+        Console.WriteLine($"predicted {result.Predicted} image(s)" + (result.Redone > 0 ? $" ({result.Redone} redone: other models had made them)" : "") +
+                          $", skipped {result.Skipped} already done, {result.Errors.Count} failed");
         Console.WriteLine($"abnormal {abnormal} of {result.Predictions.Count} (threshold {pipeline.Provenance.AbnormalThreshold.ToString("0.###", CultureInfo.InvariantCulture)}); " +
                           $"boxes kept {result.Predictions.Sum(p => p.Boxes.Count)}");
         foreach (var (f, r) in result.Errors.Skip(inputErrors.Count).Take(20)) Console.Error.WriteLine($"spinexr: {f}: {r}");

@@ -6,8 +6,9 @@ using System.Text;
 namespace SpineXR.Dicom.Codecs;
 
 /// <summary>
-/// Decodes frames in helper processes, so that a native decoder that aborts on corrupt data fails one frame with a
-/// <see cref="DicomException"/> instead of ending the application. The case it exists for: Debian 12's OpenJPEG 2.5.0
+/// Decodes frames in helper processes, so that a native decoder that aborts or loops on corrupt data fails one frame
+/// with a <see cref="DicomException"/> (after <see cref="TimeoutSeconds"/> for a loop) instead of ending or stalling
+/// the application. The case it exists for: Debian 12's OpenJPEG 2.5.0
 /// keeps <c>assert()</c> live in its HTJ2K block decoder (ht_dec.c), and a corrupt HT code block calls abort(), which
 /// no managed handler can catch. Classic JPEG 2000 and the C# codecs fail with errors and stay in process.
 /// <para>
@@ -39,6 +40,17 @@ public static class DecodeHost
 
     /// <summary>Seconds one decode may take in a host before it is killed and the frame reported as failed.</summary>
     public static int TimeoutSeconds { get; set; } = 300;
+
+    /// <summary>
+    /// False (the default): only HTJ2K goes to a host, the case that can abort(). True: every stream of an external
+    /// library (OpenJPEG for all JPEG 2000, reduced decodes included; CharLS for JPEG-LS) does, so a stream that
+    /// loops forever (OpenJPEG 2.5.0: CVE-2023-39327) costs one killed host after <see cref="TimeoutSeconds"/> instead
+    /// of a thread for good. `spinexr serve` turns it on; a batch job that trusts its archive need not pay the copies.
+    /// </summary>
+    public static bool IsolateAllExternalCodecs { get; set; }
+
+    /// <summary>True when a decode of an external library should go to a host now (a host is configured and the scope asks for it).</summary>
+    internal static bool Takes(bool highThroughput) => _command is not null && (highThroughput || IsolateAllExternalCodecs);
 
     /// <summary>
     /// Points <see cref="Command"/> at this executable: its own path when it runs through an apphost, or
@@ -89,10 +101,12 @@ public static class DecodeHost
                 return;
             }
             if (magic != Magic) return;
-            var (frame, format, syntax) = ReadRequest(reader);
+            var (frame, format, syntax, reduction) = ReadRequest(reader);
             try
             {
-                var decoded = Jpeg2000Codec.DecodeInProcess(frame, format, threads: 1);
+                var decoded = syntax is JpegLsCodec.Lossless or JpegLsCodec.NearLossless
+                    ? JpegLsCodec.DecodeInProcess(frame, format)
+                    : Jpeg2000Codec.DecodeInProcess(frame, format, threads: 1, reduction);
                 writer.Write((byte)0);
                 writer.Write(decoded.Photometric);
                 writer.Write(decoded.Data.Length);
@@ -107,11 +121,12 @@ public static class DecodeHost
         }
     }
 
-    /// <summary>One decode request: magic, transfer syntax, pixel format, frame length and bytes.</summary>
-    internal static void WriteRequest(BinaryWriter w, ReadOnlySpan<byte> frame, PixelFormat f, string syntax)
+    /// <summary>One decode request: magic, transfer syntax, JPEG 2000 reduction, pixel format, frame length and bytes.</summary>
+    internal static void WriteRequest(BinaryWriter w, ReadOnlySpan<byte> frame, PixelFormat f, string syntax, int reduction = 0)
     {
         w.Write(Magic);
         w.Write(syntax);
+        w.Write(reduction);
         foreach (int v in (ReadOnlySpan<int>)[f.Rows, f.Columns, f.SamplesPerPixel, f.BitsAllocated, f.BitsStored, f.PixelRepresentation]) w.Write(v);
         w.Write(f.Photometric);
         w.Write(f.PlanarConfiguration);
@@ -120,16 +135,20 @@ public static class DecodeHost
     }
 
     // The rest of a request after its magic, as WriteRequest wrote it.
-    private static (byte[] Frame, PixelFormat Format, string Syntax) ReadRequest(BinaryReader r)
+    private static (byte[] Frame, PixelFormat Format, string Syntax, int Reduction) ReadRequest(BinaryReader r)
     {
         string syntax = r.ReadString();
+        int reduction = r.ReadInt32();
         var format = new PixelFormat(r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(),
             r.ReadInt32(), r.ReadInt32(), r.ReadString(), r.ReadInt32());
-        return (r.ReadBytes(r.ReadInt32()), format, syntax);
+        return (r.ReadBytes(r.ReadInt32()), format, syntax, reduction);
     }
 
-    /// <summary>Decodes one JPEG 2000 frame in a host; a host that dies or hangs becomes a <see cref="DicomException"/>.</summary>
-    internal static DecodedFrame Decode(ReadOnlySpan<byte> frame, PixelFormat format, string transferSyntax, string who)
+    /// <summary>
+    /// Decodes one JPEG 2000 (at <paramref name="reduction"/> levels below full size) or JPEG-LS frame in a host; a
+    /// host that dies or hangs becomes a <see cref="DicomException"/>.
+    /// </summary>
+    internal static DecodedFrame Decode(ReadOnlySpan<byte> frame, PixelFormat format, string transferSyntax, string who, int reduction = 0)
     {
         var command = _command ?? throw new InvalidOperationException("no decode host is configured");
         HostProcess? host = null;
@@ -141,7 +160,7 @@ public static class DecodeHost
         host ??= HostProcess.Start(command, who);
         try
         {
-            return host.Decode(frame, format, transferSyntax, who, TimeSpan.FromSeconds(TimeoutSeconds));
+            return host.Decode(frame, format, transferSyntax, who, reduction, TimeSpan.FromSeconds(TimeoutSeconds));
         }
         finally
         {
@@ -200,12 +219,12 @@ public static class DecodeHost
             }
         }
 
-        public DecodedFrame Decode(ReadOnlySpan<byte> frame, PixelFormat format, string syntax, string who, TimeSpan timeout)
+        public DecodedFrame Decode(ReadOnlySpan<byte> frame, PixelFormat format, string syntax, string who, int reduction, TimeSpan timeout)
         {
             byte[] data = frame.ToArray();
             var exchange = Task.Run(() =>
             {
-                WriteRequest(_writer, data, format, syntax);
+                WriteRequest(_writer, data, format, syntax, reduction);
                 _writer.Flush();
                 byte status = _reader.ReadByte();
                 if (status == 1) throw new DicomException(_reader.ReadString());

@@ -41,7 +41,7 @@ public sealed unsafe class Jpeg2000Codec : IPixelCodec
         int kind = Check(frame, format);
         // OpenJPEG 2.5.0's HT block decoder can abort() on corrupt data: decode HT streams in a helper process when
         // the application has one (see DecodeHost), judged by the code stream's CAP marker as well as the syntax.
-        if (DecodeHost.Command is not null && (IsHtSyntax(transferSyntax) || DeclaresHighThroughput(frame)))
+        if (DecodeHost.Takes(IsHtSyntax(transferSyntax) || DeclaresHighThroughput(frame)))
             return DecodeHost.Decode(frame, format, transferSyntax, Who);
         return DecodeChecked(frame, format, kind, Threads);
     }
@@ -61,7 +61,10 @@ public sealed unsafe class Jpeg2000Codec : IPixelCodec
         int levels = DecompositionLevels(frame);
         if (reduction < 0 || reduction > levels)
             throw new DicomException($"{Who}: cannot decode at reduction {reduction}; the stream has {levels} decomposition levels");
-        return (DecodeChecked(frame, format, kind, Threads, reduction), Reduced(format, reduction));
+        var decoded = DecodeHost.Takes(highThroughput: false)
+            ? DecodeHost.Decode(frame, format, transferSyntax, Who, reduction)
+            : DecodeChecked(frame, format, kind, Threads, reduction);
+        return (decoded, Reduced(format, reduction));
     }
 
     /// <summary>The format of a frame decoded at <paramref name="reduction"/> levels below full resolution.</summary>
@@ -106,8 +109,8 @@ public sealed unsafe class Jpeg2000Codec : IPixelCodec
     }
 
     /// <summary>Decodes with OpenJPEG in this process (what a <see cref="DecodeHost"/> runs).</summary>
-    internal static DecodedFrame DecodeInProcess(ReadOnlySpan<byte> frame, PixelFormat format, int threads) =>
-        DecodeChecked(frame, format, Check(frame, format), threads);
+    internal static DecodedFrame DecodeInProcess(ReadOnlySpan<byte> frame, PixelFormat format, int threads, int reduction = 0) =>
+        DecodeChecked(frame, format, Check(frame, format), threads, reduction);
 
     /// <summary>Everything checked before OpenJPEG sees the stream; returns OpenJPEG's codec kind for it.</summary>
     private static int Check(ReadOnlySpan<byte> frame, PixelFormat format)
@@ -119,6 +122,10 @@ public sealed unsafe class Jpeg2000Codec : IPixelCodec
     }
 
     private static bool IsHtSyntax(string transferSyntax) => transferSyntax is HtLossless or HtLosslessRpcl or HtLossy;
+
+    /// <summary>True for an HTJ2K syntax or a stream whose CAP marker declares HT code blocks (never decoded reduced).</summary>
+    public static bool IsHighThroughput(ReadOnlySpan<byte> frame, string transferSyntax) =>
+        IsHtSyntax(transferSyntax) || DeclaresHighThroughput(frame);
 
     /// <summary>
     /// True when the main header (SIZ up to the first SOT) has a CAP marker whose Pcap sets the Part 15 bit

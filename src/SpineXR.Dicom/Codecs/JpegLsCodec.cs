@@ -19,6 +19,18 @@ public sealed unsafe class JpegLsCodec : IPixelCodec
 
     public DecodedFrame Decode(ReadOnlySpan<byte> frame, PixelFormat format, string transferSyntax)
     {
+        // CharLS is an external library: in a helper process with a deadline when the application asks for that.
+        if (DecodeHost.Takes(highThroughput: false))
+        {
+            FrameChecks.Validate(format, Who);
+            return DecodeHost.Decode(frame, format, transferSyntax, Who);
+        }
+        return DecodeInProcess(frame, format);
+    }
+
+    /// <summary>Decodes with CharLS in this process (what a <see cref="DecodeHost"/> runs).</summary>
+    internal static DecodedFrame DecodeInProcess(ReadOnlySpan<byte> frame, PixelFormat format)
+    {
         FrameChecks.Validate(format, Who);
         if (frame.Length < 4 || frame[0] != 0xFF || frame[1] != 0xD8)
             throw new DicomException($"{Who}: not a JPEG-LS stream (no SOI marker at the start)");

@@ -166,24 +166,33 @@ public sealed class DicomPixelData
     /// </summary>
     public (DecodedFrame Frame, PixelFormat Format, int Reduction) DecodeFrame(int index, int maxReduction)
     {
-        if (maxReduction > 0 && IsEncapsulated && CodecRegistry.Find(TransferSyntax.Uid) is Jpeg2000Codec j2k)
+        int r = PlannedReduction(index, maxReduction);
+        if (r > 0 && CodecRegistry.Find(TransferSyntax.Uid) is Jpeg2000Codec j2k)
         {
-            var raw = GetRawFrame(index);
-            int r = Math.Min(maxReduction, Jpeg2000Codec.DecompositionLevels(raw.Span));
-            if (r > 0)
+            try
             {
-                try
-                {
-                    var (frame, format) = j2k.DecodeReduced(raw.Span, Format, TransferSyntax.Uid, r);
-                    return (frame, format, r);
-                }
-                catch (DicomException)
-                {
-                    // HTJ2K, or a stream OpenJPEG will not reduce: the full decode below decides (and names a corrupt stream)
-                }
+                var (frame, format) = j2k.DecodeReduced(GetRawFrame(index).Span, Format, TransferSyntax.Uid, r);
+                return (frame, format, r);
+            }
+            catch (DicomException)
+            {
+                // A stream OpenJPEG will not reduce: the full decode below decides (and names a corrupt stream)
             }
         }
         return (DecodeFrame(index), Format, 0);
+    }
+
+    /// <summary>
+    /// The reduction <see cref="DecodeFrame(int, int)"/> will try for frame <paramref name="index"/>, from the headers
+    /// alone: up to <paramref name="maxReduction"/> levels of a classic JPEG 2000 stream, 0 for anything else. Lets a
+    /// caller size its memory before decoding (a corrupt stream may still fall back to a full decode).
+    /// </summary>
+    public int PlannedReduction(int index, int maxReduction)
+    {
+        if (maxReduction <= 0 || !IsEncapsulated || CodecRegistry.Find(TransferSyntax.Uid) is not Jpeg2000Codec) return 0;
+        var raw = GetRawFrame(index).Span;
+        if (Jpeg2000Codec.IsHighThroughput(raw, TransferSyntax.Uid)) return 0;
+        return Math.Min(maxReduction, Jpeg2000Codec.DecompositionLevels(raw));
     }
 
     private DecodedFrame DecodeEncapsulated(ReadOnlyMemory<byte> raw, int index)

@@ -31,13 +31,13 @@ public sealed class ModalityLut
             var item = seq[0];
             var d = item.GetInts(DicomTags.LUTDescriptor);
             if (d.Length < 3) throw new DicomException("Modality LUT Descriptor needs 3 values");
-            int entries = d[0] == 0 ? 65536 : d[0] & 0xFFFF;
+            int entries = VoiFunction.LutEntries(d[0], "Modality");
             var e = item.GetElement(DicomTags.LUTData)!;
             int[] lut;
             if (e.VR is DicomVR.OW or DicomVR.OB or DicomVR.UN)
             {
                 var s = e.Data.Span;
-                if (s.Length < entries * 2) throw new DicomException($"Modality LUT Data holds {s.Length / 2} entries, the descriptor says {entries}");
+                if (s.Length < 2L * entries) throw new DicomException($"Modality LUT Data holds {s.Length / 2} entries, the descriptor says {entries}");
                 lut = new int[entries];
                 for (int i = 0; i < entries; i++)
                     lut[i] = e.BigEndian ? BinaryPrimitives.ReadUInt16BigEndian(s[(i * 2)..]) : BinaryPrimitives.ReadUInt16LittleEndian(s[(i * 2)..]);

@@ -130,8 +130,7 @@ public sealed class VoiFunction
         var item = seq[index];
         var descriptor = item.GetInts(DicomTags.LUTDescriptor);
         if (descriptor.Length < 3) throw new DicomException("VOI LUT Descriptor needs 3 values");
-        int entries = descriptor[0] == 0 ? 65536 : descriptor[0];
-        if (entries < 0) entries &= 0xFFFF; // a signed read of a US count
+        int entries = LutEntries(descriptor[0], "VOI");
         int firstMap = descriptor[1];
         int depth = descriptor[2];
         if (depth != 8 && depth is < 10 or > 16) throw new DicomException($"{depth} bits per VOI LUT entry is not supported");
@@ -140,7 +139,7 @@ public sealed class VoiFunction
         if (element.VR == DicomVR.OW || element.VR == DicomVR.OB || element.VR == DicomVR.UN)
         {
             var span = element.Data.Span;
-            if (span.Length < entries * 2) throw new DicomException($"VOI LUT Data holds {span.Length / 2} entries, the descriptor says {entries}");
+            if (span.Length < 2L * entries) throw new DicomException($"VOI LUT Data holds {span.Length / 2} entries, the descriptor says {entries}");
             lut = new int[entries];
             for (int i = 0; i < entries; i++)
                 lut[i] = element.BigEndian ? BinaryPrimitives.ReadUInt16BigEndian(span[(i * 2)..]) : BinaryPrimitives.ReadUInt16LittleEndian(span[(i * 2)..]);
@@ -154,6 +153,19 @@ public sealed class VoiFunction
         int mask = depth == 8 ? 0xFF : 0xFFFF; // pydicom stores entries as uint8 or uint16
         for (int i = 0; i < lut.Length; i++) lut[i] &= mask;
         return new VoiFunction(VoiKind.Lut, lut: lut, firstMap: firstMap);
+    }
+
+    /// <summary>
+    /// The entry count of a LUT Descriptor's first value (PS3.3 C.11.1.1): US or SS, 0 meaning 65536. A value
+    /// outside 0..65535 (a UL or a signed read, e.g. 1500000000) is refused rather than trusted as an allocation size;
+    /// a negative one is a signed read of a US count.
+    /// </summary>
+    internal static int LutEntries(int first, string which)
+    {
+        if (first is < short.MinValue or > ushort.MaxValue)
+            throw new DicomException($"{which} LUT Descriptor declares {first} entries; at most 65536 are allowed");
+        int entries = first & 0xFFFF;
+        return entries == 0 ? 65536 : entries;
     }
 
     /// <summary>Applies the transform to one (stored or modality) value.</summary>

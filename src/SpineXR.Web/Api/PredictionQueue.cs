@@ -4,8 +4,9 @@ namespace SpineXR.Web.Api;
 
 /// <summary>
 /// Admission control in front of the predictor: at most <c>maxConcurrency</c> requests run and at most
-/// <c>queueLength</c> more wait; anything beyond is refused at once (503) before its body is read, so memory
-/// stays bounded by (running + waiting) uploads whatever the load.
+/// <c>queueLength</c> more wait; anything beyond is refused at once (503). Uploads enter it once their body has
+/// arrived (slow senders are held by <see cref="Guards.ClientGate"/> and the body deadline instead), so a full
+/// queue costs a refused client its upload, and a trickling one costs the queue nothing.
 /// </summary>
 public sealed class PredictionQueue : IDisposable
 {

@@ -18,7 +18,9 @@ internal sealed class ResultEndpoints(ResultCache results, string provenanceKey)
     private RecentResult Find(HttpContext ctx)
     {
         string id = ctx.Request.RouteValues["id"] as string ?? "";
-        return results.Get(id) ?? throw ProblemException.NotFound($"no recent result '{id}' (results are kept for the last few uploads only)");
+        // Unknown, dropped and someone else's look the same: nothing tells a caller that an id exists.
+        var r = UploadIds.IsResultId(id) ? results.Get(id, Guards.Caller.Of(ctx)) : null;
+        return r ?? throw ProblemException.NotFound("no recent result with this id for this caller (results are kept for the last few uploads only)");
     }
 
     public async Task OverlayAsync(HttpContext ctx)

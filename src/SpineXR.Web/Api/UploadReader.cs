@@ -88,31 +88,41 @@ public static class UploadReader
         return ext is ".dcm" or ".dicom" or ".dic" ? UploadKind.Dicom : ext == ".png" ? UploadKind.Png : null;
     }
 
-    /// <summary>Reads a stream fully into one array, failing with 413 as soon as it passes <paramref name="limit"/>.</summary>
+    /// <summary>First buffer of a read; it doubles as bytes arrive, so a slow or lying sender holds only what it sent.</summary>
+    public const int InitialBuffer = 64 * 1024;
+
+    /// <summary>
+    /// Reads a stream fully into one array, failing with 413 as soon as it passes <paramref name="limit"/>. The buffer
+    /// starts small and doubles as bytes arrive (never beyond <paramref name="declared"/> or the limit + 1), so a
+    /// Content-Length alone reserves nothing; a body shorter than its Content-Length is a 400.
+    /// </summary>
     public static async Task<byte[]> ReadLimitedAsync(Stream s, long? declared, long limit, CancellationToken ct)
     {
         if (declared > limit) throw ProblemException.TooLarge(limit);
-        if (declared is { } n)
-        {
-            var exact = new byte[n];
-            await s.ReadExactlyAsync(exact, ct);
-            return exact;
-        }
-        var buf = new byte[(int)Math.Min(limit + 1, 256 * 1024)];
+        long cap = declared ?? limit + 1;
+        var buf = new byte[(int)Math.Min(cap, InitialBuffer)];
         int len = 0;
         while (true)
         {
             if (len == buf.Length)
             {
-                if (len > limit) throw ProblemException.TooLarge(limit);
-                Array.Resize(ref buf, (int)Math.Min(limit + 1, (long)buf.Length * 2));
+                if (len >= cap)
+                {
+                    // Declared length reached: anything more is the server's framing problem, not ours (Kestrel
+                    // ends the body at Content-Length); without one, one byte past the limit is a 413.
+                    if (declared is null) throw ProblemException.TooLarge(limit);
+                    break;
+                }
+                Array.Resize(ref buf, (int)Math.Min(cap, (long)buf.Length * 2));
             }
             int r = await s.ReadAsync(buf.AsMemory(len), ct);
             if (r == 0) break;
             len += r;
             if (len > limit) throw ProblemException.TooLarge(limit);
         }
-        Array.Resize(ref buf, len);
+        if (declared is { } n && len != n)
+            throw ProblemException.BadRequest($"the body ended after {len} of the {n} bytes its Content-Length declared");
+        if (len != buf.Length) Array.Resize(ref buf, len);
         return buf;
     }
 }

@@ -9,6 +9,7 @@ using SpineXR.Dicom.Web;
 using SpineXR.Inference;
 using SpineXR.Reports;
 using SpineXR.Web.Api;
+using SpineXR.Web.Guards;
 using SpineXR.Web.Results;
 using SpineXR.Web.Uploads;
 
@@ -16,8 +17,10 @@ namespace SpineXR.Web.DicomWeb;
 
 /// <summary>POST /dicomweb/studies: runs the models on every instance of a STOW-RS request.</summary>
 internal sealed class StowEndpoint(SpineServerOptions options, ISpinePredictor predictor, IUploadDecoder decoder,
-    PredictionQueue queue, ResultCache results, DicomWebClient? destination, ILogger? log)
+    PredictionQueue queue, ResultCache results, DecodeBudget budget, DicomWebClient? destination, ILogger? log)
 {
+    private readonly ShrinkAllowance? _allowance = PredictEndpoint.AllowanceFor(predictor, options);
+
     /// <summary>Failure Reason "Cannot understand" (PS3.4 Annex GG): not a readable DICOM image.</summary>
     public const int CannotUnderstand = 0xC000;
 
@@ -58,17 +61,18 @@ internal sealed class StowEndpoint(SpineServerOptions options, ISpinePredictor p
                 continue;
             }
             DecodedUpload decoded;
-            try { decoded = decoder.Decode(bytes, UploadKind.Dicom, name, options.ViewMaxSide); }
-            catch (UnreadableUploadException e)
+            try { decoded = decoder.Decode(bytes, UploadKind.Dicom, name, PredictEndpoint.Limits(options, _allowance, budget, ct)); }
+            catch (Exception e) when (e is UnreadableUploadException or ImageTooLargeException)
             {
                 failed.Add((sopClass, sopInstance, CannotUnderstand, $"{name}: {e.Message}"));
                 continue;
             }
+            using var reservation = decoded.Reservation;
             var view = Task.Run(decoded.BuildView, CancellationToken.None);
             try
             {
                 var prediction = predictor.Predict([decoded.Image], ct)[0];
-                var recent = new RecentResult(decoded.ResultId, prediction, view, options.ViewMaxSide, decoded.Image);
+                var recent = new RecentResult(UploadIds.NewResultId(), Caller.Of(ctx), prediction, view, options.ViewMaxSide, decoded.Image);
                 results.Put(recent);
                 if (recent.HasDicomSource) stored.Add((sopClass!, sopInstance!, recent));
                 else failed.Add((sopClass, sopInstance, CannotUnderstand, $"{name}: no SOP Class or Instance UID"));

@@ -13,10 +13,12 @@ public sealed class RecentResult
 
     /// <param name="view">The view, being built in the background (awaited by the endpoints that need it).</param>
     /// <param name="viewMaxSide">Longest side of the view, to charge its size to the cache before it exists.</param>
+    /// <param name="caller">Who uploaded it (<see cref="Guards.Caller.Of"/>); only the same caller can read it.</param>
     /// <param name="source">The uploaded image without its pixels (identity and header), for the SR and presentation state.</param>
-    public RecentResult(string id, ImagePrediction prediction, Task<ImageView> view, int viewMaxSide, SpineImage? source = null)
+    public RecentResult(string id, string caller, ImagePrediction prediction, Task<ImageView> view, int viewMaxSide, SpineImage? source = null)
     {
         Id = id;
+        Caller = caller;
         Prediction = prediction;
         View = view;
         Source = source is null ? null : source with { Gray8 = [] };
@@ -27,6 +29,7 @@ public sealed class RecentResult
     }
 
     public string Id { get; }
+    public string Caller { get; }
     public ImagePrediction Prediction { get; }
     public Task<ImageView> View { get; }
 

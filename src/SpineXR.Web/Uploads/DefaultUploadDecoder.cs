@@ -5,10 +5,10 @@ public sealed class DefaultUploadDecoder : IUploadDecoder
 {
     public static readonly DefaultUploadDecoder Instance = new();
 
-    public DecodedUpload Decode(ReadOnlyMemory<byte> bytes, UploadKind kind, string fileName, int viewMaxSide) => kind switch
+    public DecodedUpload Decode(ReadOnlyMemory<byte> bytes, UploadKind kind, string fileName, UploadLimits limits) => kind switch
     {
-        UploadKind.Dicom => DicomUpload.Decode(bytes, fileName, viewMaxSide),
-        UploadKind.Png => PngUpload.Decode(bytes, fileName, viewMaxSide),
+        UploadKind.Dicom => DicomUpload.Decode(bytes, fileName, limits),
+        UploadKind.Png => PngUpload.Decode(bytes, fileName, limits),
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 }

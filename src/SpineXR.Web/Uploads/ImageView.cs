@@ -43,9 +43,15 @@ public sealed class ImageView
     /// <summary>Box coordinates in original pixels times this give view pixels.</summary>
     public double Scale => Width / (double)OriginalWidth;
 
-    /// <summary>Builds the view from full-size modality values (stored * slope + intercept) and the full-size 8-bit image.</summary>
+    /// <summary>
+    /// Builds the view from decoded modality values (stored * slope + intercept) and the 8-bit image, both
+    /// <paramref name="width"/> x <paramref name="height"/>: the full size, or a JPEG 2000 wavelet level of an image
+    /// whose full size is <paramref name="originalWidth"/> x <paramref name="originalHeight"/> (0: the same), the
+    /// size boxes are given in.
+    /// </summary>
     public static ImageView Create<T>(ReadOnlySpan<T> stored, ReadOnlySpan<byte> gray8, int width, int height, int maxSide,
-        double rescaleSlope = 1, double rescaleIntercept = 0, double? windowCenter = null, double? windowWidth = null, bool invert = false)
+        double rescaleSlope = 1, double rescaleIntercept = 0, double? windowCenter = null, double? windowWidth = null, bool invert = false,
+        int originalWidth = 0, int originalHeight = 0)
         where T : unmanaged, INumberBase<T>
     {
         if (width <= 0 || height <= 0 || stored.Length < (long)width * height || gray8.Length < (long)width * height)
@@ -74,7 +80,7 @@ public sealed class ImageView
         bool hasWindow = windowCenter is { } c && windowWidth is { } w && double.IsFinite(c) && double.IsFinite(w) && w >= 1;
         return new ImageView
         {
-            Width = vw, Height = vh, OriginalWidth = width, OriginalHeight = height,
+            Width = vw, Height = vh, OriginalWidth = originalWidth > 0 ? originalWidth : width, OriginalHeight = originalHeight > 0 ? originalHeight : height,
             Raw = raw, Slope = q, Intercept = lo,
             WindowCenter = hasWindow ? windowCenter!.Value : (lo + hi) / 2,
             WindowWidth = hasWindow ? windowWidth!.Value : Math.Max(1, hi - lo),

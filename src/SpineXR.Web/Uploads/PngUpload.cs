@@ -1,68 +1,45 @@
-using System.Buffers.Binary;
-using SkiaSharp;
+using SpineXR.Diagnostics;
 using SpineXR.Inference;
 
 namespace SpineXR.Web.Uploads;
 
 /// <summary>
-/// PNG uploads (8- or 16-bit, grey or colour) through SkiaSharp. An 8-bit grey PNG is taken as already converted
-/// (e.g. `spinexr dicom convert` output) and goes to the models as is; 16-bit grey is min-max scaled to 8 bits as
-/// in the reference conversion and keeps its 16-bit values for windowing; colour is reduced to luma.
+/// PNG uploads through `predict`'s own loader (<see cref="SpineImageLoader.DecodePng"/>: 8-bit grey as is, 16-bit
+/// grey min-max scaled as the reference conversion and kept at 16 bits for windowing, colour as luma), after the
+/// declared size is checked against the pixel limit and the decode's memory reserved from the budget.
 /// </summary>
 public static class PngUpload
 {
-    private static ReadOnlySpan<byte> Signature => [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
+    public static bool LooksLikePng(ReadOnlySpan<byte> bytes) => bytes.StartsWith((ReadOnlySpan<byte>)[0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]);
 
-    /// <summary>Largest image accepted, so a small compressed file cannot make us allocate gigabytes.</summary>
-    public const long MaxPixels = 100_000_000;
-
-    public static bool LooksLikePng(ReadOnlySpan<byte> bytes) => bytes.StartsWith(Signature);
-
-    public static DecodedUpload Decode(ReadOnlyMemory<byte> bytes, string fileName, int viewMaxSide)
+    public static DecodedUpload Decode(ReadOnlyMemory<byte> bytes, string fileName, UploadLimits limits)
     {
         var span = bytes.Span;
-        if (!LooksLikePng(span)) throw new UnreadableUploadException("not a PNG file (no PNG signature)");
-        // IHDR is always the first chunk: width, height, bit depth, colour type.
-        if (span.Length < 33 || !span.Slice(12, 4).SequenceEqual("IHDR"u8))
-            throw new UnreadableUploadException("PNG header chunk IHDR missing or truncated");
-        uint w = BinaryPrimitives.ReadUInt32BigEndian(span[16..]), h = BinaryPrimitives.ReadUInt32BigEndian(span[20..]);
-        int bitDepth = span[24], colorType = span[25];
-        if (w == 0 || h == 0 || (long)w * h > MaxPixels)
-            throw new UnreadableUploadException($"PNG size {w}x{h} is outside what the server decodes (1..{MaxPixels} pixels)");
-        int width = (int)w, height = (int)h, n = width * height;
-        bool grey16 = bitDepth == 16 && colorType is 0 or 4;
-
-        var gray8 = new byte[n];
-        string id = UploadIds.FromContent(span);
-        if (grey16)
+        IDisposable? reservation = null;
+        try
         {
-            var values = Png16Reader.Read(span, width, height, colorType);
-            ushort lo = ushort.MaxValue, hi = 0;
-            foreach (ushort v in values)
-            {
-                if (v < lo) lo = v;
-                if (v > hi) hi = v;
-            }
-            float k = hi > lo ? 255f / (hi - lo) : 0;
-            for (int i = 0; i < n; i++) gray8[i] = (byte)MathF.Round((values[i] - lo) * k);
-            return new DecodedUpload(new SpineImage(fileName, id, gray8, width, height),
-                () => ImageView.Create<ushort>(values, gray8, width, height, viewMaxSide), id);
+            var (width, height, bitDepth, colorType) = SpineImageLoader.PngHeader(span);
+            limits.CheckPixels(width, height);
+            bool grey16 = bitDepth == 16 && colorType is 0 or 4;
+            // 16-bit grey: the values (2) and the 8-bit copy (1); otherwise Skia's RGBA bitmap (4) and the 8-bit copy.
+            reservation = limits.Reserve?.Invoke((long)width * height * (grey16 ? 3 : 5));
+            var image = SpineImageLoader.DecodePng(fileName, span, UploadIds.FromContent(span), limits.MaxPixels, out var values);
+            byte[] gray8 = image.Gray8;
+            int viewMaxSide = limits.ViewMaxSide;
+            Func<ImageView> view = values is not null
+                ? () => ImageView.Create<ushort>(values, gray8, width, height, viewMaxSide)
+                : () => ImageView.Create<byte>(gray8, gray8, width, height, viewMaxSide, windowCenter: 127.5, windowWidth: 256);
+            return new DecodedUpload(image, view) { Reservation = reservation };
         }
-
-        using var data = SKData.CreateCopy(span);
-        using var codec = SKCodec.Create(data) ?? throw new UnreadableUploadException("PNG could not be opened (corrupt stream)");
-        var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        using var bmp = new SKBitmap(info);
-        var result = codec.GetPixels(info, bmp.GetPixels());
-        if (result != SKCodecResult.Success)
-            throw new UnreadableUploadException($"PNG decoding failed: {result}");
-        var px = bmp.GetPixelSpan();
-        for (int i = 0, j = 0; i < n; i++, j += 4)
+        catch (InvalidDataException e)
         {
-            byte r = px[j], g = px[j + 1], b = px[j + 2];
-            gray8[i] = r == g && g == b ? r : (byte)((r * 299 + g * 587 + b * 114 + 500) / 1000);
+            reservation?.Dispose();
+            throw new UnreadableUploadException(ErrorText.WithoutName(e.Message, fileName), e);
         }
-        return new DecodedUpload(new SpineImage(fileName, id, gray8, width, height),
-            () => ImageView.Create<byte>(gray8, gray8, width, height, viewMaxSide, windowCenter: 127.5, windowWidth: 256), id);
+        catch
+        {
+            reservation?.Dispose();
+            throw;
+        }
     }
 }

@@ -3,16 +3,18 @@ using System.Security.Cryptography;
 
 namespace SpineXR.Web.Uploads;
 
-/// <summary>Result ids: the SOP Instance UID when it is a usable path segment, else a hash of the bytes.</summary>
+/// <summary>Result ids (random, one per upload) and image ids of unnamed uploads without a SOP Instance UID.</summary>
 public static class UploadIds
 {
-    private static readonly SearchValues<char> Allowed = SearchValues.Create("0123456789.abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_");
+    private static readonly SearchValues<char> Hex = SearchValues.Create("0123456789abcdef");
 
-    /// <summary>"sha256-" and the first 24 hex digits of the content's SHA-256: the same upload gets the same id.</summary>
+    /// <summary>"sha256-" and the first 24 hex digits of the content's SHA-256: the image id of an unnamed PNG.</summary>
     public static string FromContent(ReadOnlySpan<byte> bytes) =>
         "sha256-" + Convert.ToHexStringLower(SHA256.HashData(bytes))[..24];
 
-    /// <summary>True when <paramref name="id"/> can be used as is in /api/v1/overlay/{id}.png.</summary>
-    public static bool IsSafe(string? id) =>
-        id is { Length: > 0 and <= 128 } && !id.AsSpan().ContainsAnyExcept(Allowed) && id[0] != '.' && !id.Contains("..");
+    /// <summary>A fresh result id: 128 random bits as 32 lower-case hex digits. Unguessable, never derived from the upload.</summary>
+    public static string NewResultId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+
+    /// <summary>True when <paramref name="id"/> has the shape of <see cref="NewResultId"/>.</summary>
+    public static bool IsResultId(string? id) => id is { Length: 32 } && !id.AsSpan().ContainsAnyExcept(Hex);
 }

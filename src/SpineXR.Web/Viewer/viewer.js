@@ -119,9 +119,19 @@
     setState('done', `${name}: ${meta.width}×${meta.height}, ${pred.boxes.length} box(es) returned.`);
   }
 
+  // A plain link cannot send X-Api-Key: with a key set, the PNG is fetched with it and opened from a blob: URL.
   function link(href, text) {
     const a = document.createElement('a');
     a.href = href; a.textContent = text; a.target = '_blank';
+    a.addEventListener('click', async (e) => {
+      if (!keyInput.value.trim()) return;
+      e.preventDefault();
+      const resp = await fetch(href, { headers: authHeaders() });
+      if (!resp.ok) { setState('error', `${text}: HTTP ${resp.status}`, true); return; }
+      const url = URL.createObjectURL(await resp.blob());
+      window.open(url, '_blank');
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+    });
     return a;
   }
 

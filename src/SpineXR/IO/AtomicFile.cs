@@ -25,6 +25,37 @@ public static class AtomicFile
         }
     }
 
+    /// <summary>
+    /// Deletes the temporaries <see cref="Write"/> left in <paramref name="folder"/> when its process was killed
+    /// (NAME.PID.XXXXXXXX.tmp whose PID is no longer running); those of live processes (another shard writing into
+    /// the same folder) are kept. Returns how many were removed.
+    /// </summary>
+    public static int RemoveStale(string folder)
+    {
+        if (!Directory.Exists(folder)) return 0;
+        int removed = 0;
+        foreach (var tmp in Directory.EnumerateFiles(folder, "*.tmp"))
+        {
+            var parts = Path.GetFileName(tmp).Split('.');
+            if (parts.Length < 4 || parts[^2].Length != 8 || !int.TryParse(parts[^3], out int pid)) continue;
+            if (pid != Environment.ProcessId && IsRunning(pid)) continue;
+            if (pid == Environment.ProcessId) continue;
+            try { File.Delete(tmp); removed++; } catch (IOException) { }
+        }
+        return removed;
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var p = System.Diagnostics.Process.GetProcessById(pid);
+            return !p.HasExited;
+        }
+        catch (ArgumentException) { return false; }
+        catch (InvalidOperationException) { return false; }
+    }
+
     public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)
     {
         byte[] copy = bytes.ToArray();

@@ -37,6 +37,12 @@ public sealed record ImagePrediction
     /// <summary>The detector ensemble's boxes before the decision rule (written to detections.json, so that
     /// `eval detector` measures the detector and `eval overall` applies the rule itself).</summary>
     [JsonPropertyName("detector_boxes")] public IReadOnlyList<PredictedBox>? DetectorBoxes { get; init; }
+
+    /// <summary>`spinexr predict`: the key of the models and thresholds that made this result (a rerun with other
+    /// models redoes it); absent elsewhere.</summary>
+    [JsonPropertyName("provenance_key")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? ProvenanceKey { get; init; }
 }
 
 /// <summary>What produced a set of predictions: model run directories and the decision-rule thresholds.</summary>

@@ -124,7 +124,8 @@ public static class InputFiles
         foreach (char c in stem) safe.Append(char.IsLetterOrDigit(c) || c is '.' or '-' or '_' ? c : '_');
         if (safe.Length > 80) safe.Length = 80;
         ulong h = Fnv1a(Path.GetFullPath(path));
-        return safe + "-" + (h & 0xffffffff).ToString("x8");
+        // All 64 bits: a 32-bit hash collides (birthday bound) around 77,000 same-stem files in an archive.
+        return safe + "-" + h.ToString("x16");
     }
 
     /// <summary>FNV-1a 64 over UTF-8: stable across runs, machines and .NET versions (unlike string.GetHashCode).</summary>

@@ -112,7 +112,17 @@ public sealed record PredictionJobOptions
 
 /// <summary>Outcome of a prediction run: all results in the output (new and earlier), and the inputs that failed.</summary>
 public sealed record PredictionJobResult(
-    IReadOnlyList<ImagePrediction> Predictions, int Predicted, int Skipped, IReadOnlyList<(string File, string Reason)> Errors);
+    IReadOnlyList<ImagePrediction> Predictions, int Predicted, int Skipped, IReadOnlyList<(string File, string Reason)> Errors)
+{
+    /// <summary>
+    /// Why the run stopped before its inputs were done (writes kept failing: a full disk, a lost mount), or null.
+    /// The inputs not reached are neither results nor errors: a rerun picks them up.
+    /// </summary>
+    public string? StoppedEarly { get; init; }
+
+    /// <summary>Earlier results made by other models (another provenance key), redone by this run.</summary>
+    public int Redone { get; init; }
+}
 
 /// <summary>
 /// Runs the pipeline over many files: decode in parallel (bounded), predict in batches, write per-image results
@@ -177,10 +187,26 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
         if (options.StructuredReport) Directory.CreateDirectory(Path.Combine(outDir, "dicom", "sr"));
         if (options.PresentationState) Directory.CreateDirectory(Path.Combine(outDir, "dicom", "pr"));
 
+        // A killed run (kill -9, power loss) leaves only AtomicFile temporaries, never half results: clear them.
+        foreach (var folder in new[] { outDir, Path.Combine(outDir, ItemsFolder), Path.Combine(outDir, "overlays"), Path.Combine(outDir, "dicom") })
+            AtomicFile.RemoveStale(folder);
+
         var mine = files.Where(f => InputFiles.InShard(f, options.ShardIndex, options.ShardCount)).ToList();
-        var pending = options.Force ? mine : mine.Where(f => !File.Exists(ItemPath(outDir, f)) || LacksDicomResults(outDir, f)).ToList();
+        // An earlier result counts only when the same models made it; one from other models is redone, never mixed in.
+        int redone = 0;
+        var pending = options.Force ? mine : mine.Where(f =>
+        {
+            var state = ItemState(outDir, f);
+            if (state == Item.OtherModels) Interlocked.Increment(ref redone);
+            return state != Item.Done || LacksDicomResults(outDir, f);
+        }).ToList();
         var errors = new List<(string File, string Reason)>(inputErrors);
         int predicted = 0;
+        // Writes that keep failing (a full disk) stop the run rather than compute for hours into nothing.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        string? stoppedEarly = null;
+        int consecutiveWriteFailures = 0;
+        var runCt = stop.Token;
 
         using (var progress = new ProgressReporter("predict", pending.Count, quiet: options.Quiet))
         {
@@ -190,7 +216,7 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
             {
                 try
                 {
-                    await Parallel.ForEachAsync(pending, new ParallelOptions { MaxDegreeOfParallelism = options.Workers, CancellationToken = ct },
+                    await Parallel.ForEachAsync(pending, new ParallelOptions { MaxDegreeOfParallelism = options.Workers, CancellationToken = runCt },
                         async (file, token) =>
                         {
                             SpineImage img;
@@ -206,12 +232,16 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
                             turns.Decoded();
                         });
                 }
+                catch (OperationCanceledException) when (stoppedEarly is not null && !ct.IsCancellationRequested)
+                {
+                    // stopped by the writer: the inputs not reached stay pending for a rerun
+                }
                 finally
                 {
                     channel.Writer.Complete();
                     turns.InputDone();
                 }
-            }, ct);
+            }, CancellationToken.None);
 
             // Results go to a writer thread (overlay PNGs, the item file) so the models never wait on the disk or the
             // PNG encoder; the queue holds at most two batches, so memory stays bounded.
@@ -223,14 +253,27 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
                 await foreach (var (img, p) in results.Reader.ReadAllAsync(CancellationToken.None))
                 {
                     turns.SideWork();
+                    if (stoppedEarly is not null)
+                    {
+                        progress.Advance(); // predicted, but the run has stopped writing: a rerun redoes it
+                        continue;
+                    }
                     try
                     {
                         WriteItem(outDir, img, p);
                         Interlocked.Increment(ref predicted);
+                        consecutiveWriteFailures = 0;
                     }
-                    catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or SpineXR.Dicom.DicomException)
+                    catch (Exception e) when (e is not OutOfMemoryException)
                     {
+                        // Any fault of one item's writers (I/O, a DicomException from the Secondary Capture, a NaN the
+                        // JSON writer refuses) is that item's error; the writer goes on, so the models never block on it.
                         lock (errors) errors.Add((img.File, "cannot write its result: " + ErrorText.OneLine(e)));
+                        if (e is IOException or UnauthorizedAccessException && ++consecutiveWriteFailures >= MaxConsecutiveWriteFailures)
+                        {
+                            stoppedEarly = $"{consecutiveWriteFailures} writes in a row failed in {outDir} (disk full?): {ErrorText.OneLine(e)}";
+                            stop.Cancel();
+                        }
                     }
                     progress.Advance();
                 }
@@ -239,15 +282,15 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
             try
             {
                 var batch = new List<SpineImage>(options.BatchSize);
-                while (channel.Reader.WaitToReadAsync(ct).AsTask().GetAwaiter().GetResult())
+                while (channel.Reader.WaitToReadAsync(runCt).AsTask().GetAwaiter().GetResult())
                 {
                     batch.Clear();
-                    turns.AwaitBatch(ct);
+                    turns.AwaitBatch(runCt);
                     while (batch.Count < options.BatchSize && channel.Reader.TryRead(out var img)) batch.Add(img);
                     if (batch.Count == 0) continue;
                     IReadOnlyList<ImagePrediction> predictions;
                     turns.ModelsStart(batch.Count);
-                    try { predictions = predictor.Predict(batch, ct); }
+                    try { predictions = predictor.Predict(batch, runCt); }
                     catch (Exception e) when (e is not OperationCanceledException)
                     {
                         // A model failure on a batch is reported per image; the rest of the run goes on.
@@ -257,8 +300,12 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
                     }
                     finally { turns.ModelsEnd(); }
                     for (int i = 0; i < batch.Count; i++)
-                        results.Writer.WriteAsync((batch[i], predictions[i]), ct).AsTask().GetAwaiter().GetResult();
+                        results.Writer.WriteAsync((batch[i], predictions[i]), runCt).AsTask().GetAwaiter().GetResult();
                 }
+            }
+            catch (OperationCanceledException) when (stoppedEarly is not null && !ct.IsCancellationRequested)
+            {
+                // the writer stopped the run; what was queued is drained below
             }
             finally
             {
@@ -270,15 +317,53 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
 
         // Aggregate over every input of this shard that has a result, from this run or an earlier one.
         var all = new List<ImagePrediction>();
+        var failed = errors.Select(x => x.File).ToHashSet(StringComparer.Ordinal);
         foreach (var f in mine)
         {
             string item = ItemPath(outDir, f);
             if (!File.Exists(item)) continue;
-            try { all.Add(JsonSerializer.Deserialize<ImagePrediction>(File.ReadAllBytes(item), Json)!); }
-            catch (JsonException e) { errors.Add((f, "unreadable earlier result " + item + ": " + e.Message)); }
+            ImagePrediction? p;
+            try { p = JsonSerializer.Deserialize<ImagePrediction>(File.ReadAllBytes(item), Json); }
+            catch (JsonException e) { errors.Add((f, "unreadable earlier result " + item + ": " + e.Message)); continue; }
+            if (p is null) continue;
+            if (p.ProvenanceKey != _provenanceKey)
+            {
+                // still the other models' result: this run could not redo it, and it must not be mixed in
+                if (!failed.Contains(f)) errors.Add((f, $"its result in {item} is from other models (provenance {p.ProvenanceKey ?? "unknown"}); not included"));
+                continue;
+            }
+            all.Add(p);
         }
-        WriteAggregates(outDir, all, errors);
-        return new PredictionJobResult(all, predicted, mine.Count - pending.Count, errors);
+        try
+        {
+            WriteAggregates(outDir, all, errors);
+        }
+        catch (Exception e) when (stoppedEarly is not null && e is IOException or UnauthorizedAccessException)
+        {
+            // the same full disk; the per-image results written so far stand, and a rerun writes the aggregates
+        }
+        return new PredictionJobResult(all, predicted, mine.Count - pending.Count, errors) { StoppedEarly = stoppedEarly, Redone = redone };
+    }
+
+    /// <summary>Consecutive failed result writes after which a run stops (a full disk fails every write).</summary>
+    public const int MaxConsecutiveWriteFailures = 3;
+
+    private enum Item { Missing, Done, OtherModels }
+
+    /// <summary>Whether <paramref name="file"/> has a result in the output, and made by these models.</summary>
+    private Item ItemState(string outDir, string file)
+    {
+        string item = ItemPath(outDir, file);
+        if (!File.Exists(item)) return Item.Missing;
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(item));
+            return doc.RootElement.TryGetProperty("provenance_key", out var k) && k.GetString() == _provenanceKey ? Item.Done : Item.OtherModels;
+        }
+        catch (JsonException)
+        {
+            return Item.Missing; // unreadable: redo it
+        }
     }
 
     /// <summary>Models and thresholds of this job (not its time), from which Secondary Capture UIDs derive.</summary>
@@ -333,8 +418,8 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
             AtomicFile.Write(Path.Combine(outDir, ItemsFolder, key + ".thumb.jpg"),
                 s => OverlayRenderer.WriteJpeg(s, img.Gray8, img.Width, img.Height, boxes, null, abnormal, options.ThumbnailSide));
         }
-        // The result file is written last: its presence means the image is finished.
-        AtomicFile.WriteAllBytes(ItemPath(outDir, img.File), JsonSerializer.SerializeToUtf8Bytes(p, Json));
+        // The result file is written last: its presence means the image is finished, by the models its key names.
+        AtomicFile.WriteAllBytes(ItemPath(outDir, img.File), JsonSerializer.SerializeToUtf8Bytes(p with { ProvenanceKey = _provenanceKey }, Json));
     }
 
     private void WriteAggregates(string outDir, List<ImagePrediction> all, List<(string File, string Reason)> errors) =>

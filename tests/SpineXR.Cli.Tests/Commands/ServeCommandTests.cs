@@ -68,4 +68,47 @@ public sealed class ServeCommandTests
         Assert.Contains("POST /dicomweb/studies", help);
         Assert.Contains("--dicomweb-destination", help);
     }
+
+    [Fact]
+    public void A_non_loopback_address_without_a_key_and_https_are_refused_in_one_line()
+    {
+        string dir = RunDir();
+        try
+        {
+            var e = Assert.Throws<UsageException>(() => Program.Run(["serve", "--classifier", dir, "--detector", dir, "--urls", "http://0.0.0.0:5080"]));
+            Assert.StartsWith("--urls", e.Message);
+            Assert.Contains("key", e.Message);
+            Assert.DoesNotContain('\n', e.Message);
+            e = Assert.Throws<UsageException>(() => Program.Run(["serve", "--classifier", dir, "--detector", dir, "--urls", "https://127.0.0.1:5443"]));
+            Assert.Contains("TLS proxy", e.Message);
+        }
+        finally { Directory.Delete(dir); }
+    }
+
+    [Fact]
+    public void The_key_comes_from_a_file_and_leaves_the_environment()
+    {
+        string file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(file, "file-key\n");
+            Environment.SetEnvironmentVariable(ServeCommand.KeyVariable, "env-key");
+            Assert.Equal("file-key", ServeCommand.ResolveKey(null, file));
+            // Helper processes (the decode host) inherit this process's environment: the key must not be in it.
+            Assert.Null(Environment.GetEnvironmentVariable(ServeCommand.KeyVariable));
+
+            Environment.SetEnvironmentVariable(ServeCommand.KeyVariable, "env-key");
+            Assert.Equal("env-key", ServeCommand.ResolveKey(null, null));
+            Assert.Null(Environment.GetEnvironmentVariable(ServeCommand.KeyVariable));
+
+            File.WriteAllText(file, "\n");
+            Assert.Throws<UsageException>(() => ServeCommand.ResolveKey(null, file));
+            Assert.Throws<UsageException>(() => ServeCommand.ResolveKey(null, file + ".missing"));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(ServeCommand.KeyVariable, null);
+            File.Delete(file);
+        }
+    }
 }

@@ -61,7 +61,11 @@ public sealed class PredictEndpointTests
         var pred = await Json(r);
         AssertFakeBoxes(pred, 320, 256);
         Assert.Equal(TestImages.SopInstanceUid, pred.GetProperty("image_id").GetString());
-        Assert.Equal(TestImages.SopInstanceUid, r.Headers.GetValues("X-Result-Id").Single());
+        // The result id is random, never the UID: /results/{uid} finds nothing.
+        string id = r.Headers.GetValues("X-Result-Id").Single();
+        Assert.Matches("^[0-9a-f]{32}$", id);
+        Assert.Equal(HttpStatusCode.NotFound, (await ts.Client.GetAsync($"/api/v1/results/{TestImages.SopInstanceUid}")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await ts.Client.GetAsync($"/api/v1/results/{id}")).StatusCode);
     }
 
     [Fact]
@@ -73,14 +77,13 @@ public sealed class PredictEndpointTests
         var pred = await Json(r);
         AssertFakeBoxes(pred, 200, 300);
         Assert.Equal("spine.dcm", pred.GetProperty("file").GetString());
-        // As `spinexr predict`: a named file's stem is the image id; the UID stays in sop_instance_uid and names the result.
+        // As `spinexr predict`: a named file's stem is the image id; the UID stays in sop_instance_uid.
         Assert.Equal("spine", pred.GetProperty("image_id").GetString());
         Assert.Equal(TestImages.SopInstanceUid, pred.GetProperty("sop_instance_uid").GetString());
-        Assert.Equal(TestImages.SopInstanceUid, r.Headers.GetValues("X-Result-Id").Single());
     }
 
     [Fact]
-    public async Task Png_body_and_multipart_png_give_boxes_with_a_content_hash_id()
+    public async Task Png_body_and_multipart_png_give_boxes_and_each_upload_its_own_id()
     {
         await using var ts = await TestServer.StartAsync(new FakePredictor());
         var png = TestImages.Png8(300, 200, (x, y) => (byte)(x % 256));
@@ -90,8 +93,10 @@ public sealed class PredictEndpointTests
         var r2 = await ts.Client.PostAsync("/api/v1/predict", Form(png, "x.png", "image/png"));
         Assert.Equal(HttpStatusCode.OK, r2.StatusCode);
         string id = r1.Headers.GetValues("X-Result-Id").Single();
-        Assert.StartsWith("sha256-", id);
-        Assert.Equal(id, r2.Headers.GetValues("X-Result-Id").Single()); // same bytes, same id
+        Assert.Matches("^[0-9a-f]{32}$", id);
+        // Same bytes, separate uploads: separate results (a second upload never replaces the first).
+        Assert.NotEqual(id, r2.Headers.GetValues("X-Result-Id").Single());
+        Assert.Equal(HttpStatusCode.OK, (await ts.Client.GetAsync($"/api/v1/results/{id}")).StatusCode);
     }
 
     [Theory]

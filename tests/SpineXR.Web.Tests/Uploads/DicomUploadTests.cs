@@ -54,7 +54,7 @@ public sealed class DicomUploadTests
     {
         var bytes = Monochrome1(out _);
         var cut = bytes[..(bytes.Length - 3000)];
-        var e = Assert.Throws<UnreadableUploadException>(() => DicomUpload.Decode(cut, "cut.dcm", 1024));
+        var e = Assert.Throws<UnreadableUploadException>(() => DicomUpload.Decode(cut, "cut.dcm", new UploadLimits()));
         Assert.IsType<DicomException>(e.InnerException);
         Assert.DoesNotContain("cut.dcm: ", e.Message); // the API adds the name once
         Assert.False(string.IsNullOrWhiteSpace(e.Message));

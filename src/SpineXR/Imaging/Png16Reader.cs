@@ -1,31 +1,31 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 
-namespace SpineXR.Web.Uploads;
+namespace SpineXR.Imaging;
 
 /// <summary>
 /// 16-bit greyscale PNG (colour types 0 and 4, not interlaced) to its exact sample values. SkiaSharp decodes
 /// such files to 8 bits or to half floats, both lossy for 12..16-bit radiographs, so this small reader
 /// (PNG spec: chunks, zlib IDAT, the five row filters) keeps every bit.
 /// </summary>
-internal static class Png16Reader
+public static class Png16Reader
 {
     public static ushort[] Read(ReadOnlySpan<byte> png, int width, int height, int colorType)
     {
         int bpp = colorType == 4 ? 4 : 2; // bytes per pixel: grey16 (+ alpha16)
-        if (png[28] != 0) throw new UnreadableUploadException("interlaced 16-bit PNG is not supported; save it without interlacing");
+        if (png[28] != 0) throw new InvalidDataException("interlaced 16-bit PNG is not supported; save it without interlacing");
         var idat = new MemoryStream();
         int pos = 8;
         while (pos + 12 <= png.Length)
         {
             uint len = BinaryPrimitives.ReadUInt32BigEndian(png[pos..]);
-            if (len > (uint)(png.Length - pos - 12)) throw new UnreadableUploadException($"PNG chunk at byte {pos} runs past the end of the file");
+            if (len > (uint)(png.Length - pos - 12)) throw new InvalidDataException($"PNG chunk at byte {pos} runs past the end of the file");
             var type = png.Slice(pos + 4, 4);
             if (type.SequenceEqual("IDAT"u8)) idat.Write(png.Slice(pos + 8, (int)len));
             else if (type.SequenceEqual("IEND"u8)) break;
             pos += 12 + (int)len;
         }
-        if (idat.Length == 0) throw new UnreadableUploadException("PNG has no image data (IDAT)");
+        if (idat.Length == 0) throw new InvalidDataException("PNG has no image data (IDAT)");
 
         long stride = (long)width * bpp;
         var rows = new byte[(stride + 1) * height];
@@ -33,8 +33,8 @@ internal static class Png16Reader
         using (var z = new ZLibStream(idat, CompressionMode.Decompress))
         {
             try { z.ReadExactly(rows); }
-            catch (EndOfStreamException) { throw new UnreadableUploadException("PNG image data is truncated"); }
-            catch (InvalidDataException e) { throw new UnreadableUploadException("PNG image data is corrupt: " + e.Message); }
+            catch (EndOfStreamException) { throw new InvalidDataException("PNG image data is truncated"); }
+            catch (InvalidDataException e) { throw new InvalidDataException("PNG image data is corrupt: " + e.Message); }
         }
 
         var values = new ushort[(long)width * height];
@@ -71,7 +71,7 @@ internal static class Png16Reader
                     cur[i] += (byte)(pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
                 }
                 break;
-            default: throw new UnreadableUploadException($"PNG row {y} has unknown filter type {filter}");
+            default: throw new InvalidDataException($"PNG row {y} has unknown filter type {filter}");
         }
     }
 }
