@@ -11,10 +11,10 @@ public sealed class ModelExportCommand : ICliCommand
     public string Help => $"""
         usage: spinexr model export RUN --format onnx --out FILE.onnx
 
-        Loads RUN/model.json and RUN/weights.safetensors (strict) and writes the classifier as an ONNX model:
-        opset {DenseNetOnnxExporter.Opset}, input '{DenseNetOnnxExporter.InputName}' float32 (batch, 3, S, S) with S the card's
-        input size and a symbolic batch, output '{DenseNetOnnxExporter.OutputName}' float32 (batch, classes); weights are
-        initializers under torchvision's names; the card's classes, input size, mean and std are metadata.
+        Loads RUN/model.json and RUN/weights.safetensors (strict) and writes the classifier as an ONNX model
+        (opset {DenseNetOnnxExporter.Opset}, IR 8). Input '{DenseNetOnnxExporter.InputName}': float32 (batch, 3, S, S), S the card's input size,
+        batch symbolic. Output '{DenseNetOnnxExporter.OutputName}': float32 (batch, classes). Weights are initializers
+        under torchvision's names; the card's classes, input size, mean and std are model metadata.
         Input pixels are normalised as for `predict` (the model card's mean and std).
 
         architectures: {string.Join(", ", DenseNets.Variants.Keys)} (detectors and ResNets: not yet)
