@@ -106,10 +106,17 @@ public static class DenseNetOnnxExporter
         string full = Path.GetFullPath(path);
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         string tmp = full + ".tmp";
-        using (var f = File.Create(tmp))
+        try
         {
-            Google.Protobuf.MessageExtensions.WriteTo(onnx, f);
+            using (var f = File.Create(tmp))
+            {
+                Google.Protobuf.MessageExtensions.WriteTo(onnx, f);
+            }
+            File.Move(tmp, full, overwrite: true);
         }
-        File.Move(tmp, full, overwrite: true);
+        finally
+        {
+            if (File.Exists(tmp)) File.Delete(tmp);
+        }
     }
 }

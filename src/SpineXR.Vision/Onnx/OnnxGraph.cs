@@ -30,13 +30,13 @@ public sealed class OnnxGraph
     /// <summary>Adds <paramref name="value"/> (converted to contiguous float32) as an initializer named <paramref name="name"/>.</summary>
     public string AddInitializer(string name, Tensor value)
     {
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("ONNX raw_data export needs a little-endian machine");
         if (!_initializers.Add(name)) throw new InvalidOperationException($"initializer '{name}' added twice");
         using var f = value.detach().to(ScalarType.Float32).cpu().contiguous();
         float[] data = f.data<float>().ToArray();
         var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
         t.Dims.AddRange(f.shape);
         t.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(data.AsSpan())); // raw_data: little-endian IEEE 754, as ONNX requires
-        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("ONNX raw_data export needs a little-endian machine");
         _graph.Initializer.Add(t);
         return name;
     }
