@@ -1,0 +1,44 @@
+using SpineXR.Vision.Models;
+using SpineXR.Vision.Onnx;
+
+namespace SpineXR.Cli.Commands;
+
+/// <summary>`spinexr model export`: a trained classifier run directory to an ONNX file (docs/onnx.md).</summary>
+public sealed class ModelExportCommand : ICliCommand
+{
+    public string Name => "model export";
+    public string Summary => "export a classifier run directory to ONNX (opset 17, dynamic batch)";
+    public string Help => $"""
+        usage: spinexr model export RUN --format onnx --out FILE.onnx
+
+        Loads RUN/model.json and RUN/weights.safetensors (strict) and writes the classifier as an ONNX model
+        (opset {DenseNetOnnxExporter.Opset}, IR 8). Input '{DenseNetOnnxExporter.InputName}': float32 (batch, 3, S, S), S the card's input size,
+        batch symbolic. Output '{DenseNetOnnxExporter.OutputName}': float32 (batch, classes). Weights are initializers
+        under torchvision's names; the card's classes, input size, mean and std are model metadata.
+        Input pixels are normalised as for `predict` (the model card's mean and std).
+
+        architectures: {string.Join(", ", DenseNets.Variants.Keys)} (detectors and ResNets: not yet)
+        exit codes: 0 done, 2 bad usage, unreadable run or unsupported architecture
+        """;
+
+    public int Run(CliArgs args)
+    {
+        if (args.Positionals.Count != 1) throw new UsageException("expects one RUN directory");
+        string run = args.Positionals[0];
+        string format = args.Require("format");
+        string outPath = args.Require("out");
+        if (format != "onnx") throw new UsageException($"unknown --format '{format}' (known: onnx)");
+        if (!Directory.Exists(run)) throw new UsageException($"{run}: no such run directory");
+        OnnxExportResult r;
+        try
+        {
+            r = ClassifierOnnxExport.ExportRun(run, outPath);
+        }
+        catch (NotSupportedException e)
+        {
+            throw new UsageException(e.Message);
+        }
+        Console.WriteLine($"{r.Path}: {r.Architecture}, {r.Nodes} nodes, {r.Initializers} initializers, {r.Bytes} bytes");
+        return ExitCodes.Ok;
+    }
+}

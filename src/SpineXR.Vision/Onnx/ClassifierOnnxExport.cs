@@ -1,0 +1,58 @@
+// `spinexr model export RUN --format onnx`: a classifier run directory (model.json + weights.safetensors) to one .onnx file.
+using System.Globalization;
+using SpineXR.Vision.Models;
+using SpineXR.Vision.Training;
+using SpineXR.Vision.Weights;
+
+namespace SpineXR.Vision.Onnx;
+
+/// <summary>What an export wrote.</summary>
+/// <param name="Path">The .onnx file.</param>
+/// <param name="Architecture">The run's architecture.</param>
+/// <param name="Nodes">Number of graph nodes.</param>
+/// <param name="Initializers">Number of weight tensors stored.</param>
+/// <param name="Bytes">Size of the file.</param>
+public sealed record OnnxExportResult(string Path, string Architecture, int Nodes, int Initializers, long Bytes);
+
+/// <summary>Exports a trained classifier run to ONNX (DenseNets only so far; docs/onnx.md).</summary>
+public static class ClassifierOnnxExport
+{
+    /// <summary>
+    /// Loads <c>RUN/model.json</c> and <c>RUN/weights.safetensors</c> strictly and writes the ONNX graph to <paramref name="outPath"/>,
+    /// with the card's input size as H = W and its classes, mean and std as metadata.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The run's architecture has no ONNX exporter yet.</exception>
+    public static OnnxExportResult ExportRun(string runDir, string outPath)
+    {
+        TorchRuntime.EnsureLoaded();
+        var card = ModelCard.Load(runDir);
+        if (!DenseNets.Variants.ContainsKey(card.Architecture))
+            throw new NotSupportedException($"{runDir}: ONNX export supports the DenseNet classifiers ({string.Join(", ", DenseNets.Variants.Keys)}), not '{card.Architecture}'");
+        string weightsPath = Path.Combine(runDir, "weights.safetensors");
+        var weights = StateDict.Read(weightsPath);
+        try
+        {
+            using var model = (DenseNet)ClassifierArchitectures.Build(card.Architecture, weights);
+            StateDict.Load(model, weights, source: weightsPath);
+            model.eval();
+            var inv = CultureInfo.InvariantCulture;
+            var metadata = new Dictionary<string, string>
+            {
+                ["spinexr.task"] = card.Task,
+                ["spinexr.architecture"] = card.Architecture,
+                ["spinexr.classes"] = string.Join(',', card.Classes),
+                ["spinexr.input_size"] = card.InputSize.ToString(inv),
+                ["spinexr.mean"] = string.Join(',', card.Mean.Select(v => v.ToString("R", inv))),
+                ["spinexr.std"] = string.Join(',', card.Std.Select(v => v.ToString("R", inv))),
+            };
+            var onnx = DenseNetOnnxExporter.Build(model, card.InputSize, metadata);
+            DenseNetOnnxExporter.Write(onnx, outPath);
+            return new OnnxExportResult(Path.GetFullPath(outPath), card.Architecture, onnx.Graph.Node.Count, onnx.Graph.Initializer.Count,
+                new FileInfo(outPath).Length);
+        }
+        finally
+        {
+            foreach (var t in weights.Values) t.Dispose();
+        }
+    }
+}
