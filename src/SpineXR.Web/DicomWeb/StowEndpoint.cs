@@ -108,10 +108,13 @@ internal sealed class StowEndpoint(SpineServerOptions options, ISpinePredictor p
         foreach (var f in failed) log?.LogWarning("STOW-RS instance failed: {Reason}", f.Why);
 
         var answer = new DicomDataset();
-        // No Retrieve URL: this service keeps results, not the instances (their results: /api/v1/results/{SOP Instance UID}/sr).
+        // This service keeps results, not the instances: each item's Retrieve URL is its result (the SR; /gsps and the
+        // JSON beside it), under the random id bound to this caller.
+        string root = $"{ctx.Request.Scheme}://{ctx.Request.Host}{ctx.Request.PathBase}";
         answer.SetSequence(DicomTags.ReferencedSOPSequence, stored.Select(s => new DicomDataset()
             .SetString(DicomTags.ReferencedSOPClassUID, DicomVR.UI, s.Class)
-            .SetString(DicomTags.ReferencedSOPInstanceUID, DicomVR.UI, s.Instance)).ToArray());
+            .SetString(DicomTags.ReferencedSOPInstanceUID, DicomVR.UI, s.Instance)
+            .SetString(DicomTags.RetrieveURL, DicomVR.UR, $"{root}/api/v1/results/{s.Result.Id}/sr")).ToArray());
         if (failed.Count > 0)
             answer.SetSequence(DicomTags.FailedSOPSequence, failed.Select(f =>
             {

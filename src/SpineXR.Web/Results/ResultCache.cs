@@ -51,6 +51,17 @@ public sealed class ResultCache(int capacity, long maxBytes)
         }
     }
 
+    /// <summary>
+    /// The results whose source image has SOP Instance UID <paramref name="sopInstanceUid"/>, newest first: those of
+    /// <paramref name="caller"/>, or of anyone when it is null (the server's own use, never a route).
+    /// </summary>
+    public IReadOnlyList<RecentResult> OfSource(string sopInstanceUid, string? caller)
+    {
+        lock (_lock)
+            return _lru.Where(r => (caller is null || string.Equals(r.Caller, caller, StringComparison.Ordinal)) &&
+                                   string.Equals(r.Source?.SopInstanceUid, sopInstanceUid, StringComparison.Ordinal)).ToList();
+    }
+
     public void Clear()
     {
         lock (_lock) { _map.Clear(); _lru.Clear(); _perCaller.Clear(); _bytes = 0; }

@@ -37,9 +37,12 @@ public sealed class StowEndpointTests
         var failed = Assert.Single(answer.GetSequence(DicomTags.FailedSOPSequence));
         Assert.Equal(0xC000, failed.GetIntOrDefault(DicomTags.FailureReason, 0));
         Assert.Contains(r.Headers.GetValues("Warning"), w => w.Contains("part 2") && w.Contains("DICM"));
-        // each instance's result is there, as for /api/v1/predict
-        var sr = DicomFile.Read(await ts.Client.GetByteArrayAsync($"/api/v1/results/{Uid2}/sr")).Dataset;
+        // each instance's result is there, as for /api/v1/predict, under a random id the Retrieve URL names; not under its UID
+        string url = answer.GetSequence(DicomTags.ReferencedSOPSequence)[1].GetString(DicomTags.RetrieveURL)!;
+        Assert.Matches("/api/v1/results/[0-9a-f]{32}/sr$", url);
+        var sr = DicomFile.Read(await ts.Client.GetByteArrayAsync(url)).Dataset;
         Assert.Equal(Uid2, MeasurementReport.Read(sr).SourceSopInstanceUid);
+        Assert.Equal(HttpStatusCode.NotFound, (await ts.Client.GetAsync($"/api/v1/results/{Uid2}/sr")).StatusCode);
     }
 
     [Fact]
