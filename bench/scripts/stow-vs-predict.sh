@@ -15,9 +15,12 @@ body="$work/body"
 for f in "${files[@]}"; do printf -- '--SPX\r\nContent-Type: application/dicom\r\n\r\n'; cat "$f"; printf '\r\n'; done > "$body"
 printf -- '--SPX--\r\n' >> "$body"
 
+"$root/spinexr" --version > /dev/null # builds first when sources changed
 "$root/spinexr" serve --classifier "$cls" --detector "$det" --urls "http://127.0.0.1:$port" --max-stow-mb 2048 > "$work/serve.log" 2>&1 &
 server=$!
-for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$port/api/v1/health" > /dev/null && break; sleep 1; done
+up=0
+for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$port/api/v1/health" > /dev/null && { up=1; break; }; sleep 1; done
+[ $up = 1 ] || { echo "stow-vs-predict: serve did not come up; its log:" >&2; cat "$work/serve.log" >&2; exit 2; }
 t0=$(date +%s.%N)
 code=$(curl -s -o "$work/answer.json" -w '%{http_code}' -H 'Content-Type: multipart/related; type="application/dicom"; boundary=SPX' \
   --data-binary @"$body" "http://127.0.0.1:$port/dicomweb/studies")
