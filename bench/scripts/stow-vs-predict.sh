@@ -16,7 +16,7 @@ for f in "${files[@]}"; do printf -- '--SPX\r\nContent-Type: application/dicom\r
 printf -- '--SPX--\r\n' >> "$body"
 
 "$root/spinexr" --version > /dev/null # builds first when sources changed
-"$root/spinexr" serve --classifier "$cls" --detector "$det" --urls "http://127.0.0.1:$port" --max-stow-mb 2048 > "$work/serve.log" 2>&1 &
+"$root/spinexr" serve --classifier "$cls" --detector "$det" --urls "http://127.0.0.1:$port" --max-stow-mb 2000 > "$work/serve.log" 2>&1 &
 server=$!
 up=0
 for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$port/api/v1/health" > /dev/null && { up=1; break; }; sleep 1; done
