@@ -7,7 +7,10 @@ namespace SpineXR.Cli.Tests;
 /// <summary>
 /// HTJ2K decoding in a helper process (`spinexr --spinexr-decode-host`): OpenJPEG 2.5.0 calls abort() on the corrupt
 /// fixture (tools/make_htj2k_abort_fixture.py), and the application sees one DicomException and carries on.
+/// These tests change DecodeHost's process-wide settings (a stuck helper, a 1 s deadline): they run with no other test
+/// beside them, or a concurrent test's JPEG 2000 decode meets their stuck helper (seen in CI).
 /// </summary>
+[Collection(nameof(ProcessWideDecodeSettings))]
 public sealed class DecodeHostProcessTests : IDisposable
 {
     private static readonly string Fixtures = Path.Combine(AppContext.BaseDirectory, "Fixtures");
@@ -185,3 +188,7 @@ public sealed class DecodeHostProcessTests : IDisposable
         Assert.Equal(Format.FrameBytes, codec.Decode(Stream(stream), Format, syntax).Data.Length);
     }
 }
+
+/// <summary>Tests that change DecodeHost's process-wide settings run with no other test beside them.</summary>
+[CollectionDefinition(nameof(ProcessWideDecodeSettings), DisableParallelization = true)]
+public sealed class ProcessWideDecodeSettings;
