@@ -4,6 +4,7 @@ using SpineXR.Vision;
 using SpineXR.Evaluation;
 using SpineXR.Vision.Detection.Inference;
 using SpineXR.Vision.Detection.Training;
+using SpineXR.Vision.Training;
 
 namespace SpineXR.Cli.Commands;
 
@@ -42,13 +43,12 @@ public sealed class TrainDetectorCommand : ICliCommand
             config = DetectorTrainConfig.Preset(preset, arch);
             if (args.Get("config") is { } cfgPath)
             {
-                var doc = JsonDocument.Parse(File.ReadAllText(cfgPath));
-                config = config.With(doc.RootElement.EnumerateObject().Select(p => new KeyValuePair<string, string>(p.Name,
-                    p.Value.ValueKind == JsonValueKind.Array ? string.Join(",", p.Value.EnumerateArray().Select(e => e.ToString())) : p.Value.ToString())));
+                if (!File.Exists(cfgPath)) throw new UsageException($"--config {cfgPath}: no such file");
+                config = ConfigBinder.ApplyJson(config, cfgPath);
             }
             config = config.With(args.Overrides).Validate();
         }
-        catch (ArgumentException e)
+        catch (Exception e) when (e is ArgumentException or InvalidDataException or JsonException)
         {
             throw new UsageException(e.Message);
         }
@@ -59,9 +59,7 @@ public sealed class TrainDetectorCommand : ICliCommand
         {
             int studies = int.TryParse(synth, out int n) && n > 0 ? n : throw new UsageException("--synthetic expects a positive number of studies");
             var opts = new SynthOptions { Studies = studies, Seed = args.GetInt("synthetic-seed", 11) }.Validate();
-            var valStudies = ValidationStudies(opts, config);
-            train = new SyntheticDetectionSource(opts, "train", s => !valStudies.Contains(s));
-            val = new SyntheticDetectionSource(opts, "train", valStudies.Contains);
+            (train, val) = SyntheticDetectionSource.TrainAndValidation(opts, config.ValFraction, (int)config.Seed);
             test = new SyntheticDetectionSource(opts, "test");
         }
         else
@@ -90,13 +88,5 @@ public sealed class TrainDetectorCommand : ICliCommand
         }
         SpineXR.IO.AtomicFile.WriteAllText(Path.Combine(outDir, "metrics.json"), metrics.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         return result.FailedImages.Count > 0 ? ExitCodes.SomeFailed : ExitCodes.Ok;
-    }
-
-    private static HashSet<int> ValidationStudies(SynthOptions o, DetectorTrainConfig c)
-    {
-        var test = SyntheticDataset.TestStudies(o);
-        var trainStudies = Enumerable.Range(0, o.Studies).Where(s => !test.Contains(s)).ToList();
-        int n = (int)Math.Round(c.ValFraction * trainStudies.Count);
-        return trainStudies.OrderBy(s => SpineXR.Data.StableHash.Of(c.Seed, "val/" + s)).Take(n).ToHashSet();
     }
 }

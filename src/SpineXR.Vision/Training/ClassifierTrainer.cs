@@ -34,8 +34,6 @@ public sealed record TrainingContext(string DataHash, string? DataPath = null, s
 /// <summary>Trains an image-level abnormal/normal classifier into a <see cref="RunDirectory"/>.</summary>
 public sealed class ClassifierTrainer(ClassifierConfig config, RunDirectory run, TextWriter? log = null, bool quiet = false)
 {
-    private static readonly string[] LogColumns = ["step", "loss", "lr", "img_per_s", "val_auroc", "val_loss"];
-
     public ClassifierConfig Config { get; } = config.Validate();
 
     /// <summary>Stop after this step even if <see cref="ClassifierConfig.Steps"/> is larger (a checkpoint is written); for tests simulating a kill.</summary>
@@ -43,22 +41,14 @@ public sealed class ClassifierTrainer(ClassifierConfig config, RunDirectory run,
 
     private TextWriter Log => log ?? (quiet ? TextWriter.Null : Console.Error);
 
-    private sealed record State(int Step, double BestAuroc, int BestStep, List<Dictionary<string, double>> Rows, Dictionary<string, string> Failed, JsonElement Config);
-
-    /// <summary>Splits samples by study into (train, validation): a seeded shuffle of study ids, the first fraction held out.</summary>
-    public static (List<ClassifierSample> Train, List<ClassifierSample> Val) SplitByStudy(IReadOnlyList<ClassifierSample> samples, double valFraction, int seed)
-    {
-        if (valFraction <= 0) return (samples.ToList(), []);
-        var studies = samples.Select(s => s.StudyId).Distinct().OrderBy(s => s, StringComparer.Ordinal).ToArray();
-        new Random(seed).Shuffle(studies);
-        int nVal = (int)Math.Ceiling(studies.Length * valFraction);
-        var val = studies.Take(nVal).ToHashSet(StringComparer.Ordinal);
-        return (samples.Where(s => !val.Contains(s.StudyId)).ToList(), samples.Where(s => val.Contains(s.StudyId)).ToList());
-    }
+    /// <summary>Splits samples by study into (train, validation) with the split every trainer uses (<see cref="StudySplit"/>).</summary>
+    public static (List<ClassifierSample> Train, List<ClassifierSample> Val) SplitByStudy(IReadOnlyList<ClassifierSample> samples, double valFraction, int seed) =>
+        StudySplit.Split(samples, s => s.StudyId, valFraction, seed);
 
     /// <summary>
-    /// Trains on <paramref name="train"/> (validating on <paramref name="val"/> when non-empty), resuming from
-    /// <c>RUN_DIR/checkpoint</c> when one exists. Writes model.json, weights.safetensors, metrics.json, log.csv.
+    /// Trains on <paramref name="train"/> (validating on <paramref name="val"/> when non-empty) with the shared
+    /// <see cref="TrainLoop"/>, resuming from <c>RUN_DIR/checkpoint</c> when one exists. Writes model.json,
+    /// weights.safetensors, metrics.json, log.csv.
     /// </summary>
     public ClassifierTrainResult Train(IReadOnlyList<ClassifierSample> train, IReadOnlyList<ClassifierSample> val, TrainingContext context)
     {
@@ -69,121 +59,31 @@ public sealed class ClassifierTrainer(ClassifierConfig config, RunDirectory run,
         var c = Config;
         torch.manual_seed(c.Seed);
         using var model = ClassifierArchitectures.Create(c.Arch, 1);
-        string? initReport = null;
         if (c.Init != null)
         {
             string head = ClassifierArchitectures.HeadPrefix(c.Arch);
             var report = StateDict.LoadFile(model, c.Init, strict: true, skip: k => k.StartsWith(head, StringComparison.Ordinal));
-            initReport = $"initialised from {c.Init}: {report}";
-            Log.WriteLine(initReport);
+            Log.WriteLine($"initialised from {c.Init}: {report}");
         }
         model.train();
         var parameters = model.parameters().ToList();
-        OptimizerHelper optimizer = c.Optimizer == OptimizerKind.Sgd
+        using OptimizerHelper optimizer = c.Optimizer == OptimizerKind.Sgd
             ? torch.optim.SGD(parameters, c.Lr, momentum: c.Momentum, weight_decay: c.WeightDecay)
             : torch.optim.AdamW(parameters, c.Lr, weight_decay: c.WeightDecay);
-        var schedule = new LrSchedule(c.Lr, c.Steps, c.Milestones, c.Gamma, c.WarmupSteps);
         var configJson = JsonSerializer.SerializeToElement(c, ConfigBinder.Json);
-
-        var state = new State(0, double.NaN, 0, [], [], configJson);
-        var resumed = Checkpoint.Load(run.CheckpointDir, model, optimizer);
-        if (resumed is { } r)
-        {
-            var saved = r.TrainerState.Deserialize<State>(ConfigBinder.Json) ?? throw new InvalidDataException($"{run.CheckpointDir}: empty trainer state");
-            if (Compact(saved.Config) != Compact(configJson))
-                throw new InvalidOperationException($"{run.Root} holds a checkpoint of a different configuration; use another --out or delete its checkpoint/ folder");
-            state = saved with { Step = r.Step };
-            Log.WriteLine($"resuming from step {r.Step} ({run.CheckpointDir})");
-        }
-        int resumedFrom = state.Step;
-        var failedIdx = new ConcurrentDictionary<int, string>();
-        var failedNames = new ConcurrentDictionary<string, string>(state.Failed);
-        void OnFailure(IReadOnlyList<ClassifierSample> set, int i, string why)
-        {
-            if (failedNames.TryAdd(set[i].ImageId, why)) Log.WriteLine($"unreadable image {set[i].ImageId}: {why} (skipped)");
-        }
-        foreach (var (i, s) in train.Select((s, i) => (i, s)))
-            if (state.Failed.TryGetValue(s.ImageId, out var why)) failedIdx[i] = why;
-
         var transform = new ClassifierTransform(c.InputSize, c.Mean, c.Std);
         int workers = Classifier.DefaultWorkers(c.Workers);
-        int lastStep = Math.Min(c.Steps, StopAfterStep ?? int.MaxValue);
-        var plans = Enumerable.Range(state.Step, Math.Max(0, lastStep - state.Step)).Select(s => (s, PlanStep(train, s)));
-        int s0 = c.InputSize;
 
-        var scalars = new ScalarLog(run.Root);
-        double lossSum = 0; int lossN = 0; double lastLoss = double.NaN;
-        var sinceLog = System.Diagnostics.Stopwatch.StartNew();
-        int imagesSinceLog = 0;
-        long imagesTotal = 0;
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        using (var progress = new ProgressReporter("train", (long)(lastStep - state.Step) * c.BatchSize, quiet ? null : log, quiet))
-        using (var loader = new BatchLoader(plans, i => train[i].Load(), transform, workers, c.Prefetch, failedIdx, (i, why) => OnFailure(train, i, why)))
-        {
-            for (var batch = loader.Next(); batch != null; batch = loader.Next())
-            {
-                int step = batch.Key;
-                double lr = schedule.At(step);
-                foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
-                if (batch.Count > 0)
-                {
-                    using var scope = NewDisposeScope();
-                    var x = torch.tensor(batch.Pixels.AsSpan(0, batch.Count * transform.Length).ToArray(), [batch.Count, 3, s0, s0]);
-                    var y = torch.tensor(batch.Indices.Select(i => train[i].Abnormal ? 1f : 0f).ToArray(), [batch.Count, 1]);
-                    var logits = model.call(x);
-                    var loss = LossFor(logits, y);
-                    optimizer.zero_grad();
-                    TorchRuntime.Backward(loss);
-                    if (c.ClipGradNorm > 0) nn.utils.clip_grad_norm_(parameters, c.ClipGradNorm);
-                    optimizer.step();
-                    lastLoss = loss.item<float>();
-                    if (!double.IsFinite(lastLoss)) throw new InvalidOperationException($"loss became {lastLoss} at step {step + 1}; lower lr (now {lr:G3})");
-                    lossSum += lastLoss; lossN++;
-                }
-                int done = step + 1;
-                imagesSinceLog += batch.Count;
-                imagesTotal += batch.Count;
-                progress.SetStatus($"step {done}/{c.Steps} loss {lastLoss:F4} lr {lr:G3}");
-                progress.Advance(c.BatchSize);
-
-                bool evalNow = val.Count > 0 && (done % c.EvalEvery == 0 || done == c.Steps);
-                if (done % c.LogEvery == 0 || evalNow || done == lastStep)
-                {
-                    var row = new Dictionary<string, double>
-                    {
-                        ["step"] = done, ["loss"] = lossN > 0 ? lossSum / lossN : double.NaN, ["lr"] = lr,
-                        ["img_per_s"] = imagesSinceLog / Math.Max(1e-9, sinceLog.Elapsed.TotalSeconds),
-                    };
-                    lossSum = 0; lossN = 0; imagesSinceLog = 0; sinceLog.Restart();
-                    if (evalNow)
-                    {
-                        var (auroc, vloss) = Evaluate(model, val, transform, workers);
-                        row["val_auroc"] = auroc; row["val_loss"] = vloss;
-                        Log.WriteLine($"step {done}: validation AUROC {auroc:F4} loss {vloss:F4} ({val.Count} images)");
-                        if (double.IsNaN(state.BestAuroc) || auroc > state.BestAuroc)
-                        {
-                            state = state with { BestAuroc = auroc, BestStep = done };
-                            StateDict.SaveSafeTensors(model, run.Weights);
-                        }
-                        sinceLog.Restart();
-                    }
-                    state.Rows.Add(row);
-                    scalars.Write(done, row.Where(kv => kv.Key is not ("step" or "img_per_s"))
-                        .Select(kv => KeyValuePair.Create(kv.Key.StartsWith("val_", StringComparison.Ordinal) ? "val/" + kv.Key[4..] : "train/" + kv.Key, kv.Value)));
-                }
-                if (done % c.CheckpointEvery == 0 || done == lastStep)
-                {
-                    state = state with { Step = done, Failed = new Dictionary<string, string>(failedNames) };
-                    Checkpoint.Save(run.CheckpointDir, done, model, optimizer, JsonSerializer.SerializeToElement(state, ConfigBinder.Json));
-                    run.WriteLog(LogColumns, state.Rows);
-                }
-            }
-        }
-        state = state with { Step = lastStep };
-        double rate = imagesTotal / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
-        var failed = new Dictionary<string, string>(failedNames);
-        if (lastStep < c.Steps)
-            return new ClassifierTrainResult(lastStep, resumedFrom, state.BestAuroc, state.BestStep, lastLoss, rate, failed);
+        var task = new ClassifierTask(this, model, optimizer, parameters, train, val, transform, workers);
+        var hooks = TrainHooks.Standard(new LrSchedule(c.Lr, c.Steps, c.Milestones, c.Gamma, c.WarmupSteps),
+            c.EvalEvery, c.LogEvery, c.CheckpointEvery, new ProgressHook("train", quiet ? null : log, quiet));
+        var ctx = new TrainLoop(task, run, hooks, Log).Run(configJson, c.Steps, StopAfterStep);
+        var state = ctx.State;
+        double rate = state.ImagesSeen / Math.Max(1e-9, state.TrainSeconds);
+        var failed = new Dictionary<string, string>(task.Failed);
+        double lastLoss = ctx.Last.Loss;
+        if (!ctx.Finished)
+            return new ClassifierTrainResult(state.Step, ctx.ResumedFrom, state.BestMetric, state.BestStep, lastLoss, rate, failed);
 
         // Finished: the best validated model (or the last one without validation) becomes the run's model.
         if (val.Count == 0 || !File.Exists(run.Weights)) StateDict.SaveSafeTensors(model, run.Weights);
@@ -202,7 +102,7 @@ public sealed class ClassifierTrainer(ClassifierConfig config, RunDirectory run,
         run.WriteMetrics(new
         {
             split = "validation",
-            auroc = state.BestAuroc,
+            auroc = state.BestMetric,
             best_step = state.BestStep,
             threshold,
             n_images = val.Count,
@@ -211,14 +111,72 @@ public sealed class ClassifierTrainer(ClassifierConfig config, RunDirectory run,
             images_per_second = rate,
             failed_images = failed.Count,
         });
-        run.WriteLog(LogColumns, state.Rows);
         if (failed.Count > 0)
             SpineXR.IO.AtomicFile.WriteAllText(Path.Combine(run.Root, "failed_images.csv"),
                 "image_id,reason\n" + string.Concat(failed.OrderBy(f => f.Key, StringComparer.Ordinal).Select(f => $"{f.Key},\"{f.Value.Replace("\"", "\"\"")}\"\n")));
-        return new ClassifierTrainResult(c.Steps, resumedFrom, state.BestAuroc, state.BestStep, lastLoss, rate, failed);
+        return new ClassifierTrainResult(c.Steps, ctx.ResumedFrom, state.BestMetric, state.BestStep, lastLoss, rate, failed);
     }
 
-    private static string Compact(JsonElement e) => JsonSerializer.Serialize(e);
+    /// <summary>The classifier's half of the train loop: batches from the loader threads, one BCE/focal step, validation AUROC.</summary>
+    private sealed class ClassifierTask(ClassifierTrainer trainer, nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, List<Parameter> parameters,
+        IReadOnlyList<ClassifierSample> train, IReadOnlyList<ClassifierSample> val, ClassifierTransform transform, int workers) : ITrainingTask
+    {
+        private readonly ConcurrentDictionary<string, string> _failed = new(StringComparer.Ordinal);
+        private BatchLoader? _loader;
+
+        public nn.Module Model => model;
+
+        public OptimizerHelper Optimizer => optimizer;
+
+        public IReadOnlyList<string> LogColumns { get; } = ["val_auroc", "val_loss"];
+
+        public string Metric => "val_auroc";
+
+        public bool CanEvaluate => val.Count > 0;
+
+        public IReadOnlyDictionary<string, string> Failed => _failed;
+
+        public void Start(int firstStep, int lastStep, IReadOnlyDictionary<string, string> failedBefore)
+        {
+            var failedIdx = new ConcurrentDictionary<int, string>();
+            foreach (var (k, v) in failedBefore) _failed[k] = v;
+            for (int i = 0; i < train.Count; i++)
+                if (failedBefore.TryGetValue(train[i].ImageId, out var why)) failedIdx[i] = why;
+            var plans = Enumerable.Range(firstStep, Math.Max(0, lastStep - firstStep)).Select(s => (s, trainer.PlanStep(train, s)));
+            _loader = new BatchLoader(plans, i => train[i].Load(), transform, workers, trainer.Config.Prefetch, failedIdx, (i, why) =>
+            {
+                if (_failed.TryAdd(train[i].ImageId, why)) trainer.Log.WriteLine($"unreadable image {train[i].ImageId}: {why} (skipped)");
+            });
+        }
+
+        public StepResult Step(TrainContext context)
+        {
+            var batch = _loader!.Next() ?? throw new InvalidOperationException($"no batch for step {context.Step}");
+            if (batch.Key != context.Step) throw new InvalidOperationException($"batch of step {batch.Key} at step {context.Step}");
+            if (batch.Count == 0) return StepResult.Empty;
+            using var scope = NewDisposeScope();
+            int s0 = transform.InputSize;
+            var x = torch.tensor(batch.Pixels.AsSpan(0, batch.Count * transform.Length).ToArray(), [batch.Count, 3, s0, s0]);
+            var y = torch.tensor(batch.Indices.Select(i => train[i].Abnormal ? 1f : 0f).ToArray(), [batch.Count, 1]);
+            var logits = model.call(x);
+            var loss = trainer.LossFor(logits, y);
+            optimizer.zero_grad();
+            TorchRuntime.Backward(loss);
+            if (trainer.Config.ClipGradNorm > 0) nn.utils.clip_grad_norm_(parameters, trainer.Config.ClipGradNorm);
+            optimizer.step();
+            return new StepResult(loss.item<float>(), batch.Count, []);
+        }
+
+        public IReadOnlyDictionary<string, double> Evaluate()
+        {
+            var (auroc, loss) = trainer.Evaluate(model, val, transform, workers);
+            return new Dictionary<string, double> { ["val_auroc"] = auroc, ["val_loss"] = loss };
+        }
+
+        public void SaveBest(TrainContext context, IReadOnlyDictionary<string, double> evaluation) => StateDict.SaveSafeTensors(model, context.Run.Weights);
+
+        public void Stop() => _loader?.Dispose();
+    }
 
     /// <summary>The items of step <paramref name="step"/>: epoch-wise seeded shuffles, or class-balanced draws; augmentation seeded by step.</summary>
     internal BatchItem[] PlanStep(IReadOnlyList<ClassifierSample> train, int step)
@@ -258,7 +216,7 @@ public sealed class ClassifierTrainer(ClassifierConfig config, RunDirectory run,
         return items;
     }
 
-    private Tensor LossFor(Tensor logits, Tensor targets)
+    internal Tensor LossFor(Tensor logits, Tensor targets)
     {
         if (Config.Loss == LossKind.Bce) return nn.functional.binary_cross_entropy_with_logits(logits, targets);
         // torchvision.ops.sigmoid_focal_loss with mean reduction.
@@ -270,7 +228,7 @@ public sealed class ClassifierTrainer(ClassifierConfig config, RunDirectory run,
         return loss.mean();
     }
 
-    private (double Auroc, double Loss) Evaluate(nn.Module<Tensor, Tensor> model, IReadOnlyList<ClassifierSample> val, ClassifierTransform transform, int workers)
+    internal (double Auroc, double Loss) Evaluate(nn.Module<Tensor, Tensor> model, IReadOnlyList<ClassifierSample> val, ClassifierTransform transform, int workers)
     {
         var logits = PredictLogits(model, val, transform, workers);
         var ok = Enumerable.Range(0, val.Count).Where(i => !double.IsNaN(logits[i])).ToArray();

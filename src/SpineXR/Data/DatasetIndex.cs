@@ -220,21 +220,30 @@ public sealed class DatasetIndex
     public static IReadOnlyList<IGrouping<string, DatasetImage>> GroupByStudy(IEnumerable<DatasetImage> images) =>
         images.GroupBy(i => i.StudyId, StringComparer.Ordinal).ToList();
 
-    /// <summary>
-    /// A deterministic train/validation split by study: each study's rank is a hash of (seed, study id), the
-    /// lowest-ranked round(fraction x studies) go to validation, so no study is in both, the size is exact, and the
-    /// same seed gives the same split on any machine. Image order within each part follows the input.
-    /// </summary>
+    /// <summary>The train/validation split by study of every trainer (<see cref="StudySplit"/>); image order within each part follows the input.</summary>
     public static (IReadOnlyList<DatasetImage> Train, IReadOnlyList<DatasetImage> Validation) SplitByStudy(
-        IReadOnlyList<DatasetImage> images, double validationFraction, int seed)
+        IReadOnlyList<DatasetImage> images, double validationFraction, int seed) =>
+        StudySplit.Split(images, i => i.StudyId, validationFraction, seed);
+}
+
+/// <summary>
+/// The one train/validation split of every trainer (docs/training.md "Validation split"): the distinct study ids,
+/// sorted ordinally, shuffled with <c>new Random(seed)</c>; the first ceil(fraction x studies) are held out. A study's
+/// images never straddle the split, and the classifier and the detectors trained with the same seed and fraction
+/// validate on the same studies.
+/// </summary>
+public static class StudySplit
+{
+    public static (List<T> Train, List<T> Validation) Split<T>(IReadOnlyList<T> items, Func<T, string> studyOf, double validationFraction, int seed)
     {
         if (validationFraction is < 0 or > 1 || double.IsNaN(validationFraction))
             throw new ArgumentException("validation fraction must be in [0, 1]", nameof(validationFraction));
-        var studies = images.Select(i => i.StudyId).Distinct(StringComparer.Ordinal)
-            .OrderBy(s => StableHash.Of(seed, s)).ThenBy(s => s, StringComparer.Ordinal).ToList();
-        int nVal = (int)Math.Round(validationFraction * studies.Count, MidpointRounding.AwayFromZero);
+        if (validationFraction == 0) return (items.ToList(), []);
+        var studies = items.Select(studyOf).Distinct(StringComparer.Ordinal).OrderBy(s => s, StringComparer.Ordinal).ToArray();
+        new Random(seed).Shuffle(studies);
+        int nVal = (int)Math.Ceiling(studies.Length * validationFraction);
         var val = new HashSet<string>(studies.Take(nVal), StringComparer.Ordinal);
-        return (images.Where(i => !val.Contains(i.StudyId)).ToList(), images.Where(i => val.Contains(i.StudyId)).ToList());
+        return (items.Where(i => !val.Contains(studyOf(i))).ToList(), items.Where(i => val.Contains(studyOf(i))).ToList());
     }
 }
 

@@ -105,7 +105,7 @@ public class DatasetIndexTests(SmallDataset data) : IClassFixture<SmallDataset>
         var valStudies = val.Select(i => i.StudyId).ToHashSet();
         Assert.Empty(trainStudies.Intersect(valStudies));
         Assert.Equal(200, train.Count + val.Count);
-        Assert.Equal(13, valStudies.Count); // round(0.2 x 67)
+        Assert.Equal(14, valStudies.Count); // ceil(0.2 x 67)
         var (_, val2) = DatasetIndex.SplitByStudy(images, 0.2, seed: 7);
         Assert.Equal(val.Select(i => i.ImageId), val2.Select(i => i.ImageId));
         var (_, val3) = DatasetIndex.SplitByStudy(images, 0.2, seed: 8);

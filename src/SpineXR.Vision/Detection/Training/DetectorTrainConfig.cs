@@ -4,6 +4,7 @@
 using System.Globalization;
 using System.Reflection;
 using SpineXR.Vision.Models;
+using SpineXR.Vision.Training;
 
 namespace SpineXR.Vision.Detection.Training;
 
@@ -190,44 +191,8 @@ public sealed record DetectorTrainConfig
         return this;
     }
 
-    /// <summary>Applies `key=value` overrides (snake_case of the property names; arrays comma-separated).</summary>
-    public DetectorTrainConfig With(IEnumerable<KeyValuePair<string, string>> overrides)
-    {
-        var c = this with { };
-        foreach (var (key, value) in overrides)
-        {
-            var prop = typeof(DetectorTrainConfig).GetProperties(BindingFlags.Public | BindingFlags.Instance)
-                .FirstOrDefault(p => string.Equals(SnakeCase(p.Name), key, StringComparison.OrdinalIgnoreCase) || string.Equals(p.Name, key, StringComparison.OrdinalIgnoreCase))
-                ?? throw new ArgumentException($"unknown setting '{key}'", key);
-            object parsed;
-            try
-            {
-                parsed = Parse(prop.PropertyType, value);
-            }
-            catch (FormatException)
-            {
-                throw new ArgumentException($"{key}: cannot read '{value}' as {prop.PropertyType.Name}", key);
-            }
-            prop.SetValue(c, parsed);
-        }
-        return c;
-    }
-
-    private static object Parse(Type t, string v)
-    {
-        var inv = CultureInfo.InvariantCulture;
-        if (t == typeof(string)) return v;
-        if (t == typeof(int)) return int.Parse(v, inv);
-        if (t == typeof(long)) return long.Parse(v, inv);
-        if (t == typeof(double)) return double.Parse(v, inv);
-        if (t == typeof(bool)) return bool.Parse(v);
-        if (t == typeof(int[])) return v.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => int.Parse(s, inv)).ToArray();
-        if (t == typeof(double[])) return v.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => double.Parse(s, inv)).ToArray();
-        throw new FormatException();
-    }
-
-    internal static string SnakeCase(string name) =>
-        string.Concat(name.Select((ch, i) => char.IsUpper(ch) ? (i > 0 ? "_" : "") + char.ToLowerInvariant(ch) : ch.ToString()));
+    /// <summary>Applies `key=value` overrides with the binder every configuration uses (<see cref="ConfigBinder"/>).</summary>
+    public DetectorTrainConfig With(IEnumerable<KeyValuePair<string, string>> overrides) => ConfigBinder.ApplyOverrides(this, overrides);
 
     /// <summary>Builds the untrained model this configuration describes, for <paramref name="numClasses"/> object classes.</summary>
     public TorchSharp.torch.nn.Module BuildModel(int numClasses)

@@ -1,6 +1,7 @@
 // The detector training loop (torchvision's detection reference recipe): SGD with momentum and weight decay, linear
 // warm-up then step decay, gradient clipping, repeat-factor sampling, augmentation, mAP@0.5 on a validation split every
 // EvalEvery steps with the best model kept, resumable checkpoints (model, optimizer, position), log.csv.
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -35,6 +36,9 @@ public sealed class DetectorTrainer
     /// <summary>torchvision weights to start from (COCO detector or ImageNet ResNet); ignored when resuming.</summary>
     public string? InitWeights { get; init; }
 
+    /// <summary>Stop after this step even if MaxIters is larger (a checkpoint is written); for tests simulating a kill.</summary>
+    public int? StopAfterStep { get; init; }
+
     /// <summary>Show a progress bar (on a terminal) or plain lines.</summary>
     public bool ShowProgress { get; init; } = true;
 
@@ -47,205 +51,146 @@ public sealed class DetectorTrainer
         _log = log ?? Console.Error;
     }
 
-    private sealed record Cached(GrayImageF Image, BoxF[] Boxes, int[] Classes);
+    internal sealed record Cached(GrayImageF Image, BoxF[] Boxes, int[] Classes);
 
-    private sealed class State
-    {
-        public int Step { get; set; }
-        public double BestMap50 { get; set; } = -1;
-        public int BestStep { get; set; }
-        public double TrainSeconds { get; set; }
-        public long ImagesSeen { get; set; }
-    }
+    /// <summary>The learning rate: the shared schedule with this configuration's warm-up, decay steps and time budget.</summary>
+    public LrSchedule Schedule => new(_c.Lr, _c.Steps, _c.Gamma, _c.WarmupIters, _c.WarmupFactor, _c.MaxIters, _c.MaxMinutes);
 
+    /// <summary>Learning rate of <paramref name="step"/> after <paramref name="elapsedMinutes"/> of training (<see cref="Schedule"/>).</summary>
+    public double LearningRate(int step, double elapsedMinutes = 0) => Schedule.At(step, elapsedMinutes);
+
+    /// <summary>Learning-rate decays that have fallen by this step or this share of the time budget.</summary>
+    public int DecaysPassed(int step, double elapsedMinutes) => Schedule.DecaysPassed(step, elapsedMinutes);
+
+    /// <summary>Trains with the shared <see cref="TrainLoop"/> until MaxIters, the time budget or <paramref name="cancel"/>.</summary>
     public DetectorTrainResult Run(CancellationToken cancel = default)
     {
         TorchRuntime.EnsureLoaded();
         if (_c.Threads > 0) torch.set_num_threads(_c.Threads);
-        Directory.CreateDirectory(_runDir);
-        string ckptDir = Path.Combine(_runDir, "checkpoint");
-        Directory.CreateDirectory(ckptDir);
+        var run = new RunDirectory(_runDir);
 
-        var failed = new List<string>();
-        int maxShort = _c.MinSizes.Max();
-        var train = LoadAll(_train, maxShort, failed, keep: s => _c.IncludeEmpty || s.Boxes.Length > 0);
-        var val = _val is null ? [] : LoadAll(_val, _c.MinSizes[^1], failed, keep: _ => true);
-        if (train.Count == 0) throw new InvalidOperationException("no trainable images (all failed to load, or none has boxes)");
-        _log.WriteLine($"train images {train.Count}, validation images {val.Count}, failed {failed.Count}");
+        // Images stream from the source (the data layer's on-disk cache) as batches need them; only the annotations
+        // stay in memory, so memory does not grow with the dataset (docs/training.md "Data loading").
+        var failed = new ConcurrentDictionary<string, string>(StringComparer.Ordinal);
+        var train = new ImageStream(_train, Enumerable.Range(0, _train.Samples.Count).Where(i => _c.IncludeEmpty || _train.Samples[i].Boxes.Length > 0).ToArray(), _c.MinSizes.Max(), failed, _log);
+        var val = new ImageStream(_val, _val is null ? [] : Enumerable.Range(0, _val.Samples.Count).ToArray(), _c.MinSizes[^1], failed, _log);
+        if (train.Count == 0) throw new InvalidOperationException("no trainable images (none has boxes)");
+        _log.WriteLine($"train images {train.Count}, validation images {val.Count}");
 
         torch.manual_seed(_c.Seed);
         using var module = _c.BuildModel(_classes.Count);
-        var model = (IObjectDetector)module;
         var parameters = module.parameters().Where(p => p.requires_grad).ToList();
-        TorchSharp.Modules.OptimizerHelper opt = module is SparseRcnn
+        using TorchSharp.Modules.OptimizerHelper opt = module is SparseRcnn
             ? torch.optim.AdamW(parameters, _c.Lr, weight_decay: _c.WeightDecay)
             : torch.optim.SGD(parameters, _c.Lr, momentum: _c.Momentum, weight_decay: _c.WeightDecay);
-
-        var state = new State();
-        string statePath = Path.Combine(ckptDir, "state.json");
-        if (File.Exists(statePath))
-        {
-            state = JsonSerializer.Deserialize<State>(File.ReadAllText(statePath)) ?? new State();
-            StateDict.LoadFile(module, Path.Combine(ckptDir, "model.safetensors"));
-            opt.load_state_dict(Path.Combine(ckptDir, "optimizer.bin"));
-            _log.WriteLine($"resuming at step {state.Step} (best mAP@0.5 {state.BestMap50:F4} at step {state.BestStep})");
-        }
-        else if (InitWeights is not null)
-        {
+        if (InitWeights is not null && Checkpoint.LatestStep(run.CheckpointDir) is null)
             _log.WriteLine(module is SparseRcnn sparse ? SparseRcnnWeights.LoadFile(sparse, InitWeights).ToString() : DetectorInit.Apply(module, InitWeights));
-        }
+
         string dataHash = DataHash(_train.Samples);
-        string logPath = Path.Combine(_runDir, "log.csv");
-        if (!File.Exists(logPath) || state.Step == 0)
-            AtomicFile.WriteAllText(logPath, "step,loss,loss_terms,lr,map50,images_per_s,elapsed_s\n");
+        var sampler = new RepeatFactorSampler(train.Indices.Select(i => _train.Samples[i].Classes).ToList(), _classes.Count, _c.RepeatThreshold);
+        var task = new DetectorTask(this, module, opt, parameters, train, val, sampler, dataHash, failed);
+        var hooks = TrainHooks.Standard(Schedule, _c.EvalEvery, _c.LogEvery, _c.CheckpointEvery,
+            new ProgressHook("train detector", _log, quiet: !ShowProgress, _c.MaxMinutes), _c.MaxMinutes, elapsedColumn: true);
+        var ctx = new TrainLoop(task, run, hooks, _log).Run(JsonSerializer.SerializeToElement(_c, ConfigBinder.Json), _c.MaxIters, StopAfterStep, cancel);
 
-        var sampler = new RepeatFactorSampler(train.Select(t => t.Classes).ToList(), _classes.Count, _c.RepeatThreshold);
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        var scalars = new ScalarLog(_runDir);
-        double startSeconds = state.TrainSeconds;
-        using var progress = ShowProgress
-            ? new ProgressReporter("train detector", _c.MaxIters, _log, timeLimit: _c.MaxMinutes > 0 ? TimeSpan.FromSeconds(_c.MaxMinutes * 60 - startSeconds) : null)
-            : null;
-        progress?.Advance(state.Step);
+        var state = ctx.State;
+        // nothing to select with: the last weights are the model
+        if (!task.CanEvaluate || double.IsNaN(state.BestMetric)) SaveModel(module, dataHash, double.NaN);
+        return new DetectorTrainResult(state.Step, ctx.Finished, double.IsNaN(state.BestMetric) ? -1 : state.BestMetric, state.BestStep,
+            state.ImagesSeen / Math.Max(1e-9, state.TrainSeconds),
+            failed.OrderBy(f => f.Key, StringComparer.Ordinal).Select(f => $"{f.Key}: {f.Value}").ToList());
+    }
 
-        // Batches are built from (seed, step) alone so a resumed run sees the same data and augmentation.
-        Task<List<Cached>> next = Task.Run(() => MakeBatch(train, sampler, state.Step));
-        double lossEma = double.NaN;
-        bool finished = false;
-        // Validation mAP@0.5 of the current weights, logged; they become the model when they beat the best so far.
-        double EvaluateAndKeepBest(string note)
+    /// <summary>The detector's half of the train loop: augmented batches prepared one step ahead, the model's own losses, validation mAP@0.5.</summary>
+    private sealed class DetectorTask(DetectorTrainer trainer, nn.Module module, TorchSharp.Modules.OptimizerHelper optimizer, List<TorchSharp.Modules.Parameter> parameters,
+        ImageStream train, ImageStream val, RepeatFactorSampler sampler, string dataHash, ConcurrentDictionary<string, string> failed) : ITrainingTask
+    {
+        private Task<List<Cached>>? _next;
+        private int _lastStep;
+
+        public nn.Module Model => module;
+
+        public TorchSharp.Modules.OptimizerHelper Optimizer => optimizer;
+
+        public IReadOnlyList<string> LogColumns { get; } = ["val_map50"];
+
+        public string Metric => "val_map50";
+
+        public bool CanEvaluate => val.Count > 0;
+
+        public IReadOnlyDictionary<string, string> Failed => failed;
+
+        public void Start(int firstStep, int lastStep, IReadOnlyDictionary<string, string> failedBefore)
         {
-            double map = Evaluate(module, val);
-            _log.WriteLine($"step {state.Step}{note}: validation mAP@0.5 {map:F4}");
-            if (map > state.BestMap50)
-            {
-                state.BestMap50 = map;
-                state.BestStep = state.Step;
-                SaveModel(module, dataHash, map);
-            }
-            return map;
+            foreach (var (k, v) in failedBefore) failed.TryAdd(k, v);
+            _lastStep = lastStep;
+            // Batches are built from (seed, step) alone so a resumed run sees the same data and augmentation.
+            if (firstStep < lastStep) _next = Task.Run(() => trainer.MakeBatch(train, sampler, firstStep));
         }
-        while (!cancel.IsCancellationRequested)
+
+        public StepResult Step(TrainContext context)
         {
-            if (state.Step >= _c.MaxIters) { finished = true; break; }
-            if (_c.MaxMinutes > 0 && startSeconds + clock.Elapsed.TotalSeconds > _c.MaxMinutes * 60) break;
-            var batch = next.Result;
-            int step = state.Step;
-            next = Task.Run(() => MakeBatch(train, sampler, step + 1));
-            double minutes = (startSeconds + clock.Elapsed.TotalSeconds) / 60;
-            double lr = LearningRate(step, minutes);
-            foreach (var g in opt.ParamGroups) g.LearningRate = lr;
+            int step = context.Step;
+            var batch = _next!.Result;
+            _next = step + 1 < _lastStep ? Task.Run(() => trainer.MakeBatch(train, sampler, step + 1)) : null;
+            if (train.AllFailed) throw new InvalidOperationException($"no trainable images: all {train.Count} failed to load");
+            var c = trainer._c;
             if (module is SparseRcnn sparseModel)
-                sparseModel.Criterion.TargetRepeats = DecaysPassed(step, minutes) == 0 ? _c.SparseOneToMany : 1;
-
+                sparseModel.Criterion.TargetRepeats = trainer.DecaysPassed(step, context.ElapsedSeconds / 60) == 0 ? c.SparseOneToMany : 1;
             module.train();
-            string terms;
-            double lossValue;
-            var lossTerms = new List<KeyValuePair<string, double>>();
-            using (var scope = NewDisposeScope())
-            {
-                var images = batch.Select(b => tensor(b.Image.Pixels).view(1, b.Image.Height, b.Image.Width).expand(3, b.Image.Height, b.Image.Width)).ToList();
-                var targets = batch.Select(b => ToTarget(b, model.FirstClassLabel)).ToList();
-                var losses = model.Losses(images, targets, new Random(StableHash.Seed(_c.Seed, "loss", step, 0)));
-                var total = losses.Values.Aggregate((a, b) => a + b);
-                opt.zero_grad();
-                TorchRuntime.Backward(total);
-                if (_c.ClipGradNorm > 0) nn.utils.clip_grad_norm_(parameters, _c.ClipGradNorm);
-                opt.step();
-                lossValue = total.item<float>();
-                foreach (var (name, value) in losses) lossTerms.Add(KeyValuePair.Create("train/" + name, (double)value.item<float>()));
-                terms = string.Join(" ", lossTerms.Select(kv => FormattableString.Invariant($"{kv.Key[6..]}={kv.Value:F4}")));
-            }
-            if (!double.IsFinite(lossValue)) throw new InvalidOperationException($"loss is {lossValue} at step {step} ({terms}); lower lr");
-            lossEma = double.IsNaN(lossEma) ? lossValue : 0.9 * lossEma + 0.1 * lossValue;
-            state.Step = step + 1;
-            state.ImagesSeen += batch.Count;
-            progress?.Advance();
-            progress?.SetStatus($"loss {lossEma:F3} lr {lr:G3}");
-            double elapsed = startSeconds + clock.Elapsed.TotalSeconds;
-            double ips = state.ImagesSeen / Math.Max(1e-9, elapsed);
+            if (batch.Count == 0) return StepResult.Empty;
+            var model = (IObjectDetector)module;
+            using var scope = NewDisposeScope();
+            var images = batch.Select(b => tensor(b.Image.Pixels).view(1, b.Image.Height, b.Image.Width).expand(3, b.Image.Height, b.Image.Width)).ToList();
+            var targets = batch.Select(b => ToTarget(b, model.FirstClassLabel)).ToList();
+            var losses = model.Losses(images, targets, new Random(StableHash.Seed(c.Seed, "loss", step, 0)));
+            var total = losses.Values.Aggregate((a, b) => a + b);
+            optimizer.zero_grad();
+            TorchRuntime.Backward(total);
+            if (c.ClipGradNorm > 0) nn.utils.clip_grad_norm_(parameters, c.ClipGradNorm);
+            optimizer.step();
+            var terms = losses.Select(kv => KeyValuePair.Create(kv.Key.StartsWith("loss", StringComparison.Ordinal) ? kv.Key : "loss_" + kv.Key, (double)kv.Value.item<float>())).ToList();
+            return new StepResult(total.item<float>(), batch.Count, terms);
+        }
 
-            string mapCell = "";
-            if (val.Count > 0 && (state.Step % _c.EvalEvery == 0 || state.Step == _c.MaxIters))
-            {
-                double map = EvaluateAndKeepBest("");
-                mapCell = map.ToString("F4", CultureInfo.InvariantCulture);
-                scalars.Write(state.Step, [KeyValuePair.Create("val/map50", map)]);
-            }
-            if (state.Step % _c.LogEvery == 0 || mapCell.Length > 0)
-            {
-                scalars.Write(state.Step, [KeyValuePair.Create("train/loss", lossValue), KeyValuePair.Create("train/lr", lr), .. lossTerms]);
-                File.AppendAllText(logPath, string.Create(CultureInfo.InvariantCulture,
-                    $"{state.Step},{lossValue:F5},\"{terms}\",{lr:G6},{mapCell},{ips:F3},{elapsed:F1}\n"));
-            }
-            if (state.Step % _c.CheckpointEvery == 0)
-            {
-                state.TrainSeconds = elapsed;
-                SaveCheckpoint(module, opt, state, ckptDir);
-            }
-        }
-        // Stopped by the time budget between evaluations: judge the last weights too, or up to eval_every - 1
-        // steps of training would be thrown away.
-        if (!finished && !cancel.IsCancellationRequested && val.Count > 0 && state.Step % _c.EvalEvery != 0 && state.Step > state.BestStep)
+        public IReadOnlyDictionary<string, double> Evaluate() => new Dictionary<string, double> { ["val_map50"] = trainer.Evaluate(module, val) };
+
+        public void SaveBest(TrainContext context, IReadOnlyDictionary<string, double> evaluation) => trainer.SaveModel(module, dataHash, evaluation["val_map50"]);
+
+        public void Stop()
         {
-            double map = EvaluateAndKeepBest(" (time budget reached)");
-            File.AppendAllText(logPath, string.Create(CultureInfo.InvariantCulture,
-                $"{state.Step},,\"time budget reached\",,{map:F4},,{startSeconds + clock.Elapsed.TotalSeconds:F1}\n"));
+            // let a batch being prepared finish before the caller disposes anything it reads
+            try { _next?.Wait(); }
+            catch (AggregateException) { }
         }
-        state.TrainSeconds = startSeconds + clock.Elapsed.TotalSeconds;
-        SaveCheckpoint(module, opt, state, ckptDir);
-        if (val.Count == 0 || state.BestMap50 < 0)
-        {
-            // nothing to select with: the last weights are the model
-            SaveModel(module, dataHash, double.NaN);
-        }
-        var ipsFinal = state.ImagesSeen / Math.Max(1e-9, state.TrainSeconds);
-        return new DetectorTrainResult(state.Step, finished, state.BestMap50, state.BestStep, ipsFinal, failed);
     }
 
-    /// <summary>
-    /// Linear warm-up from WarmupFactor to 1, then multiplied by Gamma at each of Steps. With a time budget the decay
-    /// points are also fractions of it: step s of MaxIters decays at s / MaxIters of MaxMinutes, whichever comes first,
-    /// so a run that the budget will stop before MaxIters still gets its low-learning-rate phase (on a slow machine
-    /// the step-only schedule would never decay).
-    /// </summary>
-    public double LearningRate(int step, double elapsedMinutes = 0)
-    {
-        double f = 1;
-        if (step < _c.WarmupIters)
-        {
-            double a = (double)step / _c.WarmupIters;
-            f = _c.WarmupFactor * (1 - a) + a;
-        }
-        return _c.Lr * f * Math.Pow(_c.Gamma, DecaysPassed(step, elapsedMinutes));
-    }
-
-    /// <summary>Learning-rate decays that have fallen by this step or this share of the time budget.</summary>
-    public int DecaysPassed(int step, double elapsedMinutes)
-    {
-        double timeFraction = _c.MaxMinutes > 0 ? elapsedMinutes / _c.MaxMinutes : 0;
-        return _c.Steps.Count(s => step >= s || timeFraction >= (double)s / _c.MaxIters);
-    }
-
-    private List<Cached> MakeBatch(List<Cached> train, RepeatFactorSampler sampler, int step)
+    internal List<Cached> MakeBatch(ImageStream train, RepeatFactorSampler sampler, int step)
     {
         // position in the stream of epochs: epoch e is a seeded shuffle; step s takes items [s*B, (s+1)*B)
         long start = (long)step * _c.BatchSize;
-        var result = new List<Cached>(_c.BatchSize);
+        var picks = new int[_c.BatchSize];
         int epoch = 0;
         long offset = 0;
         List<int> order = sampler.Epoch(new Random(StableHash.Seed(_c.Seed, "epoch", epoch, 0)));
-        while (result.Count < _c.BatchSize)
+        for (int j = 0; j < picks.Length; j++)
         {
-            long pos = start + result.Count;
+            long pos = start + j;
             while (pos >= offset + order.Count)
             {
                 offset += order.Count;
                 epoch++;
                 order = sampler.Epoch(new Random(StableHash.Seed(_c.Seed, "epoch", epoch, 0)));
             }
-            var item = train[order[(int)(pos - offset)]];
-            var rng = new Random(StableHash.Seed(_c.Seed, "augment", step, result.Count));
+            picks[j] = order[(int)(pos - offset)];
+        }
+        var loaded = train.Load(picks);
+        var result = new List<Cached>(_c.BatchSize);
+        for (int j = 0; j < picks.Length; j++)
+        {
+            // an image that failed to load leaves its place empty; the others keep their augmentation seeds
+            if (loaded[j] is not { } item) continue;
+            var rng = new Random(StableHash.Seed(_c.Seed, "augment", step, j));
             var (img, boxes, cls) = DetectionAugment.Apply(item.Image, item.Boxes, item.Classes, _c, rng);
             result.Add(new Cached(img, boxes, cls));
         }
@@ -261,29 +206,37 @@ public sealed class DetectorTrainer
             tensor(b.Classes.Select(c => (long)(c + firstLabel)).ToArray(), ScalarType.Int64));
     }
 
-    private double Evaluate(nn.Module module, List<Cached> val)
+    internal double Evaluate(nn.Module module, ImageStream val)
     {
         var detector = new Detector(_c, _classes, module) { Tta = false };
         var truth = new List<CocoTruth>();
         var dets = new List<CocoDetection>();
-        var preds = detector.Predict(val.Select(v => v.Image).ToList());
-        for (int i = 0; i < val.Count; i++)
+        // a few images at a time, so validation memory does not grow with the validation set; a whole number of the
+        // detector's batches, so images are paired (and padded) as in one call over the whole set
+        int chunk = 4 * detector.BatchSize;
+        int n = 0;
+        for (int first = 0; first < val.Count; first += chunk)
         {
-            float inv = 1f / val[i].Image.Scale;
-            for (int k = 0; k < val[i].Boxes.Length; k++)
+            var images = val.Load(Enumerable.Range(first, Math.Min(chunk, val.Count - first)).ToArray()).OfType<Cached>().ToList();
+            var preds = detector.Predict(images.Select(v => v.Image).ToList());
+            for (int i = 0; i < images.Count; i++, n++)
             {
-                var b = val[i].Boxes[k];
-                truth.Add(new CocoTruth(i, val[i].Classes[k], new CocoBox(b.X1 * inv, b.Y1 * inv, b.Width * inv, b.Height * inv)));
+                float inv = 1f / images[i].Image.Scale;
+                for (int k = 0; k < images[i].Boxes.Length; k++)
+                {
+                    var b = images[i].Boxes[k];
+                    truth.Add(new CocoTruth(n, images[i].Classes[k], new CocoBox(b.X1 * inv, b.Y1 * inv, b.Width * inv, b.Height * inv)));
+                }
+                foreach (var d in preds[i])
+                    dets.Add(new CocoDetection(n, d.ClassId, new CocoBox(d.Box.X1, d.Box.Y1, d.Box.Width, d.Box.Height), d.Score));
             }
-            foreach (var d in preds[i])
-                dets.Add(new CocoDetection(i, d.ClassId, new CocoBox(d.Box.X1, d.Box.Y1, d.Box.Width, d.Box.Height), d.Score));
         }
-        var map = new CocoEvaluation(val.Count, _classes.Count, truth.ToArray(), dets.ToArray()).Evaluate().MeanAp(0);
+        var map = new CocoEvaluation(n, _classes.Count, truth.ToArray(), dets.ToArray()).Evaluate().MeanAp(0);
         module.train();
         return double.IsNaN(map) ? 0 : map;
     }
 
-    private void SaveModel(nn.Module module, string dataHash, double map)
+    internal void SaveModel(nn.Module module, string dataHash, double map)
     {
         string path = Path.Combine(_runDir, "weights.safetensors");
         StateDict.SaveSafeTensors(module, path);
@@ -291,41 +244,47 @@ public sealed class DetectorTrainer
         ModelCard.Write(_runDir, _c, _classes, dataHash, metrics);
     }
 
-    private static void SaveCheckpoint(nn.Module module, TorchSharp.Modules.OptimizerHelper opt, State state, string dir)
+    /// <summary>
+    /// Some images of a source, loaded when asked for (in parallel, scaled to a short side, boxes scaled with them).
+    /// An image that fails is reported once, remembered, and not tried again.
+    /// </summary>
+    internal sealed class ImageStream(IDetectionDataSource? src, int[] indices, int maxShort, ConcurrentDictionary<string, string> failed, TextWriter log)
     {
-        StateDict.SaveSafeTensors(module, Path.Combine(dir, "model.safetensors"));
-        string optTmp = Path.Combine(dir, "optimizer.bin.tmp");
-        opt.save_state_dict(optTmp);
-        File.Move(optTmp, Path.Combine(dir, "optimizer.bin"), overwrite: true);
-        // state.json last: it is what marks the checkpoint complete
-        AtomicFile.WriteAllText(Path.Combine(dir, "state.json"), JsonSerializer.Serialize(state));
-    }
+        private int _failedHere;
 
-    private List<Cached> LoadAll(IDetectionDataSource src, int maxShort, List<string> failed, Func<DetectionSample, bool> keep)
-    {
-        var idx = Enumerable.Range(0, src.Samples.Count).Where(i => keep(src.Samples[i])).ToArray();
-        var loaded = new Cached?[idx.Length];
-        var errors = new string?[idx.Length];
-        Parallel.For(0, idx.Length, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount) }, j =>
+        /// <summary>Source indices, in order; position k of this stream is source image Indices[k].</summary>
+        public int[] Indices => indices;
+
+        public int Count => indices.Length;
+
+        public bool AllFailed => Count > 0 && Volatile.Read(ref _failedHere) >= Count;
+
+        /// <summary>The images at <paramref name="positions"/>; null where one failed to load.</summary>
+        public Cached?[] Load(int[] positions)
         {
-            var s = src.Samples[idx[j]];
-            try
+            var result = new Cached?[positions.Length];
+            Parallel.For(0, positions.Length, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount) }, j =>
             {
-                var img = src.Load(idx[j], maxShort);
-                var boxes = s.Boxes.Select(b => new BoxF(b.X1 * img.Scale, b.Y1 * img.Scale, b.X2 * img.Scale, b.Y2 * img.Scale)).ToArray();
-                loaded[j] = new Cached(img, boxes, s.Classes);
-            }
-            catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or FormatException or NotSupportedException or ArgumentException)
-            {
-                errors[j] = $"{s.ImageId}: {e.Message}";
-            }
-        });
-        foreach (var e in errors.Where(e => e is not null))
-        {
-            _log.WriteLine($"skipped {e}");
-            failed.Add(e!);
+                int i = indices[positions[j]];
+                var s = src!.Samples[i];
+                if (failed.ContainsKey(s.ImageId)) return;
+                try
+                {
+                    var img = src.Load(i, maxShort);
+                    var boxes = s.Boxes.Select(b => new BoxF(b.X1 * img.Scale, b.Y1 * img.Scale, b.X2 * img.Scale, b.Y2 * img.Scale)).ToArray();
+                    result[j] = new Cached(img, boxes, s.Classes);
+                }
+                catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or FormatException or NotSupportedException or ArgumentException)
+                {
+                    if (failed.TryAdd(s.ImageId, e.Message))
+                    {
+                        Interlocked.Increment(ref _failedHere);
+                        lock (log) log.WriteLine($"skipped {s.ImageId}: {e.Message}");
+                    }
+                }
+            });
+            return result;
         }
-        return loaded.Where(l => l is not null).Select(l => l!).ToList();
     }
 
     private static string DataHash(IReadOnlyList<DetectionSample> samples)

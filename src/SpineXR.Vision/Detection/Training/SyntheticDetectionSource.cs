@@ -23,6 +23,15 @@ public sealed class SyntheticDetectionSource : IDetectionDataSource
             i.Scene.Lesions.Select(l => l.Box).ToArray(), i.Scene.Lesions.Select(l => l.ClassId).ToArray())).ToList();
     }
 
+    /// <summary>The train split's studies divided by <see cref="SpineXR.Data.StudySplit"/> on their study ids, as a written copy of the dataset would be.</summary>
+    public static (SyntheticDetectionSource Train, SyntheticDetectionSource Validation) TrainAndValidation(SynthOptions options, double valFraction, int seed)
+    {
+        var test = SyntheticDataset.TestStudies(options);
+        var trainStudies = Enumerable.Range(0, options.Studies).Where(s => !test.Contains(s)).ToList();
+        var val = SpineXR.Data.StudySplit.Split(trainStudies, s => SynthIds.Hex(options.Seed, "study", s), valFraction, seed).Validation.ToHashSet();
+        return (new SyntheticDetectionSource(options, "train", s => !val.Contains(s)), new SyntheticDetectionSource(options, "train", val.Contains));
+    }
+
     public GrayImageF Load(int index, int maxShortSide)
     {
         var px = SyntheticDataset.Render(_images[index]);

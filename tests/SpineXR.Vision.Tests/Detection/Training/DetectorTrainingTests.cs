@@ -76,7 +76,11 @@ public class DetectorTrainingTests(ITestOutputHelper output)
             var c = Tiny("faster-rcnn") with { MaxIters = 4, Steps = [3], EvalEvery = 1000, ValFraction = 0 };
             new DetectorTrainer(c, data, null, a, new StringWriter()) { ShowProgress = false }.Run();
             // "killed" after 2 steps, then the same command again
-            new DetectorTrainer(c with { MaxIters = 2 }, data, null, b, new StringWriter()) { ShowProgress = false }.Run();
+            var killed = new DetectorTrainer(c, data, null, b, new StringWriter()) { ShowProgress = false, StopAfterStep = 2 }.Run();
+            Assert.Equal((2, false), (killed.Steps, killed.Finished));
+            // a different configuration is refused, naming what differs
+            var e = Assert.Throws<InvalidOperationException>(() => new DetectorTrainer(c with { Lr = c.Lr * 2 }, data, null, b, new StringWriter()) { ShowProgress = false }.Run());
+            Assert.Contains("different configuration (lr)", e.Message);
             var resumed = new DetectorTrainer(c, data, null, b, new StringWriter()) { ShowProgress = false }.Run();
             Assert.Equal(4, resumed.Steps);
             var wa = StateDict.Read(Path.Combine(a, "weights.safetensors"));

@@ -1,0 +1,65 @@
+using SpineXR.Vision.Detection.Inference;
+using SpineXR.Vision.Detection.Training;
+using SpineXR.Vision.Inference;
+using SpineXR.Vision.Training;
+using ModelCard = SpineXR.Vision.Training.ModelCard;
+
+namespace SpineXR.Vision.Tests.Training;
+
+/// <summary>
+/// Run directories written before the shared training engine (Fixtures/RunDirs, see its README) keep loading for
+/// prediction, and their checkpoints are refused with one line that says what to do, not resumed wrongly.
+/// </summary>
+[Collection(TorchRngCollection.Name)]
+public sealed class PreEngineRunDirectoryTests
+{
+    private static string CopyOf(string name)
+    {
+        string dst = Fixtures.TempDir(name);
+        foreach (var f in Directory.EnumerateFiles(Fixtures.Path("RunDirs", name), "*", SearchOption.AllDirectories))
+        {
+            string target = Path.Combine(dst, Path.GetRelativePath(Fixtures.Path("RunDirs", name), f));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(f, target);
+        }
+        return dst;
+    }
+
+    [Fact]
+    public void ClassifierRunLoadsAndPredictsButItsCheckpointIsNotResumed()
+    {
+        string dir = CopyOf("classifier-pre-engine");
+        using (var clf = Classifier.Load(dir))
+        {
+            var preds = clf.Predict([("a", () => SyntheticImages.Make(1, abnormal: true)), ("b", () => SyntheticImages.Make(2, abnormal: false))], batchSize: 2, hflipTta: false);
+            Assert.Equal(2, preds.Count);
+            Assert.All(preds, p => Assert.InRange(p.Probability, 0, 1));
+        }
+        var card = ModelCard.Load(dir);
+        var config = ConfigBinder.ApplyOverrides(ClassifierConfig.Cpu, [new("arch", card.Architecture), new("input_size", "32"), new("steps", "4"), new("batch_size", "4"), new("val_fraction", "0"), new("workers", "1")]);
+        var e = Assert.Throws<InvalidOperationException>(() =>
+            new ClassifierTrainer(config, new RunDirectory(dir), quiet: true).Train(SyntheticImages.Samples(8, seed: 1), [], new TrainingContext("h")));
+        Assert.DoesNotContain('\n', e.Message);
+        Assert.Contains("older SpineXR", e.Message);
+        Assert.Contains("delete checkpoint/", e.Message);
+    }
+
+    [Fact]
+    public void DetectorRunLoadsAndPredictsButItsCheckpointIsNotResumed()
+    {
+        string dir = CopyOf("detector-pre-engine");
+        using (var detector = Detector.Load(dir))
+        {
+            var image = new GrayImageF(Enumerable.Range(0, 96 * 128).Select(i => (i % 97) / 97f).ToArray(), 96, 128);
+            var dets = detector.Predict([image]);
+            Assert.Single(dets);
+            Assert.All(dets[0], d => Assert.True(float.IsFinite(d.Score) && d.ClassId is >= 0 and < 7));
+        }
+        var config = DetectorTrainConfig.Cpu("retinanet") with { BaseWidth = 4, FpnChannels = 8, MaxIters = 2, BatchSize = 1, MinSizes = [96], MaxSize = 128, ValFraction = 0 };
+        var data = new InMemoryDetectionSource([new DetectionSample("x", "s", [new(10, 10, 40, 40)], [0])], _ => new GrayImageF(new float[96 * 128], 96, 128));
+        var e = Assert.Throws<InvalidOperationException>(() => new DetectorTrainer(config, data, null, dir, TextWriter.Null) { ShowProgress = false }.Run());
+        Assert.DoesNotContain('\n', e.Message);
+        Assert.Contains("delete checkpoint/", e.Message);
+        Assert.True(File.Exists(Path.Combine(dir, "weights.safetensors"))); // the model is left as it was
+    }
+}
