@@ -42,7 +42,7 @@ public sealed class Classifier : IDisposable
     public static Classifier Load(string runDir)
     {
         TorchRuntime.EnsureLoaded();
-        var card = ModelCard.Load(runDir);
+        var card = ModelCard.Load(runDir, ModelCard.ClassifierTask);
         string path = Path.Combine(runDir, "weights.safetensors");
         var weights = StateDict.Read(path);
         try

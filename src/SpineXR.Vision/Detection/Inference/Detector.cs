@@ -2,10 +2,10 @@
 // boxes mapped back to original image pixels, optional horizontal-flip test-time augmentation merged by weighted
 // boxes fusion (Solovyev et al., 2021).
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using SpineXR.Boxes;
 using BoxDetection = SpineXR.Boxes.Detection;
 using SpineXR.Vision.Detection.Training;
+using SpineXR.Vision.Training;
 using SpineXR.Vision.Weights;
 using static TorchSharp.torch;
 
@@ -39,14 +39,12 @@ public sealed class Detector : IDisposable
     /// <summary>Opens RUN_DIR (model.json, weights.safetensors); the error names what is missing.</summary>
     public static Detector Load(string runDir)
     {
-        string card = Path.Combine(runDir, "model.json");
         string weights = Path.Combine(runDir, "weights.safetensors");
-        if (!File.Exists(card)) throw new FileNotFoundException($"{runDir}: no model.json (not a detector run directory)", card);
+        var card = ModelCard.Load(runDir, ModelCard.DetectionTask);
         if (!File.Exists(weights)) throw new FileNotFoundException($"{runDir}: no weights.safetensors (training has not saved a model yet)", weights);
-        var root = JsonNode.Parse(File.ReadAllText(card)) ?? throw new InvalidDataException($"{card}: empty");
-        if ((string?)root["task"] != "detection") throw new InvalidDataException($"{card}: not a detector (task '{root["task"]}')");
-        var config = root["config"].Deserialize<DetectorTrainConfig>(ModelCard.JsonOptions) ?? throw new InvalidDataException($"{card}: no config");
-        var classes = root["classes"]!.AsArray().Select(n => (string)n!).ToList();
+        var config = card.Config!.Value.Deserialize<DetectorTrainConfig>(ConfigBinder.Json)
+                     ?? throw new InvalidDataException($"{Path.Combine(runDir, ModelCard.FileName)}: no config");
+        IReadOnlyList<string> classes = card.Classes;
         TorchRuntime.EnsureLoaded();
         var module = config.BuildModel(classes.Count);
         StateDict.LoadFile(module, weights, skip: DetectorArchitectures.IsNumBatchesTracked);

@@ -6,7 +6,6 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using SpineXR.Boxes;
 using SpineXR.Data;
 using SpineXR.Diagnostics;
@@ -238,11 +237,30 @@ public sealed class DetectorTrainer
 
     internal void SaveModel(nn.Module module, string dataHash, double map)
     {
-        string path = Path.Combine(_runDir, "weights.safetensors");
-        StateDict.SaveSafeTensors(module, path);
-        var metrics = double.IsNaN(map) ? null : new JsonObject { ["val_map50"] = map };
-        ModelCard.Write(_runDir, _c, _classes, dataHash, metrics);
+        StateDict.SaveSafeTensors(module, Path.Combine(_runDir, "weights.safetensors"));
+        Card(_c, _classes, dataHash, double.IsNaN(map) ? null : new Dictionary<string, double> { ["val_map50"] = map }).Save(_runDir);
     }
+
+    /// <summary>The detector's model.json: the configuration rebuilds the network; input and normalisation describe its feed.</summary>
+    public static ModelCard Card(DetectorTrainConfig config, IReadOnlyList<string> classes, string dataHash, Dictionary<string, double>? metrics) =>
+        new(ModelCard.DetectionTask, ArchitectureName(config), classes.ToArray(), 0, null!, null!, null!, null!)
+        {
+            LabelOffset = config.Arch == "faster-rcnn" ? 1 : 0,
+            Input = new DetectorInput(config.MinSizes[^1], config.MaxSize),
+            Normalisation = new Normalisation([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
+            Config = JsonSerializer.SerializeToElement(config, ConfigBinder.Json),
+            Training = new TrainingRecord(dataHash, RunDirectory.GitCommit(), DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture)),
+            Metrics = metrics,
+        };
+
+    /// <summary>torchvision-style name of the configured network, e.g. fasterrcnn_resnet18_fpn.</summary>
+    public static string ArchitectureName(DetectorTrainConfig c) => c.Arch switch
+    {
+        "faster-rcnn" => $"fasterrcnn_{c.Backbone}_fpn",
+        "sparse-rcnn" => $"sparse_rcnn_{c.Backbone}_fpn",
+        "retinanet" => $"retinanet_{c.Backbone}_fpn",
+        _ => throw new ArgumentException($"unknown detector architecture '{c.Arch}'"),
+    };
 
     /// <summary>
     /// Some images of a source, loaded when asked for (in parallel, scaled to a short side, boxes scaled with them).
