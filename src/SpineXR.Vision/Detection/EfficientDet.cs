@@ -285,17 +285,18 @@ public sealed class BiFpnLayer : Module<IReadOnlyList<Tensor>, Tensor[]>
 public sealed class BiFpn : Module<Tensor[], Tensor[]>
 {
     private readonly Module resample, cell;
-    private readonly ResampleFeatureMap _p6, _p7;
+    // P6 and P7 makers, held in a list so that they are registered only under resample.3 and resample.4
+    private readonly List<ResampleFeatureMap> _extra = [];
     private readonly List<BiFpnLayer> _cells = [];
 
     public BiFpn(IReadOnlyList<long> backboneChannels, long fpnChannels, int repeats) : base(nameof(BiFpn))
     {
         if (backboneChannels.Count != 3) throw new ArgumentException("P3-P5 channels", nameof(backboneChannels));
         resample = new ModuleContainer("resample");
-        _p6 = new ResampleFeatureMap(backboneChannels[2], fpnChannels, 1);
-        _p7 = new ResampleFeatureMap(fpnChannels, fpnChannels, 1);
-        resample.register_module("3", _p6);
-        resample.register_module("4", _p7);
+        _extra.Add(new ResampleFeatureMap(backboneChannels[2], fpnChannels, 1));
+        _extra.Add(new ResampleFeatureMap(fpnChannels, fpnChannels, 1));
+        resample.register_module("3", _extra[0]);
+        resample.register_module("4", _extra[1]);
         cell = new ModuleContainer("cell");
         IReadOnlyList<long> channels = [.. backboneChannels, fpnChannels, fpnChannels];
         for (int r = 0; r < repeats; r++)
@@ -314,8 +315,8 @@ public sealed class BiFpn : Module<Tensor[], Tensor[]>
     public override Tensor[] forward(Tensor[] c)
     {
         using var scope = NewDisposeScope();
-        var p6 = _p6.call(c[2]);
-        Tensor[] x = [c[0], c[1], c[2], p6, _p7.call(p6)];
+        var p6 = _extra[0].call(c[2]);
+        Tensor[] x = [c[0], c[1], c[2], p6, _extra[1].call(p6)];
         foreach (var layer in _cells) x = layer.call(x);
         foreach (var t in x) t.MoveToOuterDisposeScope();
         return x;

@@ -115,6 +115,9 @@ public class EfficientDetTests
                  })
             Assert.Contains(k, keys);
         Assert.DoesNotContain("fpn.cell.0.fnode.0.after_combine.conv.conv_pw.bias", keys);
+        // every key is under effdet's four top-level modules, nothing registered twice under a private name
+        Assert.All(keys, k => Assert.Matches(@"^(backbone\.features|fpn\.(resample|cell)|class_net|box_net)\.", k));
+        Assert.DoesNotContain(keys, k => k.Contains("._", StringComparison.Ordinal));
         Assert.DoesNotContain("fpn.cell.1.fnode.1.combine.resample.2.conv.conv.weight", keys); // later cells need no lateral convs
         Assert.DoesNotContain(keys, k => k.StartsWith("backbone.features.8.", StringComparison.Ordinal) || k.StartsWith("backbone.classifier", StringComparison.Ordinal));
         Assert.Equal([7L * 9, 64, 1, 1], model.state_dict()["class_net.predict.conv_pw.weight"].shape);
