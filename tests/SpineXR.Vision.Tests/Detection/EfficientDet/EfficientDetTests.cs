@@ -181,9 +181,8 @@ public class EfficientDetTests
     }
 
     [Fact]
-    public void RegistryNamesEveryDetectorAndRejectsUnknownOnesWithTheList()
+    public void UnknownArchitecturesAndWrongBackbonesAreRefused()
     {
-        Assert.Equal(["faster-rcnn", "retinanet", "sparse-rcnn", "efficientdet-d0", "efficientdet-d1", "efficientdet-d2", "efficientdet-d3"], DetectorRegistry.Names);
         var e = Assert.Throws<ArgumentException>(() => DetectorTrainConfig.Cpu("efficientdet-d9"));
         Assert.Contains("unknown detector architecture 'efficientdet-d9'", e.Message);
         Assert.Contains("efficientdet-d3", e.Message);
