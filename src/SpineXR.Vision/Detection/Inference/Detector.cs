@@ -5,6 +5,7 @@ using System.Text.Json;
 using SpineXR.Boxes;
 using BoxDetection = SpineXR.Boxes.Detection;
 using SpineXR.Vision.Detection.Training;
+using SpineXR.Vision.Inference;
 using SpineXR.Vision.Training;
 using SpineXR.Vision.Weights;
 using static TorchSharp.torch;
@@ -37,8 +38,11 @@ public sealed class Detector : IDisposable
     }
 
     /// <summary>Opens RUN_DIR (model.json, weights.safetensors); the error names what is missing.</summary>
-    public static Detector Load(string runDir)
+    public static Detector Load(string runDir, InferenceEngine? engine = null)
     {
+        engine = (engine ?? InferenceEngine.Default).Validate();
+        if (engine.Backend == InferenceBackend.Onnx)
+            throw new NotSupportedException($"{runDir}: the onnx backend does not run detectors yet (docs/onnx.md)");
         string weights = Path.Combine(runDir, "weights.safetensors");
         var card = ModelCard.Load(runDir, ModelCard.DetectionTask);
         if (!File.Exists(weights)) throw new FileNotFoundException($"{runDir}: no weights.safetensors (training has not saved a model yet)", weights);
