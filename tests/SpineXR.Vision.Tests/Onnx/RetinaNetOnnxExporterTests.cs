@@ -97,14 +97,17 @@ public sealed class RetinaNetOnnxExporterTests
                           $"worst match IoU {worstIou:F5}, worst |score difference| {worstScore:E2}");
     }
 
-    private void CompareEngines(DetectorTrainConfig config, (int H, int W)[] sizes, string what)
+    private void CompareEngines(DetectorTrainConfig config, (int H, int W)[] sizes, string what, string keepAs)
     {
         torch.manual_seed(21);
         using var model = (RetinaNet)config.BuildModel(7);
         using var scope = NewDisposeScope();
         var images = Images(sizes);
         Randomise(model, images);
-        byte[] onnx = RetinaNetOnnxExporter.Build(model).ToByteArray();
+        var proto = RetinaNetOnnxExporter.Build(model);
+        // SPINEXR_ONNX_KEEP=DIR leaves the export there for tools/onnx/check_onnx.py (tools/onnx/check_exports.sh)
+        if (Environment.GetEnvironmentVariable("SPINEXR_ONNX_KEEP") is { Length: > 0 } keep) DenseNetOnnxExporter.Write(proto, Path.Combine(keep, keepAs + ".onnx"));
+        byte[] onnx = proto.ToByteArray();
         using var options = OnnxRunModel.Options(InferenceDevice.Cpu);
         using var ort = new OnnxRetinaNet(new InferenceSession(onnx, options), model.Config, what);
 
@@ -125,7 +128,7 @@ public sealed class RetinaNetOnnxExporterTests
     public void CpuPresetMatchesLibtorchOnABatchOfTwoSizes()
     {
         // two sizes: the second image is padded inside the batch, and its own size clips and rescales its boxes
-        CompareEngines(DetectorTrainConfig.Cpu("retinanet"), [(300, 360), (280, 400)], "retinanet cpu preset");
+        CompareEngines(DetectorTrainConfig.Cpu("retinanet"), [(300, 360), (280, 400)], "retinanet cpu preset", "retinanet_cpu");
     }
 
     /// <summary>
@@ -137,7 +140,7 @@ public sealed class RetinaNetOnnxExporterTests
     public void PaperResNet50FpnMatchesLibtorch()
     {
         var paper = DetectorTrainConfig.Paper("retinanet") with { MinSizes = [320], MaxSize = 400, FrozenBatchNorm = false };
-        CompareEngines(paper, [(320, 352)], "retinanet R50-FPN");
+        CompareEngines(paper, [(320, 352)], "retinanet R50-FPN", "retinanet_resnet50_fpn");
     }
 
     [Fact]
