@@ -102,6 +102,15 @@ public sealed class OnnxBench : IBench
             if (name == "head.classification_head.cls_logits.bias") p.fill_(-2.0);
     }
 
+    /// <summary>Detections returned per image (after NMS), to show how busy post-processing was.</summary>
+    private static string Candidates(RetinaNet model, Tensor[] images)
+    {
+        var dets = model.Detect(images);
+        string r = string.Join("/", dets.Select(d => d.Scores.shape[0])) + " kept";
+        foreach (var d in dets) d.Dispose();
+        return r;
+    }
+
     private static void Detector(string what, DetectorTrainConfig config, (int H, int W) size, int batch, int steps)
     {
         using var model = (RetinaNet)config.BuildModel(7);
@@ -115,6 +124,13 @@ public sealed class OnnxBench : IBench
             () => { foreach (var d in model.Detect(images)) d.Dispose(); },
             () => { foreach (var d in onnx.Detect(images)) d.Dispose(); });
         Row(what, $"{batch} x {size.H}x{size.W} (to {config.MinSizes[^1]} px)", batch, t);
+        // The network alone on the transformed batch: what is left of Detect is the transform and the shared C# post-processing.
+        var x = model.Transform.Forward(images).Tensors.contiguous();
+        var net = BestOf(steps,
+            () => { using var s = NewDisposeScope(); model.HeadOutputs(x); },
+            () => { using var s = NewDisposeScope(); onnx.RunGraph(x); });
+        Row(what + ", network only", $"{x.shape[2]}x{x.shape[3]} padded", batch, net);
+        Console.WriteLine($"|   transform + post-processing (C#, libtorch ops; {Candidates(model, images)} candidates) | | {(t.A - net.A) / batch:F3} s/img | {(t.B - net.B) / batch:F3} s/img | |");
     }
 
     /// <summary>

@@ -215,8 +215,8 @@ public sealed class RetinaNet : nn.Module, IObjectDetector
             images.Select(im => (im.shape[1], im.shape[2])).ToArray()).Select(d => d.MoveToOuterDisposeScope()).ToList();
     }
 
-    /// <summary>Heads' outputs (N, sum HWA, K) and (N, sum HWA, 4) for an already transformed batch (eval mode; for export checks).</summary>
-    internal (Tensor ClsLogits, Tensor BboxRegression) HeadOutputs(Tensor batch)
+    /// <summary>Heads' outputs (N, sum HWA, K) and (N, sum HWA, 4) for an already transformed batch: the network without post-processing (export checks, benchmarks).</summary>
+    public (Tensor ClsLogits, Tensor BboxRegression) HeadOutputs(Tensor batch)
     {
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();

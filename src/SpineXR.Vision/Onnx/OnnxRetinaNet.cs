@@ -47,8 +47,11 @@ public sealed class OnnxRetinaNet : IDetectionModel, IDisposable
             .Select(d => d.MoveToOuterDisposeScope()).ToList();
     }
 
-    /// <summary>The graph on a contiguous float32 batch: head outputs as libtorch tensors (caller's scope) and the level sizes.</summary>
-    internal unsafe (Tensor Cls, Tensor Reg, (long H, long W)[] Levels) RunGraph(Tensor x)
+    /// <summary>
+    /// The graph alone on a contiguous float32 batch already transformed (export checks, benchmarks): head outputs as
+    /// libtorch tensors in the caller's dispose scope, and the level sizes.
+    /// </summary>
+    public unsafe (Tensor Cls, Tensor Reg, (long H, long W)[] Levels) RunGraph(Tensor x)
     {
         var bytes = x.bytes;
         // The OrtValue reads x's libtorch buffer in place; x is alive in the caller's scope until after Run and the copies.
