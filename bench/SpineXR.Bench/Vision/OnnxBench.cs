@@ -22,7 +22,7 @@ using static TorchSharp.torch;
 
 namespace SpineXR.Bench.Vision;
 
-/// <summary>`onnx [--models cpu|paper|all] [--steps 3] [--e2e 16] [--classifier RUN --detector RUN]`.</summary>
+/// <summary>`onnx [--models cpu|paper|all] [--steps 3] [--e2e 16] [--threads T] [--classifier RUN --detector RUN]`.</summary>
 public sealed class OnnxBench : IBench
 {
     public string Name => "onnx";
@@ -35,8 +35,11 @@ public sealed class OnnxBench : IBench
         int steps = int.Parse(Arg("steps", "3"), CultureInfo.InvariantCulture);
         int e2e = int.Parse(Arg("e2e", "16"), CultureInfo.InvariantCulture);
         TorchRuntime.EnsureLoaded();
+        // --threads T: both engines on T threads (on a shared machine, fewer threads than cores suffer less from the other load)
+        _threads = int.Parse(Arg("threads", "0"), CultureInfo.InvariantCulture);
+        if (_threads > 0) torch.set_num_threads(_threads);
         Console.WriteLine($"{Environment.ProcessorCount} cores, {torch.get_num_threads()} libtorch threads, ONNX Runtime {OrtEnv.Instance().GetVersionString()} " +
-                          $"(default threads); best of {steps} timed runs after 1 warm-up, engines alternated");
+                          $"({(_threads > 0 ? _threads.ToString(CultureInfo.InvariantCulture) : "default")} threads, no spinning); best of {steps} timed runs after 1 warm-up, engines alternated");
         Console.WriteLine("| model | input | libtorch img/s | ONNX Runtime img/s | speed-up |");
         Console.WriteLine("|---|---|---|---|---|");
         if (models is "cpu" or "all")
@@ -52,6 +55,8 @@ public sealed class OnnxBench : IBench
         if (e2e > 0) EndToEnd(Arg("classifier", ""), Arg("detector", ""), e2e, steps);
         return 0;
     }
+
+    private static int _threads;
 
     /// <summary>Best (shortest) of <paramref name="steps"/> timings of each action after one warm-up each, alternating the two.</summary>
     private static (double A, double B) BestOf(int steps, Action a, Action b)
@@ -73,7 +78,7 @@ public sealed class OnnxBench : IBench
     {
         using var model = DenseNets.Create(arch, 1);
         model.eval();
-        using var options = OnnxRunModel.Options(InferenceDevice.Cpu);
+        using var options = OnnxRunModel.Options(InferenceDevice.Cpu, _threads);
         using var session = new InferenceSession(DenseNetOnnxExporter.Build(model, size).ToByteArray(), options);
         using var runOptions = new RunOptions();
         var rng = new Random(1);
@@ -116,7 +121,7 @@ public sealed class OnnxBench : IBench
         using var model = (RetinaNet)config.BuildModel(7);
         BusyHead(model);
         model.eval();
-        using var options = OnnxRunModel.Options(InferenceDevice.Cpu);
+        using var options = OnnxRunModel.Options(InferenceDevice.Cpu, _threads);
         using var onnx = new OnnxRetinaNet(new InferenceSession(RetinaNetOnnxExporter.Build(model).ToByteArray(), options), model.Config, what);
         using var scope = NewDisposeScope();
         var images = Enumerable.Range(0, batch).Select(_ => rand(3, size.H, size.W)).ToArray();

@@ -26,7 +26,7 @@ public static class OnnxRunModel
     }
 
     /// <summary>
-    /// Session options for <paramref name="device"/>: all graph optimisations; on cuda, the CUDA execution provider
+    /// Session options for <paramref name="device"/>: all graph optimisations, no spinning between runs; on cuda, the CUDA execution provider
     /// (device 0) ahead of the CPU one. Throws <see cref="NotSupportedException"/> in one line when this build of ONNX
     /// Runtime has no CUDA provider (the default Microsoft.ML.OnnxRuntime package is CPU-only).
     /// </summary>
@@ -42,6 +42,9 @@ public static class OnnxRunModel
         var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         try
         {
+            // No busy-waiting of ONNX Runtime's pool between runs: in SpineXR the same cores decode images and run
+            // libtorch's transform and post-processing right after each run (docs/onnx.md, speed).
+            options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
             if (intraOpThreads > 0) options.IntraOpNumThreads = intraOpThreads;
             if (device == InferenceDevice.Cuda) options.AppendExecutionProvider_CUDA(0);
             return options;
