@@ -62,7 +62,7 @@ public sealed class EnsembleDetectorCommand : ICliCommand
         if (args.Positionals.Count < 1) throw new UsageException("give one or more detector predictions JSON files");
         string output = args.Require("out");
         var problems = new List<string>();
-        var models = new List<IReadOnlyList<PredictedBox>>();
+        var models = new List<IReadOnlyList<DetectorPrediction>>();
         foreach (string f in args.Positionals)
         {
             if (EnsembleInputs.IsRunDirectory(f))

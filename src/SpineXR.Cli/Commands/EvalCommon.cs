@@ -69,7 +69,7 @@ internal static class EvalCommon
         return r.Items;
     }
 
-    public static IReadOnlyList<PredictedBox> DetectorPredictions(CliArgs args, string option, List<string> problems)
+    public static IReadOnlyList<DetectorPrediction> DetectorPredictions(CliArgs args, string option, List<string> problems)
     {
         string? model = args.Get("model");
         string? file = args.Get(option);

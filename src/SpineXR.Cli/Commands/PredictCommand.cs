@@ -1,4 +1,5 @@
 using System.Globalization;
+using SpineXR.Jobs;
 using SpineXR.Dicom;
 using SpineXR.Dicom.Web;
 using SpineXR.Inference;

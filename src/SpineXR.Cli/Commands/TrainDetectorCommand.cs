@@ -5,6 +5,8 @@ using SpineXR.Evaluation;
 using SpineXR.Vision.Detection.Inference;
 using SpineXR.Vision.Detection.Training;
 using SpineXR.Vision.Training;
+using SpineXR.Vision.Data;
+using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Cli.Commands;
 

@@ -162,7 +162,7 @@ public sealed class RetinaNet : nn.Module, IObjectDetector
         {
             var gt = boxes[i];
             var labels = targets[i].Labels.to(ScalarType.Int64);
-            var matched = gt.shape[0] == 0 ? full(anchors.shape[0], -1L, ScalarType.Int64) : _matcher.Match(BoxOps.Iou(gt, anchors));
+            var matched = gt.shape[0] == 0 ? full(anchors.shape[0], -1L, ScalarType.Int64) : _matcher.Match(TensorBoxOps.Iou(gt, anchors));
             var fg = (matched >= 0).nonzero().squeeze(1);
             double numFg = Math.Max(1, fg.numel());
             // classification: one-hot targets on foreground anchors, anchors between thresholds ignored
@@ -235,13 +235,13 @@ public sealed class RetinaNet : nn.Module, IObjectDetector
                 var anchorIdxs = topkIdxs.div(k, rounding_mode: RoundingMode.floor);
                 var labels = topkIdxs.remainder(k);
                 var b = _coder.DecodeSingle(reg.index_select(0, anchorIdxs), anc.index_select(0, anchorIdxs));
-                b = BoxOps.ClipToImage(b, list.ImageSizes[i].H, list.ImageSizes[i].W);
+                b = TensorBoxOps.ClipToImage(b, list.ImageSizes[i].H, list.ImageSizes[i].W);
                 allBoxes.Add(b); allScores.Add(topScores); allLabels.Add(labels);
             }
             var boxes = cat(allBoxes, 0);
             var sc = cat(allScores, 0);
             var lb = cat(allLabels, 0);
-            var keep = Nms.Batched(boxes, sc, lb, Config.NmsThresh);
+            var keep = TensorNms.Batched(boxes, sc, lb, Config.NmsThresh);
             keep = keep.narrow(0, 0, Math.Min(Config.DetectionsPerImage, keep.shape[0]));
             var outBoxes = GeneralizedRCNNTransform.ResizeBoxes(boxes.index_select(0, keep), list.ImageSizes[i], (images[i].shape[1], images[i].shape[2]));
             result.Add(new DetectionOutput(outBoxes.MoveToOuterDisposeScope(), sc.index_select(0, keep).MoveToOuterDisposeScope(), lb.index_select(0, keep).MoveToOuterDisposeScope()));

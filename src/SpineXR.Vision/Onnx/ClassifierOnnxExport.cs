@@ -3,6 +3,7 @@ using System.Globalization;
 using SpineXR.Vision.Models;
 using SpineXR.Vision.Training;
 using SpineXR.Vision.Weights;
+using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Vision.Onnx;
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using SpineXR.Jobs;
 using SpineXR.Inference;
 using SpineXR.Web.Guards;
 using SpineXR.Web.Results;

@@ -9,5 +9,5 @@ public static class ModelPredictors
     public static Func<string, string, string, IReadOnlyList<ClassifierPrediction>>? Classifier { get; set; }
 
     /// <summary>(runDir, dataset, split) → detections of every image of the split.</summary>
-    public static Func<string, string, string, IReadOnlyList<PredictedBox>>? Detector { get; set; }
+    public static Func<string, string, string, IReadOnlyList<DetectorPrediction>>? Detector { get; set; }
 }

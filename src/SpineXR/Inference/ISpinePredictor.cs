@@ -1,3 +1,4 @@
+
 namespace SpineXR.Inference;
 
 /// <summary>

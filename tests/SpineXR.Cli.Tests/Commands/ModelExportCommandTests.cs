@@ -3,6 +3,7 @@ using SpineXR.Vision;
 using SpineXR.Vision.Models;
 using SpineXR.Vision.Training;
 using SpineXR.Vision.Weights;
+using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Cli.Tests.Commands;
 

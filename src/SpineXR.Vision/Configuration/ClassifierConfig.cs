@@ -1,7 +1,7 @@
 // Training configuration of the abnormality classifier. Paper: VinDr-SpineXR (Nguyen et al., MICCAI 2021),
 // section 3.2 and the official configs: DenseNet at 224x224, BCE, SGD lr 0.01 momentum 0.9, batch 32,
 // 10k iterations, learning rate x0.1 at 50% and 75%, gradient clipping, horizontal flip.
-namespace SpineXR.Vision.Training;
+namespace SpineXR.Vision.Configuration;
 
 public enum OptimizerKind { Sgd, AdamW }
 

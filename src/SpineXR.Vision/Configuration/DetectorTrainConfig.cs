@@ -3,10 +3,10 @@
 // at ~400 px that learns the synthetic data in tens of minutes on two cores.
 using System.Globalization;
 using System.Reflection;
+using SpineXR.Vision.Detection;
 using SpineXR.Vision.Models;
-using SpineXR.Vision.Training;
 
-namespace SpineXR.Vision.Detection.Training;
+namespace SpineXR.Vision.Configuration;
 
 /// <summary>Everything a detector training run depends on; every property can be overridden by `key=value` (snake_case).</summary>
 public sealed record DetectorTrainConfig
