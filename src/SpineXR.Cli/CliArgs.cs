@@ -1,6 +1,8 @@
 // Minimal, predictable argument parsing for the `spinexr` command.
 using System.Globalization;
 
+using SpineXR.Evaluation;
+
 namespace SpineXR.Cli;
 
 /// <summary>Bad usage: printed as one line and exit code 2.</summary>
@@ -25,6 +27,9 @@ public sealed class CliArgs
 
     /// <summary>`key=value` overrides, in order (for training configs).</summary>
     public List<KeyValuePair<string, string>> Overrides { get; } = [];
+
+    /// <summary>Runs run directories for commands that take `--model RUN_DIR` (set by <see cref="Program.Run"/>).</summary>
+    public ISplitPredictor Models { get; internal set; } = new VisionSplitPredictor();
 
     public static CliArgs Parse(IReadOnlyList<string> args, ISet<string> flagNames)
     {

@@ -46,10 +46,12 @@ public static class Program
         }
     }
 
-    /// <summary>Runs a command line without the top-level error mapping (tests call this).</summary>
-    public static int Run(string[] args)
+    /// <summary>
+    /// Runs a command line without the top-level error mapping (tests call this). <paramref name="models"/> runs the
+    /// run directories of `--model RUN_DIR` (default: Vision's inference).
+    /// </summary>
+    public static int Run(string[] args, Evaluation.ISplitPredictor? models = null)
     {
-        ModelHooks.Register();
         var words = args.TakeWhile(a => !a.StartsWith('-')).ToList();
         ICliCommand? cmd = null;
         int taken = 0;
@@ -89,6 +91,7 @@ public static class Program
             return ExitCodes.Ok;
         }
         var parsed = CliArgs.Parse(rest, cmd.Flags);
+        if (models != null) parsed.Models = models;
         int code = cmd.Run(parsed);
         var unused = parsed.Unused().ToList();
         if (unused.Count > 0)

@@ -13,9 +13,6 @@ namespace SpineXR.Cli.Commands;
 /// <summary>`spinexr train detector`: trains Faster R-CNN or RetinaNet on a dataset's train split.</summary>
 public sealed class TrainDetectorCommand : ICliCommand
 {
-    // Every command is instantiated at start-up, so this registers detector inference for `eval detector --model`.
-    static TrainDetectorCommand() => ModelPredictors.Detector ??= DetectorEvaluation.PredictSplit;
-
     public string Name => "train detector";
     public string Summary => "train a lesion detector (Faster R-CNN or RetinaNet, ResNet-FPN)";
     public string Help => """
