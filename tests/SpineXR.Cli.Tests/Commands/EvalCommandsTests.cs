@@ -143,8 +143,8 @@ public sealed class EvalCommandsTests : IDisposable
         Directory.CreateDirectory(run);
         File.WriteAllText(Path.Combine(run, "model.json"), "{}");
         var models = new StandInModels(run);
-        Assert.Throws<UsageException>(() => Program.Run(["ensemble", "classifier", run, P("cls.csv"), "--out", P("e.csv")], models));
-        Assert.Equal(ExitCodes.Ok, Program.Run(["ensemble", "classifier", run, P("cls.csv"), "--data", Data, "--out", P("e.csv")], models));
+        Assert.Throws<UsageException>(() => Program.Run(["ensemble", "classifier", run, P("cls.csv"), "--out", P("e.csv")], new CliServices { Models = models }));
+        Assert.Equal(ExitCodes.Ok, Program.Run(["ensemble", "classifier", run, P("cls.csv"), "--data", Data, "--out", P("e.csv")], new CliServices { Models = models }));
         Assert.Equal("test", models.SeenSplit);
         var cls = File.ReadAllLines(P("cls.csv")).First(l => l.StartsWith("im007,", StringComparison.Ordinal));
         double p7 = double.Parse(cls.Split(',')[1], CultureInfo.InvariantCulture);
