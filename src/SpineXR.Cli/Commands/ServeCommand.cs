@@ -34,6 +34,8 @@ public sealed class ServeCommand : ICliCommand
           --abnormal-threshold C decision rule's threshold (default: the classifier run's Youden threshold)
           --keep-threshold S     boxes kept below the threshold need this score (default 0.5)
           --tta                  horizontal-flip test-time augmentation for the detectors
+          --backend B            libtorch (default) or onnx: each run's model.onnx in ONNX Runtime (docs/onnx.md)
+          --device D             cpu (default) or cuda (onnx backend with ONNX Runtime's GPU build only)
           --urls URLS            listen addresses, ';'-separated (default http://127.0.0.1:5080; port 0 = any free);
                                  https:// needs --cert and --cert-key; an address other than loopback needs a key
           --cert PEM             server certificate (chain) for https:// addresses
@@ -102,6 +104,7 @@ public sealed class ServeCommand : ICliCommand
             AbnormalThreshold = args.Get("abnormal-threshold") is null ? null : args.GetDouble("abnormal-threshold", 0),
             KeepThreshold = args.GetDouble("keep-threshold", 0.5),
             Tta = args.Flag("tta") ? true : null,
+            Engine = PredictCommand.Engine(args),
         };
         string? accessLog = args.Get("access-log");
         int decodeTimeout = args.GetInt("decode-timeout-s", 30);

@@ -224,7 +224,14 @@ public sealed record DetectorTrainConfig
                 RoIHeads = new RoIHeadsConfig { BatchSizePerImage = RoiBatchSizePerImage, RepresentationSize = RepresentationSize },
             });
         }
-        return new RetinaNet(new RetinaNetConfig
+        return new RetinaNet(ToRetinaNetConfig(numClasses));
+    }
+
+    /// <summary>The RetinaNet this configuration describes (also what the ONNX backend post-processes with).</summary>
+    public RetinaNetConfig ToRetinaNetConfig(int numClasses)
+    {
+        var body = ResNetConfig.FromName(Backbone) with { BaseWidth = BaseWidth, NumClasses = 0, Norm = FrozenBatchNorm ? NormKind.FrozenBatchNorm : NormKind.BatchNorm };
+        return new RetinaNetConfig
         {
             NumClasses = numClasses,
             MinSize = MinSizes,
@@ -235,6 +242,6 @@ public sealed record DetectorTrainConfig
                 Body = body, OutChannels = FpnChannels, TrainableLayers = TrainableLayers,
                 ReturnedLayers = [2, 3, 4], Extra = FpnExtraBlock.LastLevelP6P7,
             },
-        });
+        };
     }
 }

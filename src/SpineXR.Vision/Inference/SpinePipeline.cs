@@ -22,6 +22,9 @@ public sealed record SpinePipelineOptions
     /// <summary>Horizontal-flip test-time augmentation for classifier (logit mean) and detectors (WBF); null = each run's own setting.</summary>
     public bool? Tta { get; init; }
 
+    /// <summary>Engine and device every model runs on (default: libtorch on the CPU; docs/onnx.md).</summary>
+    public InferenceEngine Engine { get; init; } = InferenceEngine.Default;
+
     /// <summary>WBF settings for fusing several detectors.</summary>
     public WbfOptions Fusion { get; init; } = new() { IouThreshold = 0.55f, SkipBoxThreshold = 0.0f };
 
@@ -29,6 +32,7 @@ public sealed record SpinePipelineOptions
     {
         if (AbnormalThreshold is { } c && !(c >= 0 && c <= 1)) throw new ArgumentException("must be in [0, 1]", nameof(AbnormalThreshold));
         if (!(KeepThreshold >= 0 && KeepThreshold <= 1)) throw new ArgumentException("must be in [0, 1]", nameof(KeepThreshold));
+        Engine.Validate();
     }
 }
 
@@ -73,10 +77,10 @@ public sealed class SpinePipeline : ISpinePredictor
         var detectors = new List<Detector>();
         try
         {
-            foreach (var d in classifierDirs) classifiers.Add(Wrap(d, () => Classifier.Load(d)));
+            foreach (var d in classifierDirs) classifiers.Add(Wrap(d, () => Classifier.Load(d, options.Engine)));
             foreach (var d in detectorDirs)
             {
-                var det = Wrap(d, () => Detector.Load(d));
+                var det = Wrap(d, () => Detector.Load(d, options.Engine));
                 if (options.Tta is { } tta) det.Tta = tta;
                 detectors.Add(det);
             }

@@ -1,7 +1,6 @@
 // `spinexr model export RUN --format onnx`: a classifier run directory (model.json + weights.safetensors) to one .onnx file.
 using System.Globalization;
 using SpineXR.Vision.Models;
-using SpineXR.Vision.Training;
 using SpineXR.Vision.Weights;
 using SpineXR.Vision.Configuration;
 
@@ -45,6 +44,7 @@ public static class ClassifierOnnxExport
                 ["spinexr.input_size"] = card.InputSize.ToString(inv),
                 ["spinexr.mean"] = string.Join(',', card.Mean.Select(v => v.ToString("R", inv))),
                 ["spinexr.std"] = string.Join(',', card.Std.Select(v => v.ToString("R", inv))),
+                [OnnxRunModel.WeightsDigestKey] = OnnxRunModel.Sha256(weightsPath),
             };
             var onnx = DenseNetOnnxExporter.Build(model, card.InputSize, metadata);
             DenseNetOnnxExporter.Write(onnx, outPath);

@@ -1,4 +1,5 @@
 
+
 namespace SpineXR.Inference;
 
 /// <summary>

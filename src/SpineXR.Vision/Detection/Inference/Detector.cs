@@ -1,8 +1,10 @@
-// Lesion detector inference over a run directory (model.json + weights.safetensors): batched eval-mode forward,
+// Lesion detector inference over a run directory (model.json + weights.safetensors, or model.onnx on the onnx
+// backend): batched eval-mode forward,
 // boxes mapped back to original image pixels, optional horizontal-flip test-time augmentation merged by weighted
 // boxes fusion (Solovyev et al., 2021).
 using System.Text.Json;
 using SpineXR.Boxes;
+using SpineXR.Vision.Onnx;
 using SpineXR.Vision.Weights;
 using static TorchSharp.torch;
 using SpineXR.Vision.Data;
@@ -13,8 +15,8 @@ namespace SpineXR.Vision.Detection.Inference;
 /// <summary>A trained lesion detector: <see cref="Predict"/> turns grayscale images into detections in original pixels.</summary>
 public sealed class Detector : IDisposable
 {
-    private readonly nn.Module _module;
-    private readonly IObjectDetector _model;
+    private readonly IDisposable _owner;
+    private readonly IDetectionModel _model;
 
     public DetectorTrainConfig Config { get; }
     public IReadOnlyList<string> Classes { get; }
@@ -26,25 +28,49 @@ public sealed class Detector : IDisposable
     public bool Tta { get; set; }
 
     public Detector(DetectorTrainConfig config, IReadOnlyList<string> classes, nn.Module module)
+        : this(config, classes, (IObjectDetector)module, module)
+    {
+        module.eval();
+    }
+
+    /// <summary>A detector on any engine; <paramref name="owner"/> (the module or the ONNX session) is disposed with it.</summary>
+    public Detector(DetectorTrainConfig config, IReadOnlyList<string> classes, IDetectionModel model, IDisposable owner)
     {
         Config = config;
         Classes = classes;
-        _module = module;
-        _model = (IObjectDetector)module;
-        _module.eval();
+        _model = model;
+        _owner = owner;
         Tta = config.Tta;
     }
 
+    /// <summary>The engine that runs the model.</summary>
+    public InferenceBackend Backend => _model is OnnxRetinaNet ? InferenceBackend.Onnx : InferenceBackend.Libtorch;
+
     /// <summary>Opens RUN_DIR (model.json, weights.safetensors); the error names what is missing.</summary>
-    public static Detector Load(string runDir)
+    public static Detector Load(string runDir, InferenceEngine? engine = null)
     {
+        engine = (engine ?? InferenceEngine.Default).Validate();
         string weights = Path.Combine(runDir, "weights.safetensors");
         var card = ModelCard.Load(runDir, ModelCard.DetectionTask);
         if (!File.Exists(weights)) throw new FileNotFoundException($"{runDir}: no weights.safetensors (training has not saved a model yet)", weights);
-        var config = card.Config!.Value.Deserialize<DetectorTrainConfig>(ConfigBinder.Json)
-                     ?? throw new InvalidDataException($"{Path.Combine(runDir, ModelCard.FileName)}: no config");
+        var config = DetectorOnnxExport.Config(runDir, card);
         IReadOnlyList<string> classes = card.Classes;
         TorchRuntime.EnsureLoaded();
+        if (engine.Backend == InferenceBackend.Onnx)
+        {
+            if (config.Arch != "retinanet") throw new NotSupportedException($"{runDir}: the onnx backend runs retinanet detectors only, not '{config.Arch}' (docs/onnx.md)");
+            var session = OnnxRunModel.Open(runDir, engine.Device);
+            try
+            {
+                var onnx = new OnnxRetinaNet(session, config.ToRetinaNetConfig(classes.Count), Path.Combine(runDir, OnnxRunModel.FileName));
+                return new Detector(config, classes, onnx, onnx);
+            }
+            catch
+            {
+                session.Dispose();
+                throw;
+            }
+        }
         var module = config.BuildModel(classes.Count);
         StateDict.LoadFile(module, weights, skip: DetectorArchitectures.IsNumBatchesTracked);
         return new Detector(config, classes, module);
@@ -103,5 +129,5 @@ public sealed class Detector : IDisposable
         return result;
     }
 
-    public void Dispose() => _module.Dispose();
+    public void Dispose() => _owner.Dispose();
 }

@@ -1,0 +1,52 @@
+// Which engine runs a trained model at inference (docs/onnx.md): TorchSharp's libtorch on the module rebuilt from
+// weights.safetensors, or ONNX Runtime on RUN/model.onnx written by `spinexr model export`.
+namespace SpineXR.Vision;
+
+/// <summary>The inference engine: <see cref="Libtorch"/> (the default) or <see cref="Onnx"/> (ONNX Runtime).</summary>
+public enum InferenceBackend
+{
+    Libtorch,
+    Onnx,
+}
+
+/// <summary>Where the engine runs: the CPU, or an NVIDIA GPU through ONNX Runtime's CUDA provider.</summary>
+public enum InferenceDevice
+{
+    Cpu,
+    Cuda,
+}
+
+/// <summary>Engine and device of an inference run; the default is libtorch on the CPU.</summary>
+public sealed record InferenceEngine
+{
+    public InferenceBackend Backend { get; init; } = InferenceBackend.Libtorch;
+    public InferenceDevice Device { get; init; } = InferenceDevice.Cpu;
+
+    /// <summary>libtorch on the CPU, as every run before issue 21.</summary>
+    public static InferenceEngine Default { get; } = new();
+
+    /// <summary>SpineXR's libtorch models run on the CPU only (TorchSharp-cpu; their modules are never moved to a GPU).</summary>
+    public InferenceEngine Validate()
+    {
+        if (Backend == InferenceBackend.Libtorch && Device == InferenceDevice.Cuda)
+            throw new ArgumentException("the libtorch backend runs on the CPU only; use --backend onnx with ONNX Runtime's GPU package for cuda", nameof(Device));
+        return this;
+    }
+
+    /// <summary>Parses the CLI's <c>--backend libtorch|onnx</c> and <c>--device cpu|cuda</c> values (null = default).</summary>
+    public static InferenceEngine Parse(string? backend, string? device) => new InferenceEngine
+    {
+        Backend = backend switch
+        {
+            null or "libtorch" => InferenceBackend.Libtorch,
+            "onnx" => InferenceBackend.Onnx,
+            _ => throw new ArgumentException($"unknown backend '{backend}' (libtorch, onnx)", nameof(Backend)),
+        },
+        Device = device switch
+        {
+            null or "cpu" => InferenceDevice.Cpu,
+            "cuda" => InferenceDevice.Cuda,
+            _ => throw new ArgumentException($"unknown device '{device}' (cpu, cuda)", nameof(Device)),
+        },
+    }.Validate();
+}
