@@ -1,23 +1,28 @@
-// Detector throughput: inference ms/image (Faster R-CNN / RetinaNet, R50-FPN at 800/1333 and the cpu preset) and
-// training images/s of the cpu preset, with the process's peak working set.
+// Detector throughput: inference ms/image (Faster R-CNN / RetinaNet, R50-FPN at 800/1333 and the cpu preset;
+// EfficientDet-D0 at 512 and its cpu preset) and training images/s of the cpu presets and D0, with the process's peak
+// working set.
 using System.Diagnostics;
 using SpineXR.Vision;
 using SpineXR.Vision.Detection;
 using SpineXR.Vision.Detection.Training;
 using TorchSharp;
 using static TorchSharp.torch;
+using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Bench.Vision;
 
-/// <summary>`detector [iterations]`: inference and training speed of the detectors on random 1000x1200 inputs.</summary>
+/// <summary>`detector [iterations] [filter]`: inference and training speed of the detectors on random 1000x1200 inputs (rows whose label contains filter).</summary>
 public sealed class DetectorBench : IBench
 {
     public string Name => "detector";
-    public string Summary => "detector inference ms/image (R50-FPN 800/1333, cpu preset) and cpu-preset training img/s, peak memory";
+    public string Summary => "detector inference ms/image (R50-FPN 800/1333, EfficientDet-D0 512, cpu presets) and training img/s, peak memory";
+
+    private string _filter = "";
 
     public int Run(string[] args)
     {
         int iters = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 3;
+        _filter = args.Length > 1 ? args[1] : "";
         TorchRuntime.EnsureLoaded();
         Console.WriteLine($"torch threads {torch.get_num_threads()}, {Environment.ProcessorCount} logical CPUs");
         manual_seed(1);
@@ -28,15 +33,22 @@ public sealed class DetectorBench : IBench
         Infer($"faster-rcnn cpu preset {cpu.MinSizes[^1]}/{cpu.MaxSize}", cpu.BuildModel(7), image, iters);
         var cpuR = DetectorTrainConfig.Cpu("retinanet");
         Infer($"retinanet cpu preset {cpuR.MinSizes[^1]}/{cpuR.MaxSize}", cpuR.BuildModel(7), image, iters);
+        var d0 = DetectorTrainConfig.Paper("efficientdet-d0") with { BatchSize = 4 };
+        Infer($"efficientdet-d0 {d0.MaxSize}", d0.BuildModel(7), image, iters);
+        var cpuE = DetectorTrainConfig.Cpu("efficientdet-d0");
+        Infer($"efficientdet-d0 cpu preset {cpuE.MaxSize}", cpuE.BuildModel(7), image, iters);
         Train("faster-rcnn cpu preset", cpu, iters);
         Train("retinanet cpu preset", cpuR, iters);
+        Train($"efficientdet-d0 {d0.MaxSize}", d0, iters);
+        Train("efficientdet-d0 cpu preset", cpuE, iters);
         Console.WriteLine($"peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / (1 << 20)} MiB");
         return 0;
     }
 
-    private static void Infer(string label, nn.Module module, Tensor image, int iters)
+    private void Infer(string label, nn.Module module, Tensor image, int iters)
     {
         using var m = module;
+        if (!label.Contains(_filter, StringComparison.Ordinal)) return;
         m.eval();
         var det = (IObjectDetector)m;
         det.Detect([image]).ForEach(d => d.Dispose()); // warm-up
@@ -45,8 +57,9 @@ public sealed class DetectorBench : IBench
         Console.WriteLine($"{label,-40} inference {sw.Elapsed.TotalMilliseconds / iters,9:F0} ms/image");
     }
 
-    private static void Train(string label, DetectorTrainConfig c, int iters)
+    private void Train(string label, DetectorTrainConfig c, int iters)
     {
+        if (!label.Contains(_filter, StringComparison.Ordinal)) return;
         using var m = c.BuildModel(7);
         m.train();
         var det = (IObjectDetector)m;

@@ -9,6 +9,7 @@ using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using SpineXR.Imaging;
 using SpineXR.Inference;
+using SpineXR.Jobs;
 using SpineXR.Vision;
 using SpineXR.Vision.Detection;
 using SpineXR.Vision.Detection.Training;
@@ -19,6 +20,7 @@ using SpineXR.Vision.Training;
 using SpineXR.Vision.Weights;
 using TorchSharp;
 using static TorchSharp.torch;
+using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Bench.Vision;
 

@@ -4,6 +4,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using SpineXR.IO;
 using SpineXR.Reports;
+using SpineXR.Vision.Detection;
+using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Cli.Commands;
 
@@ -19,12 +21,13 @@ public sealed class DemoCommand : ICliCommand
     public ISet<string> Flags => new HashSet<string> { "quick" };
 
     public string Help => """
-        usage: spinexr demo [--out DIR] [--quick] [--studies N] [--seed S] [--detector-minutes M]
+        usage: spinexr demo [--out DIR] [--quick] [--studies N] [--seed S] [--detector-minutes M] [--detector-arch ARCH]
 
         The whole VinDr-SpineXR pipeline on a synthetic dataset, with the `cpu` presets:
           1. data synth          DIR/data          (--studies, default 100; --quick 16)
           2. train classifier    DIR/classifier    (tiny DenseNet, preset cpu)
-          3. train detector      DIR/detector      (Faster R-CNN R18-FPN, preset cpu, time-boxed by --detector-minutes)
+          3. train detector      DIR/detector      (--detector-arch, default faster-rcnn: R18-FPN; preset cpu, time-boxed by
+                                                   --detector-minutes; any `train detector --arch` name)
           4. predict             DIR/predict       (test split: predictions.json, overlays, report.html)
           5. eval                DIR/eval/{classifier,detector,overall} (AUROC and mAP@0.5 with 95% bootstrap CIs)
           6. DIR/summary.json and DIR/report/index.html (tables, ROC/PR/FROC curves, example overlays)
@@ -41,6 +44,9 @@ public sealed class DemoCommand : ICliCommand
         int seed = args.GetInt("seed", 11);
         double detMinutes = args.GetDouble("detector-minutes", quick ? 0.75 : 11);
         if (studies < 4) throw new UsageException("--studies must be at least 4 (both splits need images)");
+        string detArch = args.Get("detector-arch") ?? "faster-rcnn";
+        if (!DetectorRegistry.TryGet(detArch, out _))
+            throw new UsageException($"unknown --detector-arch '{detArch}' (known: {string.Join(", ", DetectorRegistry.Names)})");
 
         string data = Path.Combine(outDir, "data"), cls = Path.Combine(outDir, "classifier"), det = Path.Combine(outDir, "detector");
         string pred = Path.Combine(outDir, "predict"), eval = Path.Combine(outDir, "eval");
@@ -67,7 +73,7 @@ public sealed class DemoCommand : ICliCommand
         if (quick) clsArgs.AddRange(["steps=40", "eval_every=20"]);
         Step("train classifier", [.. clsArgs]);
 
-        var detArgs = new List<string> { "train", "detector", "--arch", "faster-rcnn", "--data", data, "--out", det, "--preset", "cpu",
+        var detArgs = new List<string> { "train", "detector", "--arch", detArch, "--data", data, "--out", det, "--preset", "cpu",
             "max_minutes=" + detMinutes.ToString(CultureInfo.InvariantCulture) };
         if (quick) detArgs.AddRange(["max_iters=60", "eval_every=30"]);
         Step("train detector", [.. detArgs]);
@@ -100,13 +106,13 @@ public sealed class DemoCommand : ICliCommand
         };
         AtomicFile.WriteAllText(Path.Combine(outDir, "summary.json"), summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
 
-        string report = WriteReport(outDir, eval, pred, studies, seed, quick, timings);
+        string report = WriteReport(outDir, eval, pred, studies, seed, quick, timings, detArch);
         PrintSummary(summary);
         Console.WriteLine($"\nsummary: {Path.Combine(outDir, "summary.json")}\nreport:  {report}");
         return worst;
     }
 
-    private static string WriteReport(string outDir, string eval, string pred, int studies, int seed, bool quick, JsonObject timings)
+    private static string WriteReport(string outDir, string eval, string pred, int studies, int seed, bool quick, JsonObject timings, string detArch)
     {
         var plots = Directory.Exists(eval)
             ? Directory.EnumerateFiles(eval, "*.png", SearchOption.AllDirectories).Order(StringComparer.Ordinal)
@@ -129,7 +135,7 @@ public sealed class DemoCommand : ICliCommand
                 examples.Add((png, $"{Path.GetFileName(im.File)}: {im.Verdict}, P(abnormal) {im.P:0.00}, {im.Boxes} box(es)"));
             }
         }
-        string intro = $"Synthetic VinDr-SpineXR-layout dataset ({studies} studies, seed {seed}); classifier and Faster R-CNN detector " +
+        string intro = $"Synthetic VinDr-SpineXR-layout dataset ({studies} studies, seed {seed}); classifier and {detArch} detector " +
                        $"trained with the cpu presets{(quick ? " (quick mode: a few steps, numbers are not meaningful)" : "")}; " +
                        $"metrics on the test split with 95% bootstrap intervals. Total time {timings["total"]} s.";
         string html = DemoReport.Build("SpineXR demo", intro, Path.Combine(eval, "classifier", "metrics.json"),

@@ -1,6 +1,7 @@
 using SpineXR.Vision.Models;
 using SpineXR.Vision.Onnx;
 using SpineXR.Vision.Training;
+using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Cli.Commands;
 

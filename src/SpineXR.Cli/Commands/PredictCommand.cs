@@ -1,4 +1,6 @@
 using System.Globalization;
+using SpineXR.Vision;
+using SpineXR.Jobs;
 using SpineXR.Dicom;
 using SpineXR.Dicom.Web;
 using SpineXR.Inference;

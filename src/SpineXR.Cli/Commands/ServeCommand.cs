@@ -111,21 +111,9 @@ public sealed class ServeCommand : ICliCommand
         if (decodeTimeout is < 1 or > 3600) throw new UsageException($"--decode-timeout-s: {decodeTimeout} is outside 1..3600");
         using var predictor = LoadPredictor(classifiers, detectors, pipeline);
         using var log = accessLog is null or "-" ? null : new StreamWriter(accessLog, append: true);
-        // Uploads are untrusted: every external-library decode (OpenJPEG, CharLS) runs in a helper process under a
-        // deadline, so a stream that aborts or loops costs one killed helper, never the server or a thread for good.
-        // Process-wide settings: set only once the server can start, and put back when it stops (a command that
-        // fails its checks, as in the tests, leaves the process as it found it).
-        var (isolate, timeout) = (DecodeHost.IsolateAllExternalCodecs, DecodeHost.TimeoutSeconds);
-        DecodeHost.IsolateAllExternalCodecs = true;
-        DecodeHost.TimeoutSeconds = decodeTimeout;
-        try
-        {
-            return Serve(options, predictor, accessLog == "-" ? Console.Out : log);
-        }
-        finally
-        {
-            (DecodeHost.IsolateAllExternalCodecs, DecodeHost.TimeoutSeconds) = (isolate, timeout);
-        }
+        // Uploads are untrusted: every external-library decode in a helper process under --decode-timeout-s.
+        options = options with { Decode = args.Services.Decode with { IsolateAllExternalCodecs = true, Timeout = TimeSpan.FromSeconds(decodeTimeout) } };
+        return Serve(options, predictor, accessLog == "-" ? Console.Out : log);
     }
 
     /// <summary>

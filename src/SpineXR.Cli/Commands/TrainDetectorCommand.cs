@@ -1,31 +1,33 @@
 using System.Text.Json;
 using SpineXR.Synthesis;
 using SpineXR.Vision;
+using SpineXR.Vision.Detection;
 using SpineXR.Evaluation;
 using SpineXR.Vision.Detection.Inference;
 using SpineXR.Vision.Detection.Training;
 using SpineXR.Vision.Training;
+using SpineXR.Vision.Data;
+using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Cli.Commands;
 
 /// <summary>`spinexr train detector`: trains Faster R-CNN or RetinaNet on a dataset's train split.</summary>
 public sealed class TrainDetectorCommand : ICliCommand
 {
-    // Every command is instantiated at start-up, so this registers detector inference for `eval detector --model`.
-    static TrainDetectorCommand() => ModelPredictors.Detector ??= DetectorEvaluation.PredictSplit;
-
     public string Name => "train detector";
-    public string Summary => "train a lesion detector (Faster R-CNN or RetinaNet, ResNet-FPN)";
+    public string Summary => "train a lesion detector (Faster R-CNN, RetinaNet, Sparse R-CNN or EfficientDet-D0..D3)";
     public string Help => """
-        usage: spinexr train detector --arch faster-rcnn|retinanet|sparse-rcnn (--data DATASET | --synthetic STUDIES [--synthetic-seed S])
+        usage: spinexr train detector --arch faster-rcnn|retinanet|sparse-rcnn|efficientdet-d0..d3 (--data DATASET | --synthetic STUDIES [--synthetic-seed S])
                                       --out RUN_DIR [--preset paper|cpu] [--config FILE.json] [--init WEIGHTS] [key=value ...]
 
         Trains on the train split (a validation part held out by study, val_fraction), evaluates mAP@0.5 on it every
         eval_every steps, keeps the best model in RUN_DIR/weights.safetensors + model.json, logs RUN_DIR/log.csv and
         checkpoints RUN_DIR/checkpoint/ (run the same command again to resume after a kill).
-          --preset        paper (R50-FPN, 800/1333, lr 1e-3, batch 16, 50k iters) or cpu (narrow R18-FPN, ~400 px; default)
+          --preset        paper (R50-FPN, 800/1333, lr 1e-3, batch 16, 50k iters; EfficientDet: the published Dn at its size)
+                          or cpu (narrow R18-FPN, ~400 px; EfficientDet: D0's graph at 512 px, half-width B0; default)
           --init          torchvision weights: a COCO detector (class layers re-initialised when the class count differs)
-                          or an ImageNet ResNet (backbone only); .pth or .safetensors
+                          or an ImageNet ResNet/EfficientNet (backbone only); an effdet EfficientDet checkpoint (names
+                          mapped); .pth or .safetensors
           --synthetic     train on N synthetic studies rendered in memory (same scenes as `data synth --studies N`)
           key=value       any setting in snake_case, e.g. max_iters=500 lr=0.01 min_sizes=384,416 max_minutes=20
         exit codes: 0 done (or time budget reached, resumable), 1 done but some images failed, 2 bad usage
@@ -34,7 +36,7 @@ public sealed class TrainDetectorCommand : ICliCommand
     public int Run(CliArgs args)
     {
         string arch = args.Require("arch");
-        if (arch is not ("faster-rcnn" or "retinanet" or "sparse-rcnn")) throw new UsageException($"--arch must be faster-rcnn, retinanet or sparse-rcnn, got '{arch}'");
+        if (!DetectorRegistry.TryGet(arch, out _)) throw new UsageException($"unknown --arch '{arch}' (known: {string.Join(", ", DetectorRegistry.Names)})");
         string outDir = args.Require("out");
         string preset = args.Get("preset") ?? "cpu";
         DetectorTrainConfig config;

@@ -164,7 +164,7 @@ public sealed class RetinaNet : nn.Module, IObjectDetector
         {
             var gt = boxes[i];
             var labels = targets[i].Labels.to(ScalarType.Int64);
-            var matched = gt.shape[0] == 0 ? full(anchors.shape[0], -1L, ScalarType.Int64) : _matcher.Match(BoxOps.Iou(gt, anchors));
+            var matched = gt.shape[0] == 0 ? full(anchors.shape[0], -1L, ScalarType.Int64) : _matcher.Match(TensorBoxOps.Iou(gt, anchors));
             var fg = (matched >= 0).nonzero().squeeze(1);
             double numFg = Math.Max(1, fg.numel());
             // classification: one-hot targets on foreground anchors, anchors between thresholds ignored

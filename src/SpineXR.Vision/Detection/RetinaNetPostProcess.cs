@@ -60,13 +60,13 @@ public sealed class RetinaNetPostProcess
                 var anchorIdxs = topkIdxs.div(k, rounding_mode: RoundingMode.floor);
                 var labels = topkIdxs.remainder(k);
                 var b = _coder.DecodeSingle(reg.index_select(0, anchorIdxs), anc.index_select(0, anchorIdxs));
-                b = BoxOps.ClipToImage(b, list.ImageSizes[i].H, list.ImageSizes[i].W);
+                b = TensorBoxOps.ClipToImage(b, list.ImageSizes[i].H, list.ImageSizes[i].W);
                 allBoxes.Add(b); allScores.Add(topScores); allLabels.Add(labels);
             }
             var boxes = cat(allBoxes, 0);
             var sc = cat(allScores, 0);
             var lb = cat(allLabels, 0);
-            var keep = Nms.Batched(boxes, sc, lb, _config.NmsThresh);
+            var keep = TensorNms.Batched(boxes, sc, lb, _config.NmsThresh);
             keep = keep.narrow(0, 0, Math.Min(_config.DetectionsPerImage, keep.shape[0]));
             var outBoxes = GeneralizedRCNNTransform.ResizeBoxes(boxes.index_select(0, keep), list.ImageSizes[i], originalSizes[i]);
             result.Add(new DetectionOutput(outBoxes.MoveToOuterDisposeScope(), sc.index_select(0, keep).MoveToOuterDisposeScope(), lb.index_select(0, keep).MoveToOuterDisposeScope()));

@@ -10,15 +10,15 @@ using SpineXR.Vision.Models;
 using SpineXR.Vision.Onnx;
 using SpineXR.Imaging;
 using SpineXR.Vision.Preprocessing;
-using SpineXR.Vision.Training;
 using SpineXR.Vision.Weights;
 using TorchSharp;
 using static TorchSharp.torch;
+using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Vision.Inference;
 
 /// <summary>One image's verdict. <see cref="Logit"/> is NaN and <see cref="Error"/> set when the image could not be read.</summary>
-public sealed record ClassifierPrediction(string ImageId, double Logit, string? Error = null)
+public sealed record ClassifierOutput(string ImageId, double Logit, string? Error = null)
 {
     /// <summary>P(abnormal) = sigmoid(logit).</summary>
     public double Probability => 1 / (1 + Math.Exp(-Logit));
@@ -77,23 +77,23 @@ public sealed class Classifier : IDisposable
 
     /// <summary>
     /// Predicts every image, <paramref name="batchSize"/> at a time, decoding on <paramref name="workers"/> threads ahead of the model.
-    /// Unreadable images get a prediction with <see cref="ClassifierPrediction.Error"/> set; the rest go on.
+    /// Unreadable images get a prediction with <see cref="ClassifierOutput.Error"/> set; the rest go on.
     /// </summary>
-    public IReadOnlyList<ClassifierPrediction> Predict(IReadOnlyList<(string ImageId, Func<GrayImage> Load)> images,
+    public IReadOnlyList<ClassifierOutput> Predict(IReadOnlyList<(string ImageId, Func<GrayImage> Load)> images,
         int batchSize = 16, bool hflipTta = false, int workers = 0, Diagnostics.ProgressReporter? progress = null)
     {
         var loads = images.Select(i => i.Load).ToList();
         var (logits, failed) = _onnx is { } onnx
             ? PredictLogits(onnx.FirstLogits, Transform, loads, batchSize, hflipTta, workers, progress)
             : PredictLogits(_model!, Transform, loads, batchSize, hflipTta, workers, progress);
-        return images.Select((im, i) => new ClassifierPrediction(im.ImageId, logits[i], failed.TryGetValue(i, out var why) ? why : null)).ToList();
+        return images.Select((im, i) => new ClassifierOutput(im.ImageId, logits[i], failed.TryGetValue(i, out var why) ? why : null)).ToList();
     }
 
     /// <summary>
     /// Predicts DICOM files (reference 8-bit conversion, stretched to the input size; cached in <paramref name="cacheDirectory"/>
     /// when given). The image id is the file name without extension. Unreadable files come back with an error, never an exception.
     /// </summary>
-    public IReadOnlyList<ClassifierPrediction> PredictFiles(IReadOnlyList<string> dicomPaths, int batchSize = 16, bool hflipTta = false,
+    public IReadOnlyList<ClassifierOutput> PredictFiles(IReadOnlyList<string> dicomPaths, int batchSize = 16, bool hflipTta = false,
         int workers = 0, string? cacheDirectory = null, Diagnostics.ProgressReporter? progress = null)
     {
         var loader = new ImageLoader(new ImageLoadOptions { Size = Card.InputSize, Mode = ResizeMode.Stretch, Bits = 8 }, cacheDirectory);
@@ -176,7 +176,7 @@ public sealed class Classifier : IDisposable
     public static int DefaultWorkers(int workers) => workers > 0 ? workers : Math.Max(1, Environment.ProcessorCount / 2);
 
     /// <summary>Writes the classifier predictions CSV of docs/design.md: <c>image_id, abnormal_prob, logit</c> (readable images only), atomically.</summary>
-    public static void WritePredictionsCsv(string path, IEnumerable<ClassifierPrediction> predictions)
+    public static void WritePredictionsCsv(string path, IEnumerable<ClassifierOutput> predictions)
     {
         var sb = new StringBuilder("image_id,abnormal_prob,logit\n");
         foreach (var p in predictions.Where(p => p.Ok))

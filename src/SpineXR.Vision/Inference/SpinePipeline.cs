@@ -2,11 +2,11 @@
 // the logits (official ensemble_classifier.py), detector ensemble by weighted boxes fusion, then the decision rule
 // of spine/eval_overall.py: an image called normal keeps only boxes scoring >= keep, an abnormal one keeps all.
 using SpineXR.Boxes;
-using BoxDetection = SpineXR.Boxes.Detection;
 using SpineXR.Inference;
 using SpineXR.Vision.Detection.Inference;
-using SpineXR.Vision.Detection.Training;
 using SpineXR.Imaging;
+using SpineXR.Vision.Data;
+using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Vision.Inference;
 
@@ -125,7 +125,7 @@ public sealed class SpinePipeline : ISpinePredictor
             cancellationToken.ThrowIfCancellationRequested();
             double[] logits = ClassifierLogits(batch);
             cancellationToken.ThrowIfCancellationRequested();
-            BoxDetection[][] boxes = DetectorBoxes(batch);
+            ScoredBox[][] boxes = DetectorBoxes(batch);
             var result = new ImagePrediction[batch.Count];
             for (int i = 0; i < batch.Count; i++)
             {
@@ -168,21 +168,21 @@ public sealed class SpinePipeline : ISpinePredictor
     }
 
     /// <summary>Each detector on the batch at its own input size; several detectors fused by WBF per image.</summary>
-    private BoxDetection[][] DetectorBoxes(IReadOnlyList<SpineImage> batch)
+    private ScoredBox[][] DetectorBoxes(IReadOnlyList<SpineImage> batch)
     {
-        var perModel = new List<List<BoxDetection[]>>();
+        var perModel = new List<List<ScoredBox[]>>();
         foreach (var d in _detectors)
         {
             int shortSide = d.Config.MinSizes[^1];
             var images = batch.Select(b => ImageResize.ToShortSide(ToFloat(b), shortSide)).ToList();
             perModel.Add(d.Predict(images));
         }
-        var result = new BoxDetection[batch.Count][];
+        var result = new ScoredBox[batch.Count][];
         for (int i = 0; i < batch.Count; i++)
         {
             result[i] = perModel.Count == 1
                 ? perModel[0][i]
-                : WeightedBoxesFusion.Fuse(perModel.Select(m => (IReadOnlyList<BoxDetection>)m[i]).ToList(), batch[i].OriginalWidth, batch[i].OriginalHeight, _options.Fusion);
+                : WeightedBoxesFusion.Fuse(perModel.Select(m => (IReadOnlyList<ScoredBox>)m[i]).ToList(), batch[i].OriginalWidth, batch[i].OriginalHeight, _options.Fusion);
         }
         return result;
     }

@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace SpineXR.Vision.Models;
 
 /// <summary>
-/// The image classifiers (DenseNet-121/169/201 and the tiny test variant; ResNet-18/34/50 as lighter options):
+/// The image classifiers (DenseNet-121/169/201 and the tiny test variant; ResNet-18/34/50 and EfficientNet-B0..B3 as other options):
 /// building by name, the name of the head (skipped when fine-tuning from ImageNet), and `model run` (logits to <c>output.npy</c>).
 /// </summary>
 public sealed class ClassifierArchitectures : IRunnableArchitecture
@@ -14,14 +14,17 @@ public sealed class ClassifierArchitectures : IRunnableArchitecture
     private static readonly string[] ResNets = ["resnet18", "resnet34", "resnet50"];
 
     /// <summary>All classifier names.</summary>
-    public static IReadOnlyList<string> All { get; } = [.. DenseNets.Variants.Keys, .. ResNets];
+    public static IReadOnlyList<string> All { get; } = [.. DenseNets.Variants.Keys, .. ResNets, .. EfficientNets.Variants.Keys];
 
     public IReadOnlyList<string> Names => All;
 
     public static bool IsKnown(string arch) => All.Contains(arch);
 
-    /// <summary>Prefix of the head's state-dict keys: <c>classifier.</c> for DenseNets, <c>fc.</c> for ResNets.</summary>
-    public static string HeadPrefix(string arch) => arch.StartsWith("resnet", StringComparison.Ordinal) ? "fc." : "classifier.";
+    /// <summary>Prefix of the head's state-dict keys: <c>classifier.</c> for DenseNets, <c>fc.</c> for ResNets, <c>classifier.1.</c> for EfficientNets.</summary>
+    public static string HeadPrefix(string arch) =>
+        arch.StartsWith("resnet", StringComparison.Ordinal) ? "fc."
+        : EfficientNets.Variants.ContainsKey(arch) ? "classifier.1."
+        : "classifier.";
 
     /// <summary>A freshly initialised classifier with <paramref name="numClasses"/> logits.</summary>
     public static nn.Module<Tensor, Tensor> Create(string arch, int numClasses) => arch switch
@@ -30,6 +33,7 @@ public sealed class ClassifierArchitectures : IRunnableArchitecture
         "resnet34" => ResNet.ResNet34(numClasses),
         "resnet50" => ResNet.ResNet50(numClasses),
         _ when DenseNets.Variants.ContainsKey(arch) => DenseNets.Create(arch, numClasses),
+        _ when EfficientNets.Variants.ContainsKey(arch) => EfficientNets.Create(arch, numClasses),
         _ => throw new ArgumentException($"unknown classifier '{arch}' (known: {string.Join(", ", All)})", nameof(arch)),
     };
 

@@ -1,8 +1,8 @@
 // `spinexr model export RUN --format onnx`: a classifier run directory (model.json + weights.safetensors) to one .onnx file.
 using System.Globalization;
 using SpineXR.Vision.Models;
-using SpineXR.Vision.Training;
 using SpineXR.Vision.Weights;
+using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Vision.Onnx;
 

@@ -2,9 +2,8 @@
 using System.Globalization;
 using System.Text.Json;
 using SpineXR.Vision.Detection;
-using SpineXR.Vision.Detection.Training;
-using SpineXR.Vision.Training;
 using SpineXR.Vision.Weights;
+using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Vision.Onnx;
 
@@ -34,7 +33,7 @@ public static class DetectorOnnxExport
         var metadata = new Dictionary<string, string>
         {
             ["spinexr.task"] = card.Task,
-            ["spinexr.architecture"] = DetectorTrainer.ArchitectureName(config),
+            ["spinexr.architecture"] = card.Architecture,
             ["spinexr.classes"] = string.Join(',', card.Classes),
             ["spinexr.min_size"] = config.MinSizes[^1].ToString(inv),
             ["spinexr.max_size"] = config.MaxSize.ToString(inv),

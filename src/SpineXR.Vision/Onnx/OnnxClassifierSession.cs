@@ -27,7 +27,7 @@ public sealed class OnnxClassifierSession : IDisposable
     }
 
     /// <summary>Opens and checks <c>RUN/model.onnx</c> (<see cref="OnnxRunModel.Open"/>) for a card of input size <paramref name="inputSize"/>.</summary>
-    public static OnnxClassifierSession Open(string runDir, Inference.InferenceDevice device, int inputSize)
+    public static OnnxClassifierSession Open(string runDir, InferenceDevice device, int inputSize)
     {
         var session = OnnxRunModel.Open(runDir, device);
         try { return new OnnxClassifierSession(session, Path.Combine(runDir, OnnxRunModel.FileName), inputSize); }

@@ -3,7 +3,6 @@
 // metadata, and opening compares it with the weights on disk, so a retrained run never serves a stale graph.
 using System.Security.Cryptography;
 using Microsoft.ML.OnnxRuntime;
-using SpineXR.Vision.Inference;
 
 namespace SpineXR.Vision.Onnx;
 

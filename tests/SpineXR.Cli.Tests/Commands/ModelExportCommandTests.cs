@@ -3,6 +3,7 @@ using SpineXR.Vision;
 using SpineXR.Vision.Models;
 using SpineXR.Vision.Training;
 using SpineXR.Vision.Weights;
+using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Cli.Tests.Commands;
 
@@ -53,7 +54,7 @@ public class ModelExportCommandTests : IDisposable
         // a Faster R-CNN run: no exporter yet (weights are not needed to say so)
         string run = Path.Combine(_dir, "frcnn");
         Directory.CreateDirectory(run);
-        SpineXR.Vision.Detection.Training.DetectorTrainer.Card(SpineXR.Vision.Detection.Training.DetectorTrainConfig.Cpu("faster-rcnn"), ["a"], "test", null).Save(run);
+        SpineXR.Vision.Detection.Training.DetectorTrainer.Card(SpineXR.Vision.Configuration.DetectorTrainConfig.Cpu("faster-rcnn"), ["a"], "test", null).Save(run);
         string onnx = Path.Combine(_dir, "m.onnx");
         Assert.Contains("--format", Assert.Throws<UsageException>(() => Program.Run(["model", "export", run, "--out", onnx])).Message);
         Assert.Contains("tflite", Assert.Throws<UsageException>(() => Program.Run(["model", "export", run, "--format", "tflite", "--out", onnx])).Message);

@@ -6,6 +6,7 @@ using SpineXR.Vision.Detection.Training;
 using SpineXR.Vision.Models;
 using SpineXR.Vision.Training;
 using SpineXR.Vision.Weights;
+using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Cli.Tests.Commands;
 

@@ -6,6 +6,7 @@ using SpineXR.Vision.Training;
 using SpineXR.Vision.Weights;
 using TorchSharp;
 using Xunit.Abstractions;
+using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Vision.Tests.Onnx;
 

@@ -39,7 +39,7 @@ public sealed class OnnxTorchExportTests
         using var model = (DenseNet)ClassifierArchitectures.Build("densenet_tiny", weights);
         StateDict.Load(model, weights);
         foreach (var t in weights.Values) t.Dispose();
-        using var options = OnnxRunModel.Options(SpineXR.Vision.Inference.InferenceDevice.Cpu);
+        using var options = OnnxRunModel.Options(SpineXR.Vision.InferenceDevice.Cpu);
         using var ours = new InferenceSession(DenseNetOnnxExporter.Build(model).ToByteArray(), options);
         using var theirs = new InferenceSession(Fixtures.Path("Models", "densenet_tiny_torch.onnx"), options);
 

@@ -42,7 +42,7 @@ public sealed class ResNetOnnxExporterTests
         using (no_grad())
         using (var y = model.call(x)) expected = y.contiguous().data<float>().ToArray();
 
-        using var options = OnnxRunModel.Options(SpineXR.Vision.Inference.InferenceDevice.Cpu);
+        using var options = OnnxRunModel.Options(InferenceDevice.Cpu);
         using var session = new InferenceSession(ResNetOnnxExporter.Build(model).ToByteArray(), options);
         using var input = OrtValue.CreateTensorValueFromMemory(x.data<float>().ToArray(), [2, 3, 64, 64]);
         using var runOptions = new RunOptions();

@@ -9,6 +9,8 @@ using SpineXR.Vision.Weights;
 using TorchSharp;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
+using SpineXR.Vision.Data;
+using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Vision.Tests.Onnx;
 

@@ -4,13 +4,11 @@
 // boxes fusion (Solovyev et al., 2021).
 using System.Text.Json;
 using SpineXR.Boxes;
-using BoxDetection = SpineXR.Boxes.Detection;
-using SpineXR.Vision.Detection.Training;
-using SpineXR.Vision.Inference;
 using SpineXR.Vision.Onnx;
-using SpineXR.Vision.Training;
 using SpineXR.Vision.Weights;
 using static TorchSharp.torch;
+using SpineXR.Vision.Data;
+using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Vision.Detection.Inference;
 
@@ -79,9 +77,9 @@ public sealed class Detector : IDisposable
     }
 
     /// <summary>Detections per image (xyxy in the images' original pixels, class ids 0-based, by decreasing score).</summary>
-    public List<BoxDetection[]> Predict(IReadOnlyList<GrayImageF> images)
+    public List<ScoredBox[]> Predict(IReadOnlyList<GrayImageF> images)
     {
-        var result = new List<BoxDetection[]>(images.Count);
+        var result = new List<ScoredBox[]>(images.Count);
         for (int s = 0; s < images.Count; s += BatchSize)
         {
             var batch = images.Skip(s).Take(BatchSize).ToList();
@@ -101,7 +99,7 @@ public sealed class Detector : IDisposable
         return result;
     }
 
-    private List<BoxDetection[]> Forward(IReadOnlyList<GrayImageF> batch, bool flip)
+    private List<ScoredBox[]> Forward(IReadOnlyList<GrayImageF> batch, bool flip)
     {
         using var scope = NewDisposeScope();
         var tensors = batch.Select(im =>
@@ -112,19 +110,19 @@ public sealed class Detector : IDisposable
             return t.expand(3, im.Height, im.Width);
         }).ToArray();
         var dets = _model.Detect(tensors);
-        var result = new List<BoxDetection[]>();
+        var result = new List<ScoredBox[]>();
         for (int i = 0; i < batch.Count; i++)
         {
             var b = TensorArrays.Read<float>(dets[i].Boxes);
             var sc = TensorArrays.Read<float>(dets[i].Scores);
             var lb = TensorArrays.Read<long>(dets[i].Labels);
             float inv = 1f / batch[i].Scale, w = batch[i].Width;
-            var list = new BoxDetection[sc.Length];
+            var list = new ScoredBox[sc.Length];
             for (int k = 0; k < sc.Length; k++)
             {
                 float x1 = b[4 * k], x2 = b[4 * k + 2];
                 if (flip) (x1, x2) = (w - x2, w - x1);
-                list[k] = new BoxDetection(new BoxF(x1 * inv, b[4 * k + 1] * inv, x2 * inv, b[4 * k + 3] * inv), (int)lb[k] - _model.FirstClassLabel, sc[k]);
+                list[k] = new ScoredBox(new BoxF(x1 * inv, b[4 * k + 1] * inv, x2 * inv, b[4 * k + 3] * inv), (int)lb[k] - _model.FirstClassLabel, sc[k]);
             }
             result.Add(list);
         }

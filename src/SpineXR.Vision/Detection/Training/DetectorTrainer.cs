@@ -16,6 +16,8 @@ using SpineXR.Vision.Training;
 using SpineXR.Vision.Weights;
 using TorchSharp;
 using static TorchSharp.torch;
+using SpineXR.Vision.Data;
+using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Vision.Detection.Training;
 
@@ -77,13 +79,12 @@ public sealed class DetectorTrainer
         _log.WriteLine($"train images {train.Count}, validation images {val.Count}");
 
         torch.manual_seed(_c.Seed);
-        using var module = _c.BuildModel(_classes.Count);
+        var arch = DetectorRegistry.Get(_c.Arch);
+        using var module = arch.Build(_c, _classes.Count);
         var parameters = module.parameters().Where(p => p.requires_grad).ToList();
-        using TorchSharp.Modules.OptimizerHelper opt = module is SparseRcnn
-            ? torch.optim.AdamW(parameters, _c.Lr, weight_decay: _c.WeightDecay)
-            : torch.optim.SGD(parameters, _c.Lr, momentum: _c.Momentum, weight_decay: _c.WeightDecay);
+        using TorchSharp.Modules.OptimizerHelper opt = arch.Optimizer(parameters, _c);
         if (InitWeights is not null && Checkpoint.LatestStep(run.CheckpointDir) is null)
-            _log.WriteLine(module is SparseRcnn sparse ? SparseRcnnWeights.LoadFile(sparse, InitWeights).ToString() : DetectorInit.Apply(module, InitWeights));
+            _log.WriteLine(arch.Init(module, InitWeights));
 
         string dataHash = DataHash(_train.Samples);
         var sampler = new RepeatFactorSampler(train.Indices.Select(i => _train.Samples[i].Classes).ToList(), _classes.Count, _c.RepeatThreshold);
@@ -134,8 +135,7 @@ public sealed class DetectorTrainer
             _next = step + 1 < _lastStep ? Task.Run(() => trainer.MakeBatch(train, sampler, step + 1)) : null;
             if (train.AllFailed) throw new InvalidOperationException($"no trainable images: all {train.Count} failed to load");
             var c = trainer._c;
-            if (module is SparseRcnn sparseModel)
-                sparseModel.Criterion.TargetRepeats = trainer.DecaysPassed(step, context.ElapsedSeconds / 60) == 0 ? c.SparseOneToMany : 1;
+            DetectorRegistry.Get(c.Arch).BeforeStep(module, c, trainer.DecaysPassed(step, context.ElapsedSeconds / 60));
             module.train();
             if (batch.Count == 0) return StepResult.Empty;
             var model = (IObjectDetector)module;
@@ -245,7 +245,7 @@ public sealed class DetectorTrainer
     public static ModelCard Card(DetectorTrainConfig config, IReadOnlyList<string> classes, string dataHash, Dictionary<string, double>? metrics) =>
         new(ModelCard.DetectionTask, ArchitectureName(config), classes.ToArray(), 0, null!, null!, null!, null!)
         {
-            LabelOffset = config.Arch == "faster-rcnn" ? 1 : 0,
+            LabelOffset = DetectorRegistry.Get(config.Arch).LabelOffset,
             Input = new DetectorInput(config.MinSizes[^1], config.MaxSize),
             Normalisation = new Normalisation([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
             Config = JsonSerializer.SerializeToElement(config, ConfigBinder.Json),
@@ -253,14 +253,8 @@ public sealed class DetectorTrainer
             Metrics = metrics,
         };
 
-    /// <summary>torchvision-style name of the configured network, e.g. fasterrcnn_resnet18_fpn.</summary>
-    public static string ArchitectureName(DetectorTrainConfig c) => c.Arch switch
-    {
-        "faster-rcnn" => $"fasterrcnn_{c.Backbone}_fpn",
-        "sparse-rcnn" => $"sparse_rcnn_{c.Backbone}_fpn",
-        "retinanet" => $"retinanet_{c.Backbone}_fpn",
-        _ => throw new ArgumentException($"unknown detector architecture '{c.Arch}'"),
-    };
+    /// <summary>torchvision-style name of the configured network, e.g. fasterrcnn_resnet18_fpn or efficientdet_d0 (<see cref="DetectorRegistry"/>).</summary>
+    public static string ArchitectureName(DetectorTrainConfig c) => DetectorRegistry.Get(c.Arch).CardName(c);
 
     /// <summary>
     /// Some images of a source, loaded when asked for (in parallel, scaled to a short side, boxes scaled with them).

@@ -4,10 +4,11 @@ using System.Text.Json;
 using System.Threading.Channels;
 using SpineXR.Diagnostics;
 using SpineXR.Evaluation;
+using SpineXR.Inference;
 using SpineXR.IO;
 using SpineXR.Reports;
 
-namespace SpineXR.Inference;
+namespace SpineXR.Jobs;
 
 /// <summary>Options of a `spinexr predict` run.</summary>
 public sealed record PredictionJobOptions

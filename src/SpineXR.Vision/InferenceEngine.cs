@@ -1,5 +1,5 @@
 // Engine and device of an inference run, as `predict` and `serve` take them (--backend, --device; docs/onnx.md).
-namespace SpineXR.Vision.Inference;
+namespace SpineXR.Vision;
 
 /// <summary>Engine and device of an inference run; the default is libtorch on the CPU.</summary>
 public sealed record InferenceEngine

@@ -1,7 +1,7 @@
 using SpineXR.Imaging;
 using SpineXR.Vision.Preprocessing;
 
-namespace SpineXR.Vision.Training;
+namespace SpineXR.Vision.Data;
 
 /// <summary>One labelled image for the classifier; <see cref="Load"/> decodes it on a loader thread and may throw for unreadable files.</summary>
 /// <param name="ImageId">The image's id (DICOM SOP Instance UID or file stem).</param>

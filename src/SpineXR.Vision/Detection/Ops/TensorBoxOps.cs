@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace SpineXR.Vision.Detection.Ops;
 
 /// <summary>Tensor box operations: area, pairwise IoU, clipping, small-box removal.</summary>
-public static class BoxOps
+public static class TensorBoxOps
 {
     /// <summary>(N, 4) -> (N) areas.</summary>
     public static Tensor Area(Tensor boxes) =>

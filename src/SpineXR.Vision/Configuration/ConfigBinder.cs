@@ -4,7 +4,7 @@ using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace SpineXR.Vision.Training;
+namespace SpineXR.Vision.Configuration;
 
 /// <summary>Binds JSON files and <c>key=value</c> overrides onto a config record; keys are snake_case property names.</summary>
 public static class ConfigBinder

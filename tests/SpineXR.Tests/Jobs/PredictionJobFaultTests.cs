@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using System.Text.Json;
+using SpineXR.Jobs;
 using SpineXR.Inference;
 
-namespace SpineXR.Tests.Inference;
+namespace SpineXR.Tests.Jobs;
 
 /// <summary>
 /// `predict` under faults: a writer that throws something other than I/O, a disk that refuses every write, a run

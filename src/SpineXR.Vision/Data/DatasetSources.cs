@@ -2,8 +2,9 @@
 // zero-area dropped) and its cached image loader (reference 8-bit conversion, shortest-edge resize).
 using SpineXR.Data;
 using SpineXR.Imaging;
+using SpineXR.Vision.Configuration;
 
-namespace SpineXR.Vision.Detection.Training;
+namespace SpineXR.Vision.Data;
 
 /// <summary>Images of a dataset split, loaded through <see cref="ImageLoader"/>.</summary>
 public sealed class DatasetDetectionSource : IDetectionDataSource

@@ -1,20 +1,22 @@
 // Training configuration of the lesion detectors. Presets: `paper` follows VinDr-SpineXR (R50-FPN, 800/1333, SGD lr 1e-3,
 // batch 16, 50k iterations, repeat-factor sampling t=0.1, images without boxes left out); `cpu` is a narrow ResNet-18-FPN
-// at ~400 px that learns the synthetic data in tens of minutes on two cores.
+// at ~400 px that learns the synthetic data in tens of minutes on two cores. Each architecture's registry entry
+// (DetectorRegistry) adjusts both presets to itself.
 using System.Globalization;
 using System.Reflection;
+using System.Text.Json.Serialization;
+using SpineXR.Vision.Detection;
 using SpineXR.Vision.Models;
-using SpineXR.Vision.Training;
 
-namespace SpineXR.Vision.Detection.Training;
+namespace SpineXR.Vision.Configuration;
 
 /// <summary>Everything a detector training run depends on; every property can be overridden by `key=value` (snake_case).</summary>
 public sealed record DetectorTrainConfig
 {
-    /// <summary>"faster-rcnn" or "retinanet".</summary>
+    /// <summary>A <see cref="DetectorRegistry"/> name: faster-rcnn, retinanet, sparse-rcnn, efficientdet-d0 .. efficientdet-d3.</summary>
     public string Arch { get; init; } = "faster-rcnn";
 
-    /// <summary>resnet18, resnet34, resnet50 or resnet101.</summary>
+    /// <summary>resnet18, resnet34, resnet50 or resnet101; efficientnet_b0 .. efficientnet_b3 for EfficientDet.</summary>
     public string Backbone { get; init; } = "resnet50";
 
     /// <summary>Stem/stage-1 width of the ResNet (64 = torchvision's; smaller gives a narrow, faster network that cannot load ImageNet weights).</summary>
@@ -110,6 +112,26 @@ public sealed record DetectorTrainConfig
     /// </summary>
     public int SparseOneToMany { get; init; } = 1;
 
+    /// <summary>EfficientDet: backbone width multiplier on top of the variant's own (null = 1, the published network).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? BackboneWidth { get; init; }
+
+    /// <summary>EfficientDet: backbone depth multiplier on top of the variant's own (null = 1, the published network).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? BackboneDepth { get; init; }
+
+    /// <summary>EfficientDet: BiFPN cells (null = the published count: D0 3, D1 4, D2 5, D3 6).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? BifpnRepeats { get; init; }
+
+    /// <summary>EfficientDet: separable convs in the class and box nets (null = the published count: D0-D2 3, D3 4).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? HeadRepeats { get; init; }
+
+    /// <summary>EfficientDet: anchor side over the level's stride at octave scale 1 (null = the published 4).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? AnchorScale { get; init; }
+
     /// <summary>Horizontal-flip test-time augmentation, merged by weighted boxes fusion.</summary>
     public bool Tta { get; init; }
 
@@ -118,15 +140,11 @@ public sealed record DetectorTrainConfig
     /// <summary>Torch intra-op threads; 0 = library default.</summary>
     public int Threads { get; init; }
 
-    /// <summary>The official configuration (see docs/design.md).</summary>
-    public static DetectorTrainConfig Paper(string arch) => arch == "sparse-rcnn"
-        // Official Sparse R-CNN solver: AdamW 2.5e-5, weight decay 1e-4, full-model gradient clipping at 1.0; NMS 0.7
-        // as the official VinDr-SpineXR evaluation.
-        ? new() { Arch = arch, Lr = SparseRcnnTraining.DefaultLearningRate, ClipGradNorm = SparseRcnnTraining.DefaultClipNorm, SparseNms = 0.7 }
-        : new() { Arch = arch };
+    /// <summary>The official configuration (see docs/design.md), adjusted by the architecture's registry entry.</summary>
+    public static DetectorTrainConfig Paper(string arch) => DetectorRegistry.Get(arch).Paper(new() { Arch = arch });
 
-    /// <summary>Small, from-scratch configuration for two CPU cores (the demo).</summary>
-    public static DetectorTrainConfig Cpu(string arch) => new()
+    /// <summary>Small, from-scratch configuration for two CPU cores (the demo), adjusted by the architecture's registry entry.</summary>
+    public static DetectorTrainConfig Cpu(string arch) => DetectorRegistry.Get(arch).Cpu(new()
     {
         Arch = arch,
         Backbone = "resnet18",
@@ -139,18 +157,13 @@ public sealed record DetectorTrainConfig
         MaxSize = 640,
         AnchorSizes = [16, 32, 64, 128, 256],
         BatchSize = 4,
-        Lr = arch switch { "retinanet" => 0.01, "sparse-rcnn" => 2e-4, _ => 0.02 },
-        ClipGradNorm = arch == "sparse-rcnn" ? SparseRcnnTraining.DefaultClipNorm : 10,
-        // Sparse R-CNN from scratch in an hour: hybrid matching (each box taken by up to 6 proposals until the first
-        // decay, then one-to-one) and the official evaluation's NMS 0.7 for the duplicates the short one-to-one phase
-        // leaves (docs/training.md: validation 0.17 at step 500 against 0.03 one-to-one; test 0.54 vs 0.34 without NMS).
-        SparseOneToMany = arch == "sparse-rcnn" ? 6 : 1,
-        SparseNms = arch == "sparse-rcnn" ? 0.7 : 0,
+        Lr = 0.02,
+        ClipGradNorm = 10,
         WarmupIters = 100,
         Steps = [1400, 1800],
         MaxIters = 2000,
-        // the issues' budgets on two cores: 30 minutes for Faster R-CNN and RetinaNet, 60 for Sparse R-CNN
-        MaxMinutes = arch == "sparse-rcnn" ? 58 : 28,
+        // the issues' budget on two cores: 30 minutes (Sparse R-CNN's entry gives itself 60)
+        MaxMinutes = 28,
         EvalEvery = 250,
         CheckpointEvery = 100,
         LogEvery = 10,
@@ -160,7 +173,7 @@ public sealed record DetectorTrainConfig
         RpnPostNmsTopNTrain = 500,
         RpnPreNmsTopNTest = 500,
         RpnPostNmsTopNTest = 300,
-    };
+    });
 
     public static DetectorTrainConfig Preset(string name, string arch) => name switch
     {
@@ -172,8 +185,9 @@ public sealed record DetectorTrainConfig
     /// <summary>Checks every field; ArgumentException names the field.</summary>
     public DetectorTrainConfig Validate()
     {
-        if (Arch is not ("faster-rcnn" or "retinanet" or "sparse-rcnn")) throw new ArgumentException("must be faster-rcnn, retinanet or sparse-rcnn", nameof(Arch));
-        _ = ResNetConfig.FromName(Backbone);
+        if (!DetectorRegistry.TryGet(Arch, out var arch))
+            throw new ArgumentException($"unknown detector architecture '{Arch}' (known: {string.Join(", ", DetectorRegistry.Names)})", nameof(Arch));
+        arch.Validate(this);
         if (BaseWidth < 4) throw new ArgumentException("must be >= 4", nameof(BaseWidth));
         if (MinSizes.Length == 0 || MinSizes.Any(s => s < 32)) throw new ArgumentException("sizes >= 32", nameof(MinSizes));
         if (MaxSize < MinSizes.Max()) throw new ArgumentException("must be >= the largest min size", nameof(MaxSize));
@@ -195,37 +209,7 @@ public sealed record DetectorTrainConfig
     public DetectorTrainConfig With(IEnumerable<KeyValuePair<string, string>> overrides) => ConfigBinder.ApplyOverrides(this, overrides);
 
     /// <summary>Builds the untrained model this configuration describes, for <paramref name="numClasses"/> object classes.</summary>
-    public TorchSharp.torch.nn.Module BuildModel(int numClasses)
-    {
-        var body = ResNetConfig.FromName(Backbone) with { BaseWidth = BaseWidth, NumClasses = 0, Norm = FrozenBatchNorm ? NormKind.FrozenBatchNorm : NormKind.BatchNorm };
-        if (Arch == "sparse-rcnn")
-            return new SparseRcnn(SparseRcnnConfig.ForBackbone(numClasses,
-                new FpnBackboneConfig { Body = body, OutChannels = FpnChannels, TrainableLayers = TrainableLayers }, MinSizes, MaxSize) with
-            {
-                NumStages = SparseStages,
-                NmsThreshold = SparseNms > 0 ? SparseNms : null,
-                ProposalInit = SparseProposalInit == "grid" ? ProposalInit.Grid : ProposalInit.Image,
-            });
-        if (Arch == "faster-rcnn")
-        {
-            return new FasterRCNN(new FasterRcnnConfig
-            {
-                NumClasses = numClasses + 1,
-                MinSize = MinSizes,
-                MaxSize = MaxSize,
-                AnchorSizes = AnchorSizes,
-                Backbone = new FpnBackboneConfig { Body = body, OutChannels = FpnChannels, TrainableLayers = TrainableLayers },
-                Rpn = new RpnConfig
-                {
-                    BatchSizePerImage = RpnBatchSizePerImage,
-                    PreNmsTopNTrain = RpnPreNmsTopNTrain, PostNmsTopNTrain = RpnPostNmsTopNTrain,
-                    PreNmsTopNTest = RpnPreNmsTopNTest, PostNmsTopNTest = RpnPostNmsTopNTest,
-                },
-                RoIHeads = new RoIHeadsConfig { BatchSizePerImage = RoiBatchSizePerImage, RepresentationSize = RepresentationSize },
-            });
-        }
-        return new RetinaNet(ToRetinaNetConfig(numClasses));
-    }
+    public TorchSharp.torch.nn.Module BuildModel(int numClasses) => DetectorRegistry.Get(Arch).Build(this, numClasses);
 
     /// <summary>The RetinaNet this configuration describes (also what the ONNX backend post-processes with).</summary>
     public RetinaNetConfig ToRetinaNetConfig(int numClasses)

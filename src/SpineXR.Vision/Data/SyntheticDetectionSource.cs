@@ -2,7 +2,7 @@
 // split as `spinexr data synth` with the same seed, rendered on demand, windowed to [0, 1] without DICOM encoding.
 using SpineXR.Synthesis;
 
-namespace SpineXR.Vision.Detection.Training;
+namespace SpineXR.Vision.Data;
 
 /// <summary>
 /// Synthetic images of one split, rendered when first loaded and kept in a disk cache (float32, exact), so training

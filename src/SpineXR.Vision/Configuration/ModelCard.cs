@@ -6,7 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using SpineXR.IO;
 
-namespace SpineXR.Vision.Training;
+namespace SpineXR.Vision.Configuration;
 
 /// <summary>Where a trained model came from: data, configuration, code version, time.</summary>
 public sealed record Provenance(

@@ -1,6 +1,6 @@
 using SpineXR.Boxes;
 
-namespace SpineXR.Vision.Detection.Training;
+namespace SpineXR.Vision.Data;
 
 /// <summary>A grayscale image in [0, 1] (row-major, Width x Height) scaled by <see cref="Scale"/> from its original pixels.</summary>
 public sealed record GrayImageF(float[] Pixels, int Width, int Height, float Scale = 1f);

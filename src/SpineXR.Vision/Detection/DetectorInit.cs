@@ -3,7 +3,7 @@
 using SpineXR.Vision.Weights;
 using static TorchSharp.torch;
 
-namespace SpineXR.Vision.Detection.Training;
+namespace SpineXR.Vision.Detection;
 
 /// <summary>Initialises a detector from published torchvision weights.</summary>
 public static class DetectorInit

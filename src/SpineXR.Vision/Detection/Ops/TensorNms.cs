@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace SpineXR.Vision.Detection.Ops;
 
 /// <summary>NMS over CPU tensors, the pairwise loop in C#.</summary>
-public static class Nms
+public static class TensorNms
 {
     /// <summary>Indices (int64) of kept boxes, by decreasing score.</summary>
     public static Tensor Run(Tensor boxes, Tensor scores, double iouThreshold)

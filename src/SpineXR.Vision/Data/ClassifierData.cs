@@ -3,7 +3,7 @@ using System.Text;
 using SpineXR.Data;
 using SpineXR.Imaging;
 
-namespace SpineXR.Vision.Training;
+namespace SpineXR.Vision.Data;
 
 /// <summary>Binds a VinDr-layout dataset to the classifier: samples loaded through the cached image loader, and the data's identity hash.</summary>
 public static class ClassifierData

@@ -1,7 +1,8 @@
 using System.Text.Json;
+using SpineXR.Jobs;
 using SpineXR.Inference;
 
-namespace SpineXR.Tests.Inference;
+namespace SpineXR.Tests.Jobs;
 
 public sealed class PredictionJobTests : IDisposable
 {

@@ -1,7 +1,7 @@
 // Training configuration of the abnormality classifier. Paper: VinDr-SpineXR (Nguyen et al., MICCAI 2021),
 // section 3.2 and the official configs: DenseNet at 224x224, BCE, SGD lr 0.01 momentum 0.9, batch 32,
 // 10k iterations, learning rate x0.1 at 50% and 75%, gradient clipping, horizontal flip.
-namespace SpineXR.Vision.Training;
+namespace SpineXR.Vision.Configuration;
 
 public enum OptimizerKind { Sgd, AdamW }
 
@@ -64,10 +64,9 @@ public sealed record ClassifierConfig
     public static ClassifierConfig Paper => new();
 
     /// <summary>
-    /// For a 2-core CPU in minutes: DenseNet-121 trains at well under 1 img/s here, so the small DenseNet
+    /// For a 2-core CPU in minutes (DenseNet-121 is too slow there; docs/training.md): the small DenseNet
     /// (growth 12, blocks 2-4-6-4) at 160 px, batch 16, 300 steps of AdamW (lr 2e-3, warm-up 20) with small rotation
-    /// and brightness/contrast augmentation; validation every 50 steps. (The tiny test DenseNet did not learn the
-    /// synthetic lesions: validation AUROC 0.54 after 50 steps, loss flat at 0.69.)
+    /// and brightness/contrast augmentation; validation every 50 steps.
     /// </summary>
     public static ClassifierConfig Cpu => new()
     {

@@ -1,6 +1,7 @@
 using SpineXR.Vision.Training;
+using SpineXR.Vision.Configuration;
 
-namespace SpineXR.Vision.Tests.Training;
+namespace SpineXR.Vision.Tests.Configuration;
 
 public class ClassifierConfigTests
 {
