@@ -23,7 +23,7 @@ public sealed class ModelExportCommand : ICliCommand
         run in C# (docs/onnx.md). The SHA-256 of the weights is recorded, so `predict --backend onnx` can use
         RUN/model.onnx only with the weights it was exported from.
 
-        architectures: {string.Join(", ", DenseNets.Variants.Keys)}; detectors: retinanet (Faster R-CNN, Sparse R-CNN, ResNets: not yet)
+        architectures: {string.Join(", ", ClassifierArchitectures.All)}; detectors: retinanet (Faster R-CNN, Sparse R-CNN: not yet)
         exit codes: 0 done, 2 bad usage, unreadable run or unsupported architecture
         """;
 

@@ -82,12 +82,10 @@ public sealed class Classifier : IDisposable
     public IReadOnlyList<ClassifierOutput> Predict(IReadOnlyList<(string ImageId, Func<GrayImage> Load)> images,
         int batchSize = 16, bool hflipTta = false, int workers = 0, Diagnostics.ProgressReporter? progress = null)
     {
-        BatchForward forward = _onnx is { } onnx ? onnx.FirstLogits : TorchForward(_model!, Transform.InputSize);
-        bool wasTraining = _model?.training ?? false;
-        _model?.eval();
-        (double[] logits, IReadOnlyDictionary<int, string> failed) = ([], new Dictionary<int, string>());
-        try { (logits, failed) = PredictLogits(forward, Transform, images.Select(i => i.Load).ToList(), batchSize, hflipTta, workers, progress); }
-        finally { if (wasTraining) _model!.train(); }
+        var loads = images.Select(i => i.Load).ToList();
+        var (logits, failed) = _onnx is { } onnx
+            ? PredictLogits(onnx.FirstLogits, Transform, loads, batchSize, hflipTta, workers, progress)
+            : PredictLogits(_model!, Transform, loads, batchSize, hflipTta, workers, progress);
         return images.Select((im, i) => new ClassifierOutput(im.ImageId, logits[i], failed.TryGetValue(i, out var why) ? why : null)).ToList();
     }
 

@@ -54,20 +54,22 @@ public sealed class OnnxModuleWriter
     public string Relu(string name, string x) => Graph.Node("Relu", name, [x]);
 
     /// <summary>
-    /// torchvision's ResNet body (v1.5: stride on the bottleneck's 3x3) under <paramref name="prefix"/> ("backbone.body"):
+    /// torchvision's ResNet body (v1.5: stride on the bottleneck's 3x3) under <paramref name="prefix"/> ("backbone.body", or "" for a classifier):
     /// the outputs of layer1..layer4 (C2..C5).
     /// </summary>
     public string[] ResNetBody(string prefix, ResNetConfig config, string x)
     {
-        string y = Relu($"{prefix}.relu", Bn($"{prefix}.bn1", Conv($"{prefix}.conv1", x, 7, 2, 3)));
-        y = Graph.Node("MaxPool", $"{prefix}.maxpool", [y],
+        prefix = prefix.Length == 0 ? "" : prefix + "."; // "" for a classifier ResNet, whose keys start at conv1
+
+        string y = Relu($"{prefix}relu", Bn($"{prefix}bn1", Conv($"{prefix}conv1", x, 7, 2, 3)));
+        y = Graph.Node("MaxPool", $"{prefix}maxpool", [y],
             OnnxGraph.Ints("kernel_shape", 3, 3), OnnxGraph.Ints("strides", 2, 2), OnnxGraph.Ints("pads", 1, 1, 1, 1));
         var stages = new string[4];
         for (int s = 0; s < 4; s++)
         {
             for (int b = 0; b < config.Layers[s]; b++)
             {
-                string block = $"{prefix}.layer{s + 1}.{b}";
+                string block = $"{prefix}layer{s + 1}.{b}";
                 long stride = s > 0 && b == 0 ? 2 : 1;
                 string z;
                 if (config.Block == ResidualBlockKind.Bottleneck)

@@ -71,5 +71,10 @@ public sealed class OnnxBackendCommandTests : IDisposable
         var e = Assert.Throws<InvalidDataException>(() =>
             Program.Run(["predict", images, "--classifier", cls, "--detector", det, "--out", Path.Combine(_dir, "o"), "--backend", "onnx"]));
         Assert.Contains(Path.Combine(cls, "model.onnx") + ": not found", Program.OneLine(e));
+
+        // serve loads the same pipeline before it listens: the same one-line error, no server started
+        e = Assert.Throws<InvalidDataException>(() =>
+            Program.Run(["serve", "--classifier", cls, "--detector", det, "--urls", "http://127.0.0.1:0", "--backend", "onnx"]));
+        Assert.Contains(Path.Combine(cls, "model.onnx") + ": not found", Program.OneLine(e));
     }
 }
