@@ -1,6 +1,9 @@
 // Minimal, predictable argument parsing for the `spinexr` command.
 using System.Globalization;
 
+using SpineXR.Dicom.Codecs;
+using SpineXR.Evaluation;
+
 namespace SpineXR.Cli;
 
 /// <summary>Bad usage: printed as one line and exit code 2.</summary>
@@ -25,6 +28,12 @@ public sealed class CliArgs
 
     /// <summary>`key=value` overrides, in order (for training configs).</summary>
     public List<KeyValuePair<string, string>> Overrides { get; } = [];
+
+    /// <summary>What the command runs models and decodes with (set by <see cref="Program.Run"/>).</summary>
+    public CliServices Services { get; internal set; } = new();
+
+    /// <summary>Runs run directories for commands that take `--model RUN_DIR`.</summary>
+    public ISplitPredictor Models => Services.Models;
 
     public static CliArgs Parse(IReadOnlyList<string> args, ISet<string> flagNames)
     {
@@ -110,4 +119,17 @@ public sealed class CliArgs
     /// <summary>Options given on the command line that the command never asked for (typos).</summary>
     public IEnumerable<string> Unused() =>
         _options.Keys.Concat(_flags).Concat(_valueless).Where(k => !_used.Contains(k) && k is not "help" and not "verbose");
+}
+
+/// <summary>
+/// What commands are handed rather than reach for (docs/design.md "Architecture"): the models behind
+/// `--model RUN_DIR`, and how DICOM frames are decoded. Tests hand stand-ins.
+/// </summary>
+public sealed record CliServices
+{
+    /// <summary>Runs a run directory on a dataset split (default: Vision's inference).</summary>
+    public ISplitPredictor Models { get; init; } = new VisionSplitPredictor();
+
+    /// <summary>How commands that choose their decoding (`dicom convert`, `serve`) start from (default: <see cref="DecodeOptions.Default"/>).</summary>
+    public DecodeOptions Decode { get; init; } = DecodeOptions.Default;
 }

@@ -2,6 +2,9 @@
 using System.Reflection;
 using SpineXR.Dicom.Codecs;
 
+// DecodeOptions.Default may start this executable as its decode host: Main serves decodes first thing.
+[assembly: DecodeHostEntryPoint]
+
 namespace SpineXR.Cli;
 
 public static class Program
@@ -20,7 +23,6 @@ public static class Program
         // Restarts on tcmalloc when installed (models about 1.5x faster; see NativeAllocator); an --api-key moves from
         // the command line to the environment on the way, and serve then takes it out of the environment too.
         Vision.NativeAllocator.UseFastAllocator(new Dictionary<string, string> { ["--api-key"] = SpineXR.Cli.Commands.ServeCommand.KeyVariable });
-        DecodeHost.UseCurrentExecutable();
         // SPINEXR_GC_STRESS=1: collections and finalizers without pause, to prove native lifetimes (docs/native.md).
         if (Diagnostics.GcStress.StartIfRequested())
             Console.Error.WriteLine($"spinexr: {Diagnostics.GcStress.Variable}=1: forcing garbage collections and finalizers continuously");
@@ -46,10 +48,12 @@ public static class Program
         }
     }
 
-    /// <summary>Runs a command line without the top-level error mapping (tests call this).</summary>
-    public static int Run(string[] args)
+    /// <summary>
+    /// Runs a command line without the top-level error mapping (tests call this), with <paramref name="services"/>
+    /// (default: Vision's inference, <see cref="DecodeOptions.Default"/>).
+    /// </summary>
+    public static int Run(string[] args, CliServices? services = null)
     {
-        ModelHooks.Register();
         var words = args.TakeWhile(a => !a.StartsWith('-')).ToList();
         ICliCommand? cmd = null;
         int taken = 0;
@@ -89,6 +93,7 @@ public static class Program
             return ExitCodes.Ok;
         }
         var parsed = CliArgs.Parse(rest, cmd.Flags);
+        if (services != null) parsed.Services = services;
         int code = cmd.Run(parsed);
         var unused = parsed.Unused().ToList();
         if (unused.Count > 0)

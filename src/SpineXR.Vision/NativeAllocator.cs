@@ -1,10 +1,8 @@
 // The C allocator under libtorch. libtorch's CPU allocator takes every tensor from malloc; glibc serves large blocks
 // with fresh mmap pages and unmaps them on free, so each forward pass page-faults all its activations in again. On the
-// 2-core development machine that was 26 million page faults in one `bench predict` run and a quarter of the models'
-// CPU time spent in the kernel. tcmalloc keeps freed pages for reuse: the cpu-preset models ran 1.5x faster
-// (bench `predict`, models only, one session: 3.47 -> 5.30 img/s) with the same results (the allocator does not touch arithmetic).
-// This is the remedy PyTorch's CPU performance guide gives (preload tcmalloc or jemalloc); jemalloc with its default
-// decay was slower here than glibc.
+// development machine that was a quarter of the models' CPU time spent in the kernel. tcmalloc keeps freed pages for
+// reuse, with the same results (the allocator does not touch arithmetic); the figures are in docs/native.md. This is
+// the remedy PyTorch's CPU performance guide gives (preload tcmalloc or jemalloc).
 using System.Runtime.InteropServices;
 using System.Text;
 

@@ -1,3 +1,5 @@
+using SpineXR.Dicom.Codecs;
+
 namespace SpineXR.Web;
 
 /// <summary>Settings of `spinexr serve`. Defaults suit one radiologist's workstation: loopback only, no key.</summary>
@@ -49,6 +51,13 @@ public sealed record SpineServerOptions
     /// first and waits while others hold the budget; one that alone exceeds it gets 413. Default 1024.
     /// </summary>
     public int DecodeBudgetMB { get; init; } = 1024;
+
+    /// <summary>
+    /// How uploads are decoded. Uploads are untrusted: by default every external-library decode (OpenJPEG, CharLS)
+    /// runs in a decode host under a 30 s deadline, so a stream that aborts or loops costs one killed helper, never
+    /// the server or a thread for good (where the application has a host: <see cref="DecodeOptions.Default"/>).
+    /// </summary>
+    public DecodeOptions Decode { get; init; } = DecodeOptions.Default with { IsolateAllExternalCodecs = true, Timeout = TimeSpan.FromSeconds(30) };
 
     /// <summary>Requests one client (remote address) may have in flight at once; more get 429. Default 4.</summary>
     public int MaxRequestsPerClient { get; init; } = 4;

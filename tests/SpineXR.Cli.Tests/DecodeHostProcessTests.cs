@@ -7,15 +7,19 @@ namespace SpineXR.Cli.Tests;
 /// <summary>
 /// HTJ2K decoding in a helper process (`spinexr --spinexr-decode-host`): OpenJPEG 2.5.0 calls abort() on the corrupt
 /// fixture (tools/make_htj2k_abort_fixture.py), and the application sees one DicomException and carries on.
-/// These tests change DecodeHost's process-wide settings (a stuck helper, a 1 s deadline): they run with no other test
-/// beside them, or a concurrent test's JPEG 2000 decode meets their stuck helper (seen in CI).
+/// Each test hands its own host and deadline to the decodes it makes (DecodeOptions), so tests running beside them
+/// decode as they would alone (when the host and deadline were process-wide, one met another's stuck helper in CI).
 /// </summary>
-[Collection(nameof(ProcessWideDecodeSettings))]
 public sealed class DecodeHostProcessTests : IDisposable
 {
     private static readonly string Fixtures = Path.Combine(AppContext.BaseDirectory, "Fixtures");
     private static readonly PixelFormat Format = new(37, 45, 1, 16, 12, 0, "MONOCHROME2");
+    private static readonly DecodeOptions InProcessOnly = new();
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "spinexr-decodehost-" + Guid.NewGuid().ToString("N")[..8]);
+    private readonly DecodeHost _host;
+
+    /// <summary>HTJ2K to `spinexr --spinexr-decode-host` (this build's SpineXR.Cli.dll), the rest in process.</summary>
+    private readonly DecodeOptions _hosted;
 
     public DecodeHostProcessTests()
     {
@@ -24,32 +28,28 @@ public sealed class DecodeHostProcessTests : IDisposable
         psi.ArgumentList.Add("exec");
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "SpineXR.Cli.dll"));
         psi.ArgumentList.Add(DecodeHost.Argument);
-        DecodeHost.Command = psi;
+        _host = new DecodeHost(psi);
+        _hosted = new DecodeOptions { Host = _host };
     }
 
     public void Dispose()
     {
-        DecodeHost.Command = null;
-        DecodeHost.IsolateAllExternalCodecs = false;
-        DecodeHost.TimeoutSeconds = 300;
+        _host.Dispose();
         Directory.Delete(_dir, recursive: true);
     }
 
     private static byte[] Stream(string name) => File.ReadAllBytes(Path.Combine(Fixtures, name));
 
     // The good fixture decoded in this process, for comparison.
-    private static byte[] InProcess(byte[] stream)
+    private static byte[] InProcess(byte[] stream) =>
+        CodecRegistry.Find(Jpeg2000Codec.HtLossless)!.Decode(stream, Format, Jpeg2000Codec.HtLossless, InProcessOnly).Data;
+
+    [Fact]
+    public void The_default_options_of_a_program_not_marked_as_a_host_decode_in_process()
     {
-        var host = DecodeHost.Command;
-        DecodeHost.Command = null;
-        try
-        {
-            return CodecRegistry.Find(Jpeg2000Codec.HtLossless)!.Decode(stream, Format, Jpeg2000Codec.HtLossless).Data;
-        }
-        finally
-        {
-            DecodeHost.Command = host;
-        }
+        // The test runner's entry assembly carries no DecodeHostEntryPoint; spinexr's does.
+        Assert.Null(DecodeOptions.Default.Host);
+        Assert.NotNull(typeof(Program).Assembly.GetCustomAttributes(typeof(DecodeHostEntryPointAttribute), false).SingleOrDefault());
     }
 
     [Fact]
@@ -58,14 +58,14 @@ public sealed class DecodeHostProcessTests : IDisposable
         var codec = CodecRegistry.Find(Jpeg2000Codec.HtLossless)!;
         byte[] expected = InProcess(Stream("htj2k_m12.bin"));
 
-        Assert.Equal(expected, codec.Decode(Stream("htj2k_m12.bin"), Format, Jpeg2000Codec.HtLossless).Data);
-        var e = Assert.Throws<DicomException>(() => codec.Decode(Stream("htj2k_m12_abort.bin"), Format, Jpeg2000Codec.HtLossless));
+        Assert.Equal(expected, codec.Decode(Stream("htj2k_m12.bin"), Format, Jpeg2000Codec.HtLossless, _hosted).Data);
+        var e = Assert.Throws<DicomException>(() => codec.Decode(Stream("htj2k_m12_abort.bin"), Format, Jpeg2000Codec.HtLossless, _hosted));
         Assert.Contains("aborted on a corrupt code stream", e.Message);
         Assert.Contains("ht_dec.c", e.Message);
         Assert.DoesNotContain('\n', e.Message);
         // a mislabelled stream (HT code blocks under the classic syntax) is recognised by its CAP marker
-        Assert.Throws<DicomException>(() => codec.Decode(Stream("htj2k_m12_abort.bin"), Format, Jpeg2000Codec.Lossless));
-        Assert.Equal(expected, codec.Decode(Stream("htj2k_m12.bin"), Format, Jpeg2000Codec.HtLossless).Data);
+        Assert.Throws<DicomException>(() => codec.Decode(Stream("htj2k_m12_abort.bin"), Format, Jpeg2000Codec.Lossless, _hosted));
+        Assert.Equal(expected, codec.Decode(Stream("htj2k_m12.bin"), Format, Jpeg2000Codec.HtLossless, _hosted).Data);
     }
 
     [Fact]
@@ -79,7 +79,7 @@ public sealed class DecodeHostProcessTests : IDisposable
         {
             try
             {
-                outcomes[i] = codec.Decode(i % 4 == 3 ? bad : good, Format, Jpeg2000Codec.HtLossless).Data.SequenceEqual(expected) ? "same" : "different";
+                outcomes[i] = codec.Decode(i % 4 == 3 ? bad : good, Format, Jpeg2000Codec.HtLossless, _hosted).Data.SequenceEqual(expected) ? "same" : "different";
             }
             catch (DicomException)
             {
@@ -106,7 +106,7 @@ public sealed class DecodeHostProcessTests : IDisposable
             for (int k = rng.Next(1, 4); k > 0; k--) m[rng.Next(sod + 2, m.Length - 2)] = rng.Next(3) == 0 ? (byte)0xFF : (byte)rng.Next(256);
             try
             {
-                Assert.Equal(Format.FrameBytes, codec.Decode(m, Format, Jpeg2000Codec.HtLossless).Data.Length);
+                Assert.Equal(Format.FrameBytes, codec.Decode(m, Format, Jpeg2000Codec.HtLossless, _hosted).Data.Length);
                 decoded++;
             }
             catch (DicomException)
@@ -138,11 +138,32 @@ public sealed class DecodeHostProcessTests : IDisposable
         DicomImageWriter.Save(Path.Combine(input, "bad.dcm"), header with { UidSeed = "bad" }, pixels, new FixedStream(Stream("htj2k_m12_abort.bin")));
         string output = Path.Combine(_dir, "out");
 
-        Assert.Equal(ExitCodes.SomeFailed, Program.Run(["dicom", "convert", input, "--out", output, "--workers", "2"]));
+        Assert.Equal(ExitCodes.SomeFailed, Program.Run(["dicom", "convert", input, "--out", output, "--workers", "2"], new CliServices { Decode = _hosted }));
 
         Assert.Equal(["convert_log.csv", "good.png"], Directory.GetFiles(output).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         var log = File.ReadAllLines(Path.Combine(output, "convert_log.csv"));
         Assert.Contains(log, l => l.StartsWith(Path.Combine(input, "bad.dcm") + ",failed,", StringComparison.Ordinal) && l.Contains("aborted", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_spinexr_process_decodes_HTJ2K_in_its_own_host_by_default()
+    {
+        // No options handed in: spinexr's DecodeOptions.Default starts spinexr itself as the host, so the aborting
+        // stream fails one file and the process lives to write the log.
+        string input = Path.Combine(_dir, "in-default");
+        Directory.CreateDirectory(input);
+        var header = new GrayscaleImageHeader { Rows = 37, Columns = 45, UidSeed = "ht-default" };
+        DicomImageWriter.Save(Path.Combine(input, "bad.dcm"), header, new ushort[37 * 45], new FixedStream(Stream("htj2k_m12_abort.bin")));
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in new[] { "exec", Path.Combine(AppContext.BaseDirectory, "SpineXR.Cli.dll"), "dicom", "convert", input, "--out", Path.Combine(_dir, "out-default") })
+            psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        string stdout = await p.StandardOutput.ReadToEndAsync();
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await p.WaitForExitAsync(deadline.Token);
+        Assert.True(p.ExitCode == ExitCodes.SomeFailed, $"exit {p.ExitCode}: {await stderr}{stdout}");
+        Assert.Contains("aborted", File.ReadAllText(Path.Combine(_dir, "out-default", "convert_log.csv")));
     }
 
     [Theory]
@@ -151,18 +172,13 @@ public sealed class DecodeHostProcessTests : IDisposable
     public void With_every_external_codec_isolated_classic_jpeg2000_and_jpeg_ls_decode_in_the_host_alike(string stream, string syntax)
     {
         var codec = CodecRegistry.Find(syntax)!;
-        var command = DecodeHost.Command;
-        DecodeHost.Command = null;
-        byte[] expected = codec.Decode(Stream(stream), Format, syntax).Data;
-        DecodeHost.Command = command;
-        DecodeHost.IsolateAllExternalCodecs = true;
-        Assert.Equal(expected, codec.Decode(Stream(stream), Format, syntax).Data);
+        byte[] expected = codec.Decode(Stream(stream), Format, syntax, InProcessOnly).Data;
+        var isolated = _hosted with { IsolateAllExternalCodecs = true };
+        Assert.Equal(expected, codec.Decode(Stream(stream), Format, syntax, isolated).Data);
         if (codec is Jpeg2000Codec j2k)
         {
-            DecodeHost.IsolateAllExternalCodecs = false;
-            var (inProcess, _) = j2k.DecodeReduced(Stream(stream), Format, syntax, 1);
-            DecodeHost.IsolateAllExternalCodecs = true;
-            var (hosted, format) = j2k.DecodeReduced(Stream(stream), Format, syntax, 1);
+            var (inProcess, _) = j2k.DecodeReduced(Stream(stream), Format, syntax, 1, _hosted);
+            var (hosted, format) = j2k.DecodeReduced(Stream(stream), Format, syntax, 1, isolated);
             Assert.Equal(inProcess.Data, hosted.Data);
             Assert.Equal((19, 23), (format.Rows, format.Columns));
         }
@@ -175,20 +191,14 @@ public sealed class DecodeHostProcessTests : IDisposable
     {
         // A host that reads nothing and never answers stands in for a decoder caught in an endless loop
         // (OpenJPEG 2.5.0, CVE-2023-39327): the decode must end at the deadline with one error.
-        DecodeHost.Command = new ProcessStartInfo("sleep") { ArgumentList = { "60" } };
-        DecodeHost.TimeoutSeconds = 1;
+        using var stuck = new DecodeHost(new ProcessStartInfo("sleep") { ArgumentList = { "60" } });
+        var options = new DecodeOptions { Host = stuck, IsolateAllExternalCodecs = true, Timeout = TimeSpan.FromSeconds(1) };
         var codec = CodecRegistry.Find(syntax)!;
-        DecodeHost.IsolateAllExternalCodecs = true;
         var sw = Stopwatch.StartNew();
-        var e = Assert.Throws<DicomException>(() => codec.Decode(Stream(stream), Format, syntax));
+        var e = Assert.Throws<DicomException>(() => codec.Decode(Stream(stream), Format, syntax, options));
         Assert.Contains("took more than 1 s; stopped", e.Message);
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), $"stopped after {sw.Elapsed.TotalSeconds:0.0} s");
         // Isolation off: classic JPEG 2000 and JPEG-LS decode in process and never meet the stuck host.
-        DecodeHost.IsolateAllExternalCodecs = false;
-        Assert.Equal(Format.FrameBytes, codec.Decode(Stream(stream), Format, syntax).Data.Length);
+        Assert.Equal(Format.FrameBytes, codec.Decode(Stream(stream), Format, syntax, options with { IsolateAllExternalCodecs = false }).Data.Length);
     }
 }
-
-/// <summary>Tests that change DecodeHost's process-wide settings run with no other test beside them.</summary>
-[CollectionDefinition(nameof(ProcessWideDecodeSettings), DisableParallelization = true)]
-public sealed class ProcessWideDecodeSettings;

@@ -2,6 +2,7 @@
 // against the models alone on the same images already decoded in memory; and peak memory for few vs many inputs.
 using System.Diagnostics;
 using SpineXR.Inference;
+using SpineXR.Jobs;
 using SpineXR.Vision.Inference;
 
 namespace SpineXR.Bench.Pipeline;

@@ -11,6 +11,7 @@ using SpineXR.Vision.Preprocessing;
 using SpineXR.Vision.Training;
 using TorchSharp;
 using static TorchSharp.torch;
+using SpineXR.Vision.Data;
 
 namespace SpineXR.Bench.Vision;
 

@@ -7,6 +7,7 @@ using SpineXR.Vision.Detection;
 using SpineXR.Vision.Detection.Training;
 using TorchSharp;
 using static TorchSharp.torch;
+using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Bench.Vision;
 

@@ -11,6 +11,7 @@ using SpineXR.Vision.Detection.Training;
 using SpineXR.Vision.Models;
 using TorchSharp;
 using static TorchSharp.torch;
+using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Bench.Vision;
 

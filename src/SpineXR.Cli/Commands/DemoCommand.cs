@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using SpineXR.IO;
 using SpineXR.Reports;
 using SpineXR.Vision.Detection;
+using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Cli.Commands;
 

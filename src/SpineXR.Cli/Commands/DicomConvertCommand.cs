@@ -58,7 +58,7 @@ public sealed class DicomConvertCommand : ICliCommand
         }
         Directory.CreateDirectory(outDir);
 
-        var results = Convert(files, outDir, bits, options, workers, quiet: false);
+        var results = Convert(files, outDir, bits, options, workers, quiet: false, args.Services.Decode);
         int failed = results.Count(r => r.Status == "failed");
         foreach (var r in results.Where(r => r.Status == "failed")) Console.Error.WriteLine($"spinexr: {r.File}: {r.Reason}");
 
@@ -75,10 +75,11 @@ public sealed class DicomConvertCommand : ICliCommand
     public sealed record LogRow(string File, string Status, string Reason);
 
     /// <summary>Converts <paramref name="files"/> with <paramref name="workers"/> in parallel; results in input order.</summary>
-    public static LogRow[] Convert(IReadOnlyList<string> files, string outDir, int bits, RenderOptions options, int workers, bool quiet)
+    public static LogRow[] Convert(IReadOnlyList<string> files, string outDir, int bits, RenderOptions options, int workers, bool quiet,
+        DecodeOptions? decode = null)
     {
         // Files run in parallel first; cores left over go to OpenJPEG's own threads inside each JPEG 2000 decode.
-        CodecRegistry.Jpeg2000Threads = Math.Max(1, Environment.ProcessorCount / Math.Max(1, workers));
+        decode = (decode ?? DecodeOptions.Default) with { Jpeg2000Threads = Math.Max(1, Environment.ProcessorCount / Math.Max(1, workers)) };
         var results = new LogRow[files.Count];
         // Two inputs with the same stem would overwrite each other's PNG: the later ones fail instead.
         var owner = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -97,7 +98,7 @@ public sealed class DicomConvertCommand : ICliCommand
             {
                 try
                 {
-                    var r = DicomToPng.Convert(files[i], target, bits, options);
+                    var r = DicomToPng.Convert(files[i], target, bits, options, decode);
                     results[i] = new LogRow(files[i], "ok", string.Join("; ", r.Warnings));
                 }
                 catch (DicomException e) { results[i] = new LogRow(files[i], "failed", ErrorText.WithoutName(e.Message, files[i])); }

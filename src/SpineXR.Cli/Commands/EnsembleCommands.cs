@@ -28,7 +28,7 @@ public sealed class EnsembleClassifierCommand : ICliCommand
         {
             if (EnsembleInputs.IsRunDirectory(f))
             {
-                models.Add(EnsembleInputs.RunOnSplit(ModelPredictors.Classifier, f, args));
+                models.Add(EnsembleInputs.RunOnSplit(args.Models.Classify, f, args));
                 continue;
             }
             var r = ClassifierPredictionsFile.Read(f);
@@ -62,12 +62,12 @@ public sealed class EnsembleDetectorCommand : ICliCommand
         if (args.Positionals.Count < 1) throw new UsageException("give one or more detector predictions JSON files");
         string output = args.Require("out");
         var problems = new List<string>();
-        var models = new List<IReadOnlyList<PredictedBox>>();
+        var models = new List<IReadOnlyList<DetectorPrediction>>();
         foreach (string f in args.Positionals)
         {
             if (EnsembleInputs.IsRunDirectory(f))
             {
-                models.Add(EnsembleInputs.RunOnSplit(ModelPredictors.Detector, f, args));
+                models.Add(EnsembleInputs.RunOnSplit(args.Models.Detect, f, args));
                 continue;
             }
             var r = DetectorPredictionsFile.Read(f);
@@ -97,16 +97,15 @@ public sealed class EnsembleDetectorCommand : ICliCommand
     }
 }
 
-/// <summary>Run directories as ensemble inputs: the model is run on a dataset split through <see cref="ModelPredictors"/>.</summary>
+/// <summary>Run directories as ensemble inputs: the model is run on a dataset split through <see cref="CliArgs.Models"/>.</summary>
 internal static class EnsembleInputs
 {
     public static bool IsRunDirectory(string path) => Directory.Exists(path) && File.Exists(Path.Combine(path, "model.json"));
 
-    public static IReadOnlyList<T> RunOnSplit<T>(Func<string, string, string, IReadOnlyList<T>>? predictor, string runDir, CliArgs args)
+    public static IReadOnlyList<T> RunOnSplit<T>(Func<string, string, string, IReadOnlyList<T>> predictor, string runDir, CliArgs args)
     {
         string data = args.Get("data") ?? throw new UsageException($"{runDir} is a run directory: give --data DATASET to run it on");
         string split = args.Get("split") ?? "test";
-        if (predictor == null) throw new InvalidOperationException("model inference is not available in this build");
         Console.Error.WriteLine($"spinexr: running {runDir} on the {split} split of {data}");
         return predictor(runDir, data, split);
     }

@@ -60,25 +60,23 @@ internal static class EvalCommon
         if ((model == null) == (file == null)) throw new UsageException($"give exactly one of --{option} FILE.csv or --model RUN_DIR");
         if (model != null)
         {
-            var run = ModelPredictors.Classifier ?? throw new UsageException("--model: classifier inference is not available in this build; give --predictions FILE.csv");
             if (!File.Exists(Path.Combine(model, "model.json"))) throw new UsageException($"--model {model}: not a run directory (no model.json)");
-            return run(model, args.Require("data"), args.Get("split") ?? "test");
+            return args.Models.Classify(model, args.Require("data"), args.Get("split") ?? "test");
         }
         var r = ClassifierPredictionsFile.Read(file!);
         problems.AddRange(r.Problems);
         return r.Items;
     }
 
-    public static IReadOnlyList<PredictedBox> DetectorPredictions(CliArgs args, string option, List<string> problems)
+    public static IReadOnlyList<DetectorPrediction> DetectorPredictions(CliArgs args, string option, List<string> problems)
     {
         string? model = args.Get("model");
         string? file = args.Get(option);
         if ((model == null) == (file == null)) throw new UsageException($"give exactly one of --{option} FILE.json or --model RUN_DIR");
         if (model != null)
         {
-            var run = ModelPredictors.Detector ?? throw new UsageException("--model: detector inference is not available in this build; give --predictions FILE.json");
             if (!File.Exists(Path.Combine(model, "model.json"))) throw new UsageException($"--model {model}: not a run directory (no model.json)");
-            return run(model, args.Require("data"), args.Get("split") ?? "test");
+            return args.Models.Detect(model, args.Require("data"), args.Get("split") ?? "test");
         }
         var r = DetectorPredictionsFile.Read(file!);
         problems.AddRange(r.Problems);

@@ -1,5 +1,7 @@
 using SpineXR.Vision.Models;
 using SpineXR.Vision.Onnx;
+using SpineXR.Vision.Training;
+using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Cli.Commands;
 
@@ -7,17 +9,21 @@ namespace SpineXR.Cli.Commands;
 public sealed class ModelExportCommand : ICliCommand
 {
     public string Name => "model export";
-    public string Summary => "export a classifier run directory to ONNX (opset 17, dynamic batch)";
+    public string Summary => "export a classifier or RetinaNet run directory to ONNX (opset 17, dynamic batch)";
     public string Help => $"""
         usage: spinexr model export RUN --format onnx --out FILE.onnx
 
-        Loads RUN/model.json and RUN/weights.safetensors (strict) and writes the classifier as an ONNX model
+        Loads RUN/model.json and RUN/weights.safetensors (strict) and writes the model as an ONNX model
         (opset {DenseNetOnnxExporter.Opset}, IR 8). Input '{DenseNetOnnxExporter.InputName}': float32 (batch, 3, S, S), S the card's input size,
         batch symbolic. Output '{DenseNetOnnxExporter.OutputName}': float32 (batch, classes). Weights are initializers
         under torchvision's names; the card's classes, input size, mean and std are model metadata.
         Input pixels are normalised as for `predict` (the model card's mean and std).
+        A RetinaNet run exports backbone, FPN and heads: input '{RetinaNetOnnxExporter.InputName}' (batch, 3, H, W) normalised and padded,
+        outputs '{RetinaNetOnnxExporter.ClsLogitsName}', '{RetinaNetOnnxExporter.BboxRegressionName}' and '{RetinaNetOnnxExporter.LevelSizesName}'; anchors, decoding and NMS
+        run in C# (docs/onnx.md). The SHA-256 of the weights is recorded, so `predict --backend onnx` can use
+        RUN/model.onnx only with the weights it was exported from.
 
-        architectures: {string.Join(", ", DenseNets.Variants.Keys)} (detectors and ResNets: not yet)
+        architectures: {string.Join(", ", ClassifierArchitectures.All)}; detectors: retinanet (Faster R-CNN, Sparse R-CNN: not yet)
         exit codes: 0 done, 2 bad usage, unreadable run or unsupported architecture
         """;
 
@@ -32,7 +38,9 @@ public sealed class ModelExportCommand : ICliCommand
         OnnxExportResult r;
         try
         {
-            r = ClassifierOnnxExport.ExportRun(run, outPath);
+            r = ModelCard.Load(run).Task == ModelCard.DetectionTask
+                ? DetectorOnnxExport.ExportRun(run, outPath)
+                : ClassifierOnnxExport.ExportRun(run, outPath);
         }
         catch (NotSupportedException e)
         {

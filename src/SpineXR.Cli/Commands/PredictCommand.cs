@@ -1,4 +1,6 @@
 using System.Globalization;
+using SpineXR.Vision;
+using SpineXR.Jobs;
 using SpineXR.Dicom;
 using SpineXR.Dicom.Web;
 using SpineXR.Inference;
@@ -18,7 +20,7 @@ public sealed class PredictCommand : ICliCommand
                spinexr predict INPUT... --classifier RUN_DIR[,RUN_DIR...] --detector RUN_DIR[,RUN_DIR...] --out DIR
                                [--abnormal-threshold C] [--keep-threshold 0.5] [--tta] [--batch 8] [--workers N]
                                [--shard i/n|auto] [--force] [--no-overlays] [--overlay-size PX] [--secondary-capture]
-                               [--dicom-sr] [--gsps] [--full-decode] [--quiet]
+                               [--dicom-sr] [--gsps] [--full-decode] [--quiet] [--backend libtorch|onnx] [--device cpu|cuda]
                                [--from-dicomweb URL --study UID] [--to-dicomweb URL]
 
         INPUT: DICOM or PNG files, folders (searched recursively) or globs ('data/**/*.dicom').
@@ -26,6 +28,9 @@ public sealed class PredictCommand : ICliCommand
         horizontal-flip test-time augmentation). Decision rule: an image with P(abnormal) < C keeps only boxes
         scoring >= keep; C defaults to the first classifier run's validation threshold (Youden's J).
         The image id is the file stem (VinDr layout: <image_id>.dicom).
+        --backend onnx runs each run's model.onnx (from `spinexr model export RUN --format onnx --out RUN/model.onnx`,
+        checked against the run's weights) in ONNX Runtime instead of libtorch; --device cuda runs it on ONNX Runtime's
+        CUDA provider, where the GPU build is installed (docs/onnx.md). libtorch runs on the CPU only.
         JPEG 2000 inputs larger than the models' inputs (VinDr's ~2,500-pixel radiographs, for the cpu presets also
         the synthetic ~1,000-pixel ones) are decoded at a coarser wavelet level, skipping the finest levels' data; a
         level is used while it keeps 85% of the resolution the models sample. --full-decode decodes every image at
@@ -78,6 +83,7 @@ public sealed class PredictCommand : ICliCommand
         string outDir = args.Require("out");
         var (shardIndex, shardCount) = ParseShard(args.Get("shard"));
         double? threshold = args.Get("abnormal-threshold") is null ? null : args.GetDouble("abnormal-threshold", 0);
+        var engine = Engine(args);
         var options = new PredictionJobOptions
         {
             OutDir = outDir,
@@ -122,6 +128,7 @@ public sealed class PredictCommand : ICliCommand
             AbnormalThreshold = threshold,
             KeepThreshold = args.GetDouble("keep-threshold", 0.5),
             Tta = args.Flag("tta") ? true : null,
+            Engine = engine,
         });
         var result = new PredictionJob(pipeline, PredictionJob.Loader(pipeline, options), options).Run(files, inputErrors);
 
@@ -153,6 +160,17 @@ public sealed class PredictCommand : ICliCommand
             }
         }
         return result.Errors.Count > 0 ? ExitCodes.SomeFailed : ExitCodes.Ok;
+    }
+
+    /// <summary>--backend and --device, checked together; shared with `serve`.</summary>
+    internal static InferenceEngine Engine(CliArgs args)
+    {
+        try { return InferenceEngine.Parse(args.Get("backend"), args.Get("device")); }
+        catch (ArgumentException e)
+        {
+            string flag = e.ParamName == nameof(InferenceEngine.Backend) ? "--backend" : "--device";
+            throw new UsageException($"{flag}: {e.Message.Split(" (Parameter")[0]}");
+        }
     }
 
     private static Uri? DicomWebUrl(CliArgs args, string name)

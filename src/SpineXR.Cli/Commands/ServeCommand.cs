@@ -34,6 +34,8 @@ public sealed class ServeCommand : ICliCommand
           --abnormal-threshold C decision rule's threshold (default: the classifier run's Youden threshold)
           --keep-threshold S     boxes kept below the threshold need this score (default 0.5)
           --tta                  horizontal-flip test-time augmentation for the detectors
+          --backend B            libtorch (default) or onnx: each run's model.onnx in ONNX Runtime (docs/onnx.md)
+          --device D             cpu (default) or cuda (onnx backend with ONNX Runtime's GPU build only)
           --urls URLS            listen addresses, ';'-separated (default http://127.0.0.1:5080; port 0 = any free);
                                  https:// needs --cert and --cert-key; an address other than loopback needs a key
           --cert PEM             server certificate (chain) for https:// addresses
@@ -102,27 +104,16 @@ public sealed class ServeCommand : ICliCommand
             AbnormalThreshold = args.Get("abnormal-threshold") is null ? null : args.GetDouble("abnormal-threshold", 0),
             KeepThreshold = args.GetDouble("keep-threshold", 0.5),
             Tta = args.Flag("tta") ? true : null,
+            Engine = PredictCommand.Engine(args),
         };
         string? accessLog = args.Get("access-log");
         int decodeTimeout = args.GetInt("decode-timeout-s", 30);
         if (decodeTimeout is < 1 or > 3600) throw new UsageException($"--decode-timeout-s: {decodeTimeout} is outside 1..3600");
         using var predictor = LoadPredictor(classifiers, detectors, pipeline);
         using var log = accessLog is null or "-" ? null : new StreamWriter(accessLog, append: true);
-        // Uploads are untrusted: every external-library decode (OpenJPEG, CharLS) runs in a helper process under a
-        // deadline, so a stream that aborts or loops costs one killed helper, never the server or a thread for good.
-        // Process-wide settings: set only once the server can start, and put back when it stops (a command that
-        // fails its checks, as in the tests, leaves the process as it found it).
-        var (isolate, timeout) = (DecodeHost.IsolateAllExternalCodecs, DecodeHost.TimeoutSeconds);
-        DecodeHost.IsolateAllExternalCodecs = true;
-        DecodeHost.TimeoutSeconds = decodeTimeout;
-        try
-        {
-            return Serve(options, predictor, accessLog == "-" ? Console.Out : log);
-        }
-        finally
-        {
-            (DecodeHost.IsolateAllExternalCodecs, DecodeHost.TimeoutSeconds) = (isolate, timeout);
-        }
+        // Uploads are untrusted: every external-library decode in a helper process under --decode-timeout-s.
+        options = options with { Decode = args.Services.Decode with { IsolateAllExternalCodecs = true, Timeout = TimeSpan.FromSeconds(decodeTimeout) } };
+        return Serve(options, predictor, accessLog == "-" ? Console.Out : log);
     }
 
     /// <summary>

@@ -2,6 +2,8 @@ using SpineXR.Data;
 using SpineXR.Vision;
 using SpineXR.Vision.Training;
 using TorchSharp;
+using SpineXR.Vision.Data;
+using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Cli.Commands;
 

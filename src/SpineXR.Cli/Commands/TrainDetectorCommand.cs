@@ -6,15 +6,14 @@ using SpineXR.Evaluation;
 using SpineXR.Vision.Detection.Inference;
 using SpineXR.Vision.Detection.Training;
 using SpineXR.Vision.Training;
+using SpineXR.Vision.Data;
+using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Cli.Commands;
 
 /// <summary>`spinexr train detector`: trains Faster R-CNN or RetinaNet on a dataset's train split.</summary>
 public sealed class TrainDetectorCommand : ICliCommand
 {
-    // Every command is instantiated at start-up, so this registers detector inference for `eval detector --model`.
-    static TrainDetectorCommand() => ModelPredictors.Detector ??= DetectorEvaluation.PredictSplit;
-
     public string Name => "train detector";
     public string Summary => "train a lesion detector (Faster R-CNN, RetinaNet, Sparse R-CNN or EfficientDet-D0..D3)";
     public string Help => """

@@ -7,62 +7,44 @@ namespace SpineXR.Dicom.Codecs;
 
 /// <summary>
 /// Decodes frames in helper processes, so that a native decoder that aborts or loops on corrupt data fails one frame
-/// with a <see cref="DicomException"/> (after <see cref="TimeoutSeconds"/> for a loop) instead of ending or stalling
-/// the application. The case it exists for: Debian 12's OpenJPEG 2.5.0
-/// keeps <c>assert()</c> live in its HTJ2K block decoder (ht_dec.c), and a corrupt HT code block calls abort(), which
-/// no managed handler can catch. Classic JPEG 2000 and the C# codecs fail with errors and stay in process.
+/// with a <see cref="DicomException"/> (after <see cref="DecodeOptions.Timeout"/> for a loop) instead of ending or
+/// stalling the application. The case it exists for: Debian 12's OpenJPEG 2.5.0 keeps <c>assert()</c> live in its
+/// HTJ2K block decoder (ht_dec.c), and a corrupt HT code block calls abort(), which no managed handler can catch.
+/// Classic JPEG 2000 and the C# codecs fail with errors and stay in process.
 /// <para>
-/// An application opts in by calling <see cref="RunIfRequested"/> first thing in Main and <see cref="UseCurrentExecutable"/>
-/// (the spinexr command does both), or by setting <see cref="Command"/> to any program whose Main does the former.
-/// Without a host, HTJ2K decodes in process, as before. Hosts are started on demand, one per concurrent decode, kept
-/// for reuse, and end when their standard input closes (so they never outlive the application).
+/// A host is a program whose Main calls <see cref="RunIfRequested"/> first. An application hands one to the decoders
+/// through <see cref="DecodeOptions.Host"/>; one that marks its assembly with <see cref="DecodeHostEntryPointAttribute"/>
+/// (spinexr does) gets itself as the host of <see cref="DecodeOptions.Default"/>. Host processes are started on demand,
+/// one per concurrent decode, kept for reuse, and end when their standard input closes (so they never outlive the
+/// application).
 /// </para>
 /// </summary>
-public static class DecodeHost
+public sealed class DecodeHost : IDisposable
 {
     /// <summary>The argument that makes <see cref="RunIfRequested"/> serve decodes on standard input/output.</summary>
     public const string Argument = "--spinexr-decode-host";
 
     private const int Magic = 0x31445853; // "SXD1"
-    private static readonly ConcurrentBag<HostProcess> Idle = [];
-    private static volatile ProcessStartInfo? _command;
+    private readonly ConcurrentBag<HostProcess> _idle = [];
+    private readonly ProcessStartInfo _command;
 
-    /// <summary>How to start a host (its arguments must include <see cref="Argument"/>), or null to decode in process.</summary>
-    public static ProcessStartInfo? Command
-    {
-        get => _command;
-        set
-        {
-            _command = value;
-            while (Idle.TryTake(out var h)) h.Dispose();
-        }
-    }
+    /// <param name="command">How to start a host process (its arguments must include <see cref="Argument"/>).</param>
+    public DecodeHost(ProcessStartInfo command) => _command = command;
 
-    /// <summary>Seconds one decode may take in a host before it is killed and the frame reported as failed.</summary>
-    public static int TimeoutSeconds { get; set; } = 300;
+    /// <summary>The program that is started for each host process.</summary>
+    public string FileName => _command.FileName;
 
     /// <summary>
-    /// False (the default): only HTJ2K goes to a host, the case that can abort(). True: every stream of an external
-    /// library (OpenJPEG for all JPEG 2000, reduced decodes included; CharLS for JPEG-LS) does, so a stream that
-    /// loops forever (OpenJPEG 2.5.0: CVE-2023-39327) costs one killed host after <see cref="TimeoutSeconds"/> instead
-    /// of a thread for good. `spinexr serve` turns it on; a batch job that trusts its archive need not pay the copies.
+    /// This executable as a host (its own path when it runs through an apphost, <c>dotnet exec ENTRY.dll</c> through
+    /// the dotnet muxer), or null when the process path is unknown.
     /// </summary>
-    public static bool IsolateAllExternalCodecs { get; set; }
-
-    /// <summary>True when a decode of an external library should go to a host now (a host is configured and the scope asks for it).</summary>
-    internal static bool Takes(bool highThroughput) => _command is not null && (highThroughput || IsolateAllExternalCodecs);
-
-    /// <summary>
-    /// Points <see cref="Command"/> at this executable: its own path when it runs through an apphost, or
-    /// <c>dotnet exec ENTRY.dll</c> when it runs through the dotnet muxer.
-    /// </summary>
-    public static void UseCurrentExecutable()
+    public static DecodeHost? ForCurrentExecutable()
     {
         string? process = Environment.ProcessPath;
         string? entry = Assembly.GetEntryAssembly()?.Location;
-        if (process is null) return;
+        if (process is null) return null;
         bool muxer = Path.GetFileNameWithoutExtension(process).Equals("dotnet", StringComparison.OrdinalIgnoreCase);
-        if (muxer && string.IsNullOrEmpty(entry)) return;
+        if (muxer && string.IsNullOrEmpty(entry)) return null;
         var psi = new ProcessStartInfo(process);
         if (muxer)
         {
@@ -70,8 +52,17 @@ public static class DecodeHost
             psi.ArgumentList.Add(entry!);
         }
         psi.ArgumentList.Add(Argument);
-        Command = psi;
+        return new DecodeHost(psi);
     }
+
+    /// <summary>Ends the idle host processes (busy ones end when their decode returns and finds the host disposed).</summary>
+    public void Dispose()
+    {
+        _disposed = true;
+        while (_idle.TryTake(out var h)) h.Dispose();
+    }
+
+    private volatile bool _disposed;
 
     /// <summary>
     /// When <paramref name="args"/> is exactly [<see cref="Argument"/>], serves decode requests on standard input until
@@ -145,27 +136,26 @@ public static class DecodeHost
     }
 
     /// <summary>
-    /// Decodes one JPEG 2000 (at <paramref name="reduction"/> levels below full size) or JPEG-LS frame in a host; a
-    /// host that dies or hangs becomes a <see cref="DicomException"/>.
+    /// Decodes one JPEG 2000 (at <paramref name="reduction"/> levels below full size) or JPEG-LS frame in a host
+    /// process; a host that dies or takes longer than <paramref name="timeout"/> becomes a <see cref="DicomException"/>.
     /// </summary>
-    internal static DecodedFrame Decode(ReadOnlySpan<byte> frame, PixelFormat format, string transferSyntax, string who, int reduction = 0)
+    internal DecodedFrame Decode(ReadOnlySpan<byte> frame, PixelFormat format, string transferSyntax, string who, TimeSpan timeout, int reduction = 0)
     {
-        var command = _command ?? throw new InvalidOperationException("no decode host is configured");
         HostProcess? host = null;
-        while (host is null && Idle.TryTake(out var idle))
+        while (host is null && _idle.TryTake(out var idle))
         {
             if (idle.HasExited) idle.Dispose();
             else host = idle;
         }
-        host ??= HostProcess.Start(command, who);
+        host ??= HostProcess.Start(_command, who);
         try
         {
-            return host.Decode(frame, format, transferSyntax, who, reduction, TimeSpan.FromSeconds(TimeoutSeconds));
+            return host.Decode(frame, format, transferSyntax, who, reduction, timeout);
         }
         finally
         {
             // A decode error leaves the host healthy; one that died or hung is not reused.
-            if (host.Healthy && ReferenceEquals(command, _command)) Idle.Add(host);
+            if (host.Healthy && !_disposed) _idle.Add(host);
             else host.Dispose();
         }
     }

@@ -40,7 +40,8 @@ public interface IPixelCodec
 
     /// <summary>
     /// Decodes one frame (all of its fragments concatenated). Throws <see cref="DicomException"/> with a reason on a
-    /// corrupt stream, never anything else; bounded time and memory for any input.
+    /// corrupt stream, never anything else; bounded time and memory for any input. <paramref name="options"/> (default
+    /// <see cref="DecodeOptions.Default"/>) says where the external libraries decode; the C# codecs ignore it.
     /// </summary>
-    DecodedFrame Decode(ReadOnlySpan<byte> frame, PixelFormat format, string transferSyntax);
+    DecodedFrame Decode(ReadOnlySpan<byte> frame, PixelFormat format, string transferSyntax, DecodeOptions? options = null);
 }

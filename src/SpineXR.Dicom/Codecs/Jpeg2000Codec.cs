@@ -20,30 +20,19 @@ public sealed unsafe class Jpeg2000Codec : IPixelCodec
 
     private const string Who = "JPEG 2000";
 
-    /// <param name="threads">
-    /// OpenJPEG worker threads per decode. 1 (the default) suits a pipeline that already decodes several files in
-    /// parallel; more speeds up one large image.
-    /// </param>
-    public Jpeg2000Codec(int threads = 1)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
-        Threads = threads;
-    }
-
-    public int Threads { get; }
-
     public string Name => "JPEG 2000 / HTJ2K (OpenJPEG)";
 
     public IReadOnlyList<string> TransferSyntaxes { get; } = [Lossless, Lossy, HtLossless, HtLosslessRpcl, HtLossy];
 
-    public DecodedFrame Decode(ReadOnlySpan<byte> frame, PixelFormat format, string transferSyntax)
+    public DecodedFrame Decode(ReadOnlySpan<byte> frame, PixelFormat format, string transferSyntax, DecodeOptions? options = null)
     {
         int kind = Check(frame, format);
+        options ??= DecodeOptions.Default;
         // OpenJPEG 2.5.0's HT block decoder can abort() on corrupt data: decode HT streams in a helper process when
         // the application has one (see DecodeHost), judged by the code stream's CAP marker as well as the syntax.
-        if (DecodeHost.Takes(IsHtSyntax(transferSyntax) || DeclaresHighThroughput(frame)))
-            return DecodeHost.Decode(frame, format, transferSyntax, Who);
-        return DecodeChecked(frame, format, kind, Threads);
+        if (options.UsesHost(IsHtSyntax(transferSyntax) || DeclaresHighThroughput(frame)))
+            return options.Host!.Decode(frame, format, transferSyntax, Who, options.Timeout);
+        return DecodeChecked(frame, format, kind, options.Jpeg2000Threads);
     }
 
     /// <summary>
@@ -53,17 +42,19 @@ public sealed unsafe class Jpeg2000Codec : IPixelCodec
     /// levels. Returns the frame and its format. Only for classic (Part 1) streams decoded in this process: HT
     /// streams, and a reduction the stream does not have (see <see cref="DecompositionLevels"/>), are refused.
     /// </summary>
-    public (DecodedFrame Frame, PixelFormat Format) DecodeReduced(ReadOnlySpan<byte> frame, PixelFormat format, string transferSyntax, int reduction)
+    public (DecodedFrame Frame, PixelFormat Format) DecodeReduced(ReadOnlySpan<byte> frame, PixelFormat format, string transferSyntax, int reduction,
+        DecodeOptions? options = null)
     {
+        options ??= DecodeOptions.Default;
         int kind = Check(frame, format);
         if (IsHtSyntax(transferSyntax) || DeclaresHighThroughput(frame))
             throw new DicomException($"{Who}: reduced-resolution decoding is not offered for HTJ2K streams");
         int levels = DecompositionLevels(frame);
         if (reduction < 0 || reduction > levels)
             throw new DicomException($"{Who}: cannot decode at reduction {reduction}; the stream has {levels} decomposition levels");
-        var decoded = DecodeHost.Takes(highThroughput: false)
-            ? DecodeHost.Decode(frame, format, transferSyntax, Who, reduction)
-            : DecodeChecked(frame, format, kind, Threads, reduction);
+        var decoded = options.UsesHost(highThroughput: false)
+            ? options.Host!.Decode(frame, format, transferSyntax, Who, options.Timeout, reduction)
+            : DecodeChecked(frame, format, kind, options.Jpeg2000Threads, reduction);
         return (decoded, Reduced(format, reduction));
     }
 

@@ -25,7 +25,7 @@ public sealed class JpegDctCodec : IPixelCodec
         62, 63,
     ];
 
-    public DecodedFrame Decode(ReadOnlySpan<byte> frame, PixelFormat format, string transferSyntax)
+    public DecodedFrame Decode(ReadOnlySpan<byte> frame, PixelFormat format, string transferSyntax, DecodeOptions? options = null)
     {
         FrameChecks.Validate(format, Who);
         var jpeg = new JpegStream(frame, Who);

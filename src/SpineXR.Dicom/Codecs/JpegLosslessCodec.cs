@@ -16,7 +16,7 @@ public sealed class JpegLosslessCodec : IPixelCodec
 
     public IReadOnlyList<string> TransferSyntaxes { get; } = [Process14, Process14Sv1];
 
-    public DecodedFrame Decode(ReadOnlySpan<byte> frame, PixelFormat format, string transferSyntax)
+    public DecodedFrame Decode(ReadOnlySpan<byte> frame, PixelFormat format, string transferSyntax, DecodeOptions? options = null)
     {
         FrameChecks.Validate(format, Who);
         var jpeg = new JpegStream(frame, Who);

@@ -17,13 +17,14 @@ public sealed unsafe class JpegLsCodec : IPixelCodec
 
     public IReadOnlyList<string> TransferSyntaxes { get; } = [Lossless, NearLossless];
 
-    public DecodedFrame Decode(ReadOnlySpan<byte> frame, PixelFormat format, string transferSyntax)
+    public DecodedFrame Decode(ReadOnlySpan<byte> frame, PixelFormat format, string transferSyntax, DecodeOptions? options = null)
     {
         // CharLS is an external library: in a helper process with a deadline when the application asks for that.
-        if (DecodeHost.Takes(highThroughput: false))
+        options ??= DecodeOptions.Default;
+        if (options.UsesHost(highThroughput: false))
         {
             FrameChecks.Validate(format, Who);
-            return DecodeHost.Decode(frame, format, transferSyntax, Who);
+            return options.Host!.Decode(frame, format, transferSyntax, Who, options.Timeout);
         }
         return DecodeInProcess(frame, format);
     }

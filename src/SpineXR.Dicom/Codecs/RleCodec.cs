@@ -16,7 +16,7 @@ public sealed class RleCodec : IPixelCodec
 
     public IReadOnlyList<string> TransferSyntaxes { get; } = [RleLossless];
 
-    public DecodedFrame Decode(ReadOnlySpan<byte> frame, PixelFormat format, string transferSyntax)
+    public DecodedFrame Decode(ReadOnlySpan<byte> frame, PixelFormat format, string transferSyntax, DecodeOptions? options = null)
     {
         FrameChecks.Validate(format, Who);
         if (frame.Length < 64) throw new DicomException($"{Who}: the frame has {frame.Length} bytes, less than the 64-byte header");

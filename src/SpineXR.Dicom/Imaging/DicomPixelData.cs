@@ -18,6 +18,7 @@ public sealed class DicomPixelData
 
     private DicomPixelData(DicomElement element, PixelFormat format, int frames, TransferSyntax ts, int[]? starts, int[]? ends, bool bitPacked = false)
     {
+        Options = DecodeOptions.Default;
         IsBitPacked = bitPacked;
         _element = element;
         Format = format;
@@ -28,6 +29,9 @@ public sealed class DicomPixelData
     }
 
     public PixelFormat Format { get; }
+
+    /// <summary>How encapsulated frames are decoded (where the external libraries run, OpenJPEG's threads).</summary>
+    public DecodeOptions Options { get; private set; }
     public int FrameCount { get; }
     public TransferSyntax TransferSyntax { get; }
     public bool IsEncapsulated => _element.IsEncapsulated;
@@ -39,8 +43,18 @@ public sealed class DicomPixelData
     /// </summary>
     public bool IsBitPacked { get; }
 
-    /// <summary>Reads and validates the Image Pixel module and Pixel Data of <paramref name="file"/>.</summary>
-    public static DicomPixelData Create(DicomFile file)
+    /// <summary>
+    /// Reads and validates the Image Pixel module and Pixel Data of <paramref name="file"/>; its frames decode with
+    /// <paramref name="options"/> (default <see cref="DecodeOptions.Default"/>).
+    /// </summary>
+    public static DicomPixelData Create(DicomFile file, DecodeOptions? options = null)
+    {
+        var pixels = Read(file);
+        if (options != null) pixels.Options = options;
+        return pixels;
+    }
+
+    private static DicomPixelData Read(DicomFile file)
     {
         var ds = file.Dataset;
         if (file.IsHeaderOnly) throw new DicomException("the file was read header-only; pixel data was not loaded");
@@ -171,7 +185,7 @@ public sealed class DicomPixelData
         {
             try
             {
-                var (frame, format) = j2k.DecodeReduced(GetRawFrame(index).Span, Format, TransferSyntax.Uid, r);
+                var (frame, format) = j2k.DecodeReduced(GetRawFrame(index).Span, Format, TransferSyntax.Uid, r, Options);
                 return (frame, format, r);
             }
             catch (DicomException)
@@ -200,7 +214,7 @@ public sealed class DicomPixelData
         var codec = CodecRegistry.Find(TransferSyntax.Uid)
             ?? throw new DicomException($"no codec for transfer syntax {TransferSyntax.Uid} ({TransferSyntax.Name})");
         DecodedFrame decoded;
-        try { decoded = codec.Decode(raw.Span, Format, TransferSyntax.Uid); }
+        try { decoded = codec.Decode(raw.Span, Format, TransferSyntax.Uid, Options); }
         catch (DicomException) { throw; }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

@@ -172,13 +172,4 @@ public sealed class BackboneWithFpn : Module<Tensor, Tensor[]>
         foreach (var t in p) t.MoveToOuterDisposeScope();
         return p;
     }
-
-    /// <summary>Puts frozen BatchNorm layers back in eval mode after train() (stats of frozen stages must not move).</summary>
-    internal void KeepFrozenNormsInEval()
-    {
-        foreach (var (name, m) in body.named_modules())
-        {
-            if (m is BatchNorm2d bn && bn.weight is { } w && !w.requires_grad) bn.eval();
-        }
-    }
 }

@@ -8,6 +8,15 @@ public sealed record DetectionTarget(Tensor Boxes, Tensor Labels);
 /// <summary>A model's detections for one image: boxes (K, 4) xyxy in input pixels, scores (K), labels (K) int64, by decreasing score.</summary>
 public sealed record DetectionOutput(Tensor Boxes, Tensor Scores, Tensor Labels) : IDisposable
 {
+    /// <summary>Moves the three tensors to the dispose scope outside the current one (for a result returned from a scope).</summary>
+    public DetectionOutput MoveToOuterDisposeScope()
+    {
+        Boxes.MoveToOuterDisposeScope();
+        Scores.MoveToOuterDisposeScope();
+        Labels.MoveToOuterDisposeScope();
+        return this;
+    }
+
     public void Dispose()
     {
         Boxes.Dispose();
@@ -17,11 +26,15 @@ public sealed record DetectionOutput(Tensor Boxes, Tensor Scores, Tensor Labels)
 }
 
 /// <summary>What every detector offers: losses in training, detections in evaluation.</summary>
-public interface IObjectDetector
+public interface IObjectDetector : IDetectionModel
 {
     /// <summary>Named loss terms for a batch of (3, H, W) images in [0, 1] and their targets (module in train mode).</summary>
     Dictionary<string, Tensor> Losses(IReadOnlyList<Tensor> images, IReadOnlyList<DetectionTarget> targets, Random? rng = null);
+}
 
+/// <summary>Inference only: a trained detector on any engine (the libtorch module, or its ONNX export in ONNX Runtime).</summary>
+public interface IDetectionModel
+{
     /// <summary>Detections per image in the images' own pixels (module in eval mode, under no_grad).</summary>
     List<DetectionOutput> Detect(IReadOnlyList<Tensor> images);
 

@@ -519,7 +519,7 @@ public sealed class EfficientDet : nn.Module, IObjectDetector
         for (int i = 0; i < images.Count; i++)
         {
             var gt = boxes[i];
-            var matched = gt.shape[0] == 0 ? full(anchors.shape[0], unmatched, ScalarType.Int64) : _matcher.Match(BoxOps.Iou(gt, anchors));
+            var matched = gt.shape[0] == 0 ? full(anchors.shape[0], unmatched, ScalarType.Int64) : _matcher.Match(TensorBoxOps.Iou(gt, anchors));
             var fg = matched.ge(zero).nonzero().squeeze(1);
             positives += fg.numel();
             var target = zeros_like(clsLogits[i]);
@@ -599,14 +599,14 @@ public sealed class EfficientDet : nn.Module, IObjectDetector
                 var topkIdxs = keepIdxs.index_select(0, idxs);
                 var anchorIdxs = topkIdxs.div(k, rounding_mode: RoundingMode.floor);
                 var b = _coder.DecodeSingle(reg.index_select(0, anchorIdxs).index_select(1, swap), anc.index_select(0, anchorIdxs));
-                allBoxes.Add(BoxOps.ClipToImage(b, list.ImageSizes[i].H, list.ImageSizes[i].W));
+                allBoxes.Add(TensorBoxOps.ClipToImage(b, list.ImageSizes[i].H, list.ImageSizes[i].W));
                 allScores.Add(topScores);
                 allLabels.Add(topkIdxs.remainder(k));
             }
             var boxes = cat(allBoxes, 0);
             var sc = cat(allScores, 0);
             var lb = cat(allLabels, 0);
-            var keep = Nms.Batched(boxes, sc, lb, Config.NmsThresh);
+            var keep = TensorNms.Batched(boxes, sc, lb, Config.NmsThresh);
             keep = keep.narrow(0, 0, Math.Min(Config.DetectionsPerImage, keep.shape[0]));
             var outBoxes = GeneralizedRCNNTransform.ResizeBoxes(boxes.index_select(0, keep), list.ImageSizes[i], (images[i].shape[1], images[i].shape[2]));
             result.Add(new DetectionOutput(outBoxes.MoveToOuterDisposeScope(), sc.index_select(0, keep).MoveToOuterDisposeScope(), lb.index_select(0, keep).MoveToOuterDisposeScope()));

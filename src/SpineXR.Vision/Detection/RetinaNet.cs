@@ -1,7 +1,8 @@
 // RetinaNet (Lin et al., "Focal Loss for Dense Object Detection", ICCV 2017) as torchvision 0.14's retinanet.py:
 // ResNet-FPN P3-P7 backbone, 4-conv classification and regression heads shared across levels, sigmoid focal
 // loss (alpha 0.25, gamma 2) over anchors not between IoU 0.4 and 0.5, L1 box loss on positives; at test time per
-// level top 1000 candidates above 0.05, decode, clip, per-class NMS 0.5, 300 detections. Labels start at 0.
+// level top 1000 candidates above 0.05, decode, clip, per-class NMS 0.5, 300 detections (RetinaNetPostProcess.cs).
+// Labels start at 0.
 using SpineXR.Vision.Detection.Ops;
 using SpineXR.Vision.Models;
 using TorchSharp;
@@ -125,6 +126,7 @@ public sealed class RetinaNet : nn.Module, IObjectDetector
     private readonly BackboneWithFpn backbone;
     private readonly RetinaNetHead head;
     private readonly AnchorGenerator _anchors;
+    private readonly RetinaNetPostProcess _post;
     private readonly BoxCoder _coder = new(1, 1, 1, 1);
     private readonly Matcher _matcher;
     private readonly GeneralizedRCNNTransform _transform;
@@ -139,8 +141,8 @@ public sealed class RetinaNet : nn.Module, IObjectDetector
         config.Validate();
         Config = config;
         backbone = new BackboneWithFpn(config.Backbone);
-        var sizes = config.AnchorSizes.Select(x => new double[] { x, (int)(x * Math.Pow(2, 1.0 / 3)), (int)(x * Math.Pow(2, 2.0 / 3)) }).ToArray();
-        _anchors = new AnchorGenerator(sizes, Enumerable.Repeat(new[] { 0.5, 1.0, 2.0 }, 5).ToArray());
+        _post = new RetinaNetPostProcess(config);
+        _anchors = _post.Anchors;
         head = new RetinaNetHead(backbone.OutChannels, _anchors.NumAnchorsPerLocation()[0], config.NumClasses);
         _matcher = new Matcher(config.FgIouThresh, config.BgIouThresh, allowLowQualityMatches: true);
         _transform = new GeneralizedRCNNTransform(config.MinSize, config.MaxSize);
@@ -162,7 +164,7 @@ public sealed class RetinaNet : nn.Module, IObjectDetector
         {
             var gt = boxes[i];
             var labels = targets[i].Labels.to(ScalarType.Int64);
-            var matched = gt.shape[0] == 0 ? full(anchors.shape[0], -1L, ScalarType.Int64) : _matcher.Match(BoxOps.Iou(gt, anchors));
+            var matched = gt.shape[0] == 0 ? full(anchors.shape[0], -1L, ScalarType.Int64) : _matcher.Match(TensorBoxOps.Iou(gt, anchors));
             var fg = (matched >= 0).nonzero().squeeze(1);
             double numFg = Math.Max(1, fg.numel());
             // classification: one-hot targets on foreground anchors, anchors between thresholds ignored
@@ -209,43 +211,19 @@ public sealed class RetinaNet : nn.Module, IObjectDetector
         var list = _transform.Forward(images);
         var features = backbone.call(list.Tensors);
         var (clsLogits, bboxReg) = head.call(features);
-        var anchors = _anchors.Generate(list.Tensors.shape[2], list.Tensors.shape[3], features.Select(f => (f.shape[2], f.shape[3])).ToArray());
-        long a = _anchors.NumAnchorsPerLocation()[0];
-        var perLevel = features.Select(f => f.shape[2] * f.shape[3] * a).ToArray();
-        var result = new List<DetectionOutput>();
-        for (int i = 0; i < images.Count; i++)
-        {
-            var allBoxes = new List<Tensor>();
-            var allScores = new List<Tensor>();
-            var allLabels = new List<Tensor>();
-            long offset = 0;
-            foreach (long cnt in perLevel)
-            {
-                var logits = clsLogits[i].narrow(0, offset, cnt);
-                var reg = bboxReg[i].narrow(0, offset, cnt);
-                var anc = anchors.narrow(0, offset, cnt);
-                offset += cnt;
-                long k = logits.shape[1];
-                var scores = sigmoid(logits).flatten();
-                var keepIdxs = (scores > Config.ScoreThresh).nonzero().squeeze(1);
-                scores = scores.index_select(0, keepIdxs);
-                long numTopk = Math.Min(Config.TopkCandidates, keepIdxs.numel());
-                var (topScores, idxs) = scores.topk((int)numTopk);
-                var topkIdxs = keepIdxs.index_select(0, idxs);
-                var anchorIdxs = topkIdxs.div(k, rounding_mode: RoundingMode.floor);
-                var labels = topkIdxs.remainder(k);
-                var b = _coder.DecodeSingle(reg.index_select(0, anchorIdxs), anc.index_select(0, anchorIdxs));
-                b = BoxOps.ClipToImage(b, list.ImageSizes[i].H, list.ImageSizes[i].W);
-                allBoxes.Add(b); allScores.Add(topScores); allLabels.Add(labels);
-            }
-            var boxes = cat(allBoxes, 0);
-            var sc = cat(allScores, 0);
-            var lb = cat(allLabels, 0);
-            var keep = Nms.Batched(boxes, sc, lb, Config.NmsThresh);
-            keep = keep.narrow(0, 0, Math.Min(Config.DetectionsPerImage, keep.shape[0]));
-            var outBoxes = GeneralizedRCNNTransform.ResizeBoxes(boxes.index_select(0, keep), list.ImageSizes[i], (images[i].shape[1], images[i].shape[2]));
-            result.Add(new DetectionOutput(outBoxes.MoveToOuterDisposeScope(), sc.index_select(0, keep).MoveToOuterDisposeScope(), lb.index_select(0, keep).MoveToOuterDisposeScope()));
-        }
-        return result;
+        return _post.Detect(clsLogits, bboxReg, list, features.Select(f => (f.shape[2], f.shape[3])).ToArray(),
+            images.Select(im => (im.shape[1], im.shape[2])).ToArray()).Select(d => d.MoveToOuterDisposeScope()).ToList();
     }
+
+    /// <summary>Heads' outputs (N, sum HWA, K) and (N, sum HWA, 4) for an already transformed batch: the network without post-processing (export checks, benchmarks).</summary>
+    public (Tensor ClsLogits, Tensor BboxRegression) HeadOutputs(Tensor batch)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var (c, r) = head.call(backbone.call(batch));
+        return (c.MoveToOuterDisposeScope(), r.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>The test-time post-processing this model applies to its heads' outputs (shared with the ONNX backend).</summary>
+    public RetinaNetPostProcess PostProcess => _post;
 }

@@ -130,7 +130,7 @@ public sealed class RoIHeads : Module
                 labels[i] = zeros(props[i].shape[0], ScalarType.Int64);
                 continue;
             }
-            var m = _matcher.Match(BoxOps.Iou(gt, props[i]));
+            var m = _matcher.Match(TensorBoxOps.Iou(gt, props[i]));
             var clamped = m.clamp_min(0);
             var l = targets[i].Labels.to(ScalarType.Int64).index_select(0, clamped);
             l = l.masked_fill(m == Matcher.BelowLowThreshold, 0).masked_fill(m == Matcher.BetweenThresholds, -1);
@@ -176,7 +176,7 @@ public sealed class RoIHeads : Module
         for (int i = 0; i < proposals.Length; i++)
         {
             long cnt = proposals[i].shape[0];
-            var boxes = BoxOps.ClipToImage(predBoxes.narrow(0, offset, cnt), imageSizes[i].H, imageSizes[i].W);
+            var boxes = TensorBoxOps.ClipToImage(predBoxes.narrow(0, offset, cnt), imageSizes[i].H, imageSizes[i].W);
             var scores = predScores.narrow(0, offset, cnt);
             offset += cnt;
             var labels = arange(numClasses, ScalarType.Int64).view(1, -1).expand_as(scores);
@@ -186,9 +186,9 @@ public sealed class RoIHeads : Module
             labels = labels.narrow(1, 1, numClasses - 1).reshape(-1);
             var keep = (scores > Config.ScoreThresh).nonzero().squeeze(1);
             boxes = boxes.index_select(0, keep); scores = scores.index_select(0, keep); labels = labels.index_select(0, keep);
-            keep = BoxOps.RemoveSmall(boxes, 1e-2);
+            keep = TensorBoxOps.RemoveSmall(boxes, 1e-2);
             boxes = boxes.index_select(0, keep); scores = scores.index_select(0, keep); labels = labels.index_select(0, keep);
-            keep = Nms.Batched(boxes, scores, labels, Config.NmsThresh);
+            keep = TensorNms.Batched(boxes, scores, labels, Config.NmsThresh);
             keep = keep.narrow(0, 0, Math.Min(Config.DetectionsPerImage, keep.shape[0]));
             result.Add(new DetectionOutput(boxes.index_select(0, keep), scores.index_select(0, keep), labels.index_select(0, keep)));
         }

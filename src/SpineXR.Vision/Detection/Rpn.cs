@@ -139,12 +139,12 @@ public sealed class RegionProposalNetwork : Module
             var ti = top[i];
             var scores = sigmoid(objectness[i].index_select(0, ti));
             var lvl = levels.index_select(0, ti);
-            var boxes = BoxOps.ClipToImage(proposals[i].index_select(0, ti), imageSizes[i].H, imageSizes[i].W);
-            var keep = BoxOps.RemoveSmall(boxes, 1e-3);
+            var boxes = TensorBoxOps.ClipToImage(proposals[i].index_select(0, ti), imageSizes[i].H, imageSizes[i].W);
+            var keep = TensorBoxOps.RemoveSmall(boxes, 1e-3);
             boxes = boxes.index_select(0, keep); scores = scores.index_select(0, keep); lvl = lvl.index_select(0, keep);
             keep = (scores >= Config.ScoreThresh).nonzero().squeeze(1);
             boxes = boxes.index_select(0, keep); scores = scores.index_select(0, keep); lvl = lvl.index_select(0, keep);
-            keep = Nms.Batched(boxes, scores, lvl, Config.NmsThresh);
+            keep = TensorNms.Batched(boxes, scores, lvl, Config.NmsThresh);
             keep = keep.narrow(0, 0, Math.Min(postNms, keep.shape[0]));
             result[i] = boxes.index_select(0, keep);
         }
@@ -164,7 +164,7 @@ public sealed class RegionProposalNetwork : Module
                 labels[i] = zeros(anchors.shape[0]);
                 continue;
             }
-            var m = _matcher.Match(BoxOps.Iou(gt, anchors));
+            var m = _matcher.Match(TensorBoxOps.Iou(gt, anchors));
             matched[i] = gt.index_select(0, m.clamp_min(0));
             var l = (m >= 0).to(ScalarType.Float32);
             l = l.masked_fill(m == Matcher.BelowLowThreshold, 0f).masked_fill(m == Matcher.BetweenThresholds, -1f);

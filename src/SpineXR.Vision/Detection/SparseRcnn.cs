@@ -134,14 +134,14 @@ public sealed class SparseRcnn : nn.Module, IObjectDetector
         var labels = idx.remainder(c);
         var b = boxes.index_select(0, idx.div(c, rounding_mode: RoundingMode.floor));
         b = GeneralizedRCNNTransform.ResizeBoxes(b, resized, original);
-        b = BoxOps.ClipToImage(b, original.H, original.W);
+        b = TensorBoxOps.ClipToImage(b, original.H, original.W);
         var keep = ((b.select(1, 2) > b.select(1, 0)) & (b.select(1, 3) > b.select(1, 1))).nonzero().squeeze(1);
         b = b.index_select(0, keep);
         top = top.index_select(0, keep);
         labels = labels.index_select(0, keep);
         if (Config.NmsThreshold is double thr)
         {
-            var k = Nms.Batched(b, top, labels, thr);
+            var k = TensorNms.Batched(b, top, labels, thr);
             b = b.index_select(0, k);
             top = top.index_select(0, k);
             labels = labels.index_select(0, k);

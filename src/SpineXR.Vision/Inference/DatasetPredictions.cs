@@ -1,6 +1,6 @@
 using SpineXR.Data;
 using SpineXR.Diagnostics;
-using SpineXR.Vision.Training;
+using SpineXR.Vision.Data;
 
 namespace SpineXR.Vision.Inference;
 
@@ -13,9 +13,9 @@ public static class DatasetPredictions
     /// <summary>
     /// Predicts <paramref name="split"/> of <paramref name="index"/> in dataset order with the run in <paramref name="runDir"/>;
     /// writes <paramref name="csvPath"/> when given (readable images only). Unreadable images come back with
-    /// <see cref="ClassifierPrediction.Error"/> set, in the returned list, never as an exception.
+    /// <see cref="ClassifierOutput.Error"/> set, in the returned list, never as an exception.
     /// </summary>
-    public static IReadOnlyList<ClassifierPrediction> PredictSplit(string runDir, DatasetIndex index, string split, string? csvPath = null,
+    public static IReadOnlyList<ClassifierOutput> PredictSplit(string runDir, DatasetIndex index, string split, string? csvPath = null,
         bool hflipTta = false, int batchSize = 16, int workers = 0, bool quiet = false)
     {
         using var clf = Classifier.Load(runDir);

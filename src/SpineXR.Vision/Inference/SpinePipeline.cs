@@ -2,11 +2,11 @@
 // the logits (official ensemble_classifier.py), detector ensemble by weighted boxes fusion, then the decision rule
 // of spine/eval_overall.py: an image called normal keeps only boxes scoring >= keep, an abnormal one keeps all.
 using SpineXR.Boxes;
-using BoxDetection = SpineXR.Boxes.Detection;
 using SpineXR.Inference;
 using SpineXR.Vision.Detection.Inference;
-using SpineXR.Vision.Detection.Training;
 using SpineXR.Imaging;
+using SpineXR.Vision.Data;
+using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Vision.Inference;
 
@@ -22,6 +22,9 @@ public sealed record SpinePipelineOptions
     /// <summary>Horizontal-flip test-time augmentation for classifier (logit mean) and detectors (WBF); null = each run's own setting.</summary>
     public bool? Tta { get; init; }
 
+    /// <summary>Engine and device every model runs on (default: libtorch on the CPU; docs/onnx.md).</summary>
+    public InferenceEngine Engine { get; init; } = InferenceEngine.Default;
+
     /// <summary>WBF settings for fusing several detectors.</summary>
     public WbfOptions Fusion { get; init; } = new() { IouThreshold = 0.55f, SkipBoxThreshold = 0.0f };
 
@@ -29,6 +32,7 @@ public sealed record SpinePipelineOptions
     {
         if (AbnormalThreshold is { } c && !(c >= 0 && c <= 1)) throw new ArgumentException("must be in [0, 1]", nameof(AbnormalThreshold));
         if (!(KeepThreshold >= 0 && KeepThreshold <= 1)) throw new ArgumentException("must be in [0, 1]", nameof(KeepThreshold));
+        Engine.Validate();
     }
 }
 
@@ -73,10 +77,10 @@ public sealed class SpinePipeline : ISpinePredictor
         var detectors = new List<Detector>();
         try
         {
-            foreach (var d in classifierDirs) classifiers.Add(Wrap(d, () => Classifier.Load(d)));
+            foreach (var d in classifierDirs) classifiers.Add(Wrap(d, () => Classifier.Load(d, options.Engine)));
             foreach (var d in detectorDirs)
             {
-                var det = Wrap(d, () => Detector.Load(d));
+                var det = Wrap(d, () => Detector.Load(d, options.Engine));
                 if (options.Tta is { } tta) det.Tta = tta;
                 detectors.Add(det);
             }
@@ -121,7 +125,7 @@ public sealed class SpinePipeline : ISpinePredictor
             cancellationToken.ThrowIfCancellationRequested();
             double[] logits = ClassifierLogits(batch);
             cancellationToken.ThrowIfCancellationRequested();
-            BoxDetection[][] boxes = DetectorBoxes(batch);
+            ScoredBox[][] boxes = DetectorBoxes(batch);
             var result = new ImagePrediction[batch.Count];
             for (int i = 0; i < batch.Count; i++)
             {
@@ -164,21 +168,21 @@ public sealed class SpinePipeline : ISpinePredictor
     }
 
     /// <summary>Each detector on the batch at its own input size; several detectors fused by WBF per image.</summary>
-    private BoxDetection[][] DetectorBoxes(IReadOnlyList<SpineImage> batch)
+    private ScoredBox[][] DetectorBoxes(IReadOnlyList<SpineImage> batch)
     {
-        var perModel = new List<List<BoxDetection[]>>();
+        var perModel = new List<List<ScoredBox[]>>();
         foreach (var d in _detectors)
         {
             int shortSide = d.Config.MinSizes[^1];
             var images = batch.Select(b => ImageResize.ToShortSide(ToFloat(b), shortSide)).ToList();
             perModel.Add(d.Predict(images));
         }
-        var result = new BoxDetection[batch.Count][];
+        var result = new ScoredBox[batch.Count][];
         for (int i = 0; i < batch.Count; i++)
         {
             result[i] = perModel.Count == 1
                 ? perModel[0][i]
-                : WeightedBoxesFusion.Fuse(perModel.Select(m => (IReadOnlyList<BoxDetection>)m[i]).ToList(), batch[i].OriginalWidth, batch[i].OriginalHeight, _options.Fusion);
+                : WeightedBoxesFusion.Fuse(perModel.Select(m => (IReadOnlyList<ScoredBox>)m[i]).ToList(), batch[i].OriginalWidth, batch[i].OriginalHeight, _options.Fusion);
         }
         return result;
     }

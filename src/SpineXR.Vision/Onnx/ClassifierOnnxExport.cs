@@ -1,8 +1,8 @@
 // `spinexr model export RUN --format onnx`: a classifier run directory (model.json + weights.safetensors) to one .onnx file.
 using System.Globalization;
 using SpineXR.Vision.Models;
-using SpineXR.Vision.Training;
 using SpineXR.Vision.Weights;
+using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Vision.Onnx;
 
@@ -14,7 +14,7 @@ namespace SpineXR.Vision.Onnx;
 /// <param name="Bytes">Size of the file.</param>
 public sealed record OnnxExportResult(string Path, string Architecture, int Nodes, int Initializers, long Bytes);
 
-/// <summary>Exports a trained classifier run to ONNX (DenseNets only so far; docs/onnx.md).</summary>
+/// <summary>Exports a trained classifier run (DenseNet or ResNet) to ONNX (docs/onnx.md).</summary>
 public static class ClassifierOnnxExport
 {
     /// <summary>
@@ -26,13 +26,13 @@ public static class ClassifierOnnxExport
     {
         TorchRuntime.EnsureLoaded();
         var card = ModelCard.Load(runDir);
-        if (!DenseNets.Variants.ContainsKey(card.Architecture))
-            throw new NotSupportedException($"{runDir}: ONNX export supports the DenseNet classifiers ({string.Join(", ", DenseNets.Variants.Keys)}), not '{card.Architecture}'");
+        if (!ClassifierArchitectures.IsKnown(card.Architecture))
+            throw new NotSupportedException($"{runDir}: ONNX export supports the classifiers {string.Join(", ", ClassifierArchitectures.All)}, not '{card.Architecture}'");
         string weightsPath = Path.Combine(runDir, "weights.safetensors");
         var weights = StateDict.Read(weightsPath);
         try
         {
-            using var model = (DenseNet)ClassifierArchitectures.Build(card.Architecture, weights);
+            using var model = ClassifierArchitectures.Build(card.Architecture, weights);
             StateDict.Load(model, weights, source: weightsPath);
             model.eval();
             var inv = CultureInfo.InvariantCulture;
@@ -44,8 +44,11 @@ public static class ClassifierOnnxExport
                 ["spinexr.input_size"] = card.InputSize.ToString(inv),
                 ["spinexr.mean"] = string.Join(',', card.Mean.Select(v => v.ToString("R", inv))),
                 ["spinexr.std"] = string.Join(',', card.Std.Select(v => v.ToString("R", inv))),
+                [OnnxRunModel.WeightsDigestKey] = OnnxRunModel.Sha256(weightsPath),
             };
-            var onnx = DenseNetOnnxExporter.Build(model, card.InputSize, metadata);
+            var onnx = model is ResNet resnet
+                ? ResNetOnnxExporter.Build(resnet, card.InputSize, metadata)
+                : DenseNetOnnxExporter.Build((DenseNet)model, card.InputSize, metadata);
             DenseNetOnnxExporter.Write(onnx, outPath);
             return new OnnxExportResult(Path.GetFullPath(outPath), card.Architecture, onnx.Graph.Node.Count, onnx.Graph.Initializer.Count,
                 new FileInfo(outPath).Length);

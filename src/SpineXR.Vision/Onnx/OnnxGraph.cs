@@ -27,6 +27,21 @@ public sealed class OnnxGraph
     /// <summary>Adds a float32 graph output; dimensions as in <see cref="AddInput"/>.</summary>
     public void AddOutput(string name, params object[] dims) => _graph.Output.Add(ValueInfo(name, dims));
 
+    /// <summary>Adds an int64 graph output; dimensions as in <see cref="AddInput"/>.</summary>
+    public void AddInt64Output(string name, params object[] dims) =>
+        _graph.Output.Add(ValueInfo(name, dims, TensorProto.Types.DataType.Int64));
+
+    /// <summary>Adds a 1-D int64 constant (shapes, axes, slice bounds) as an initializer.</summary>
+    public string AddInt64Initializer(string name, params long[] values)
+    {
+        if (!_initializers.Add(name)) throw new InvalidOperationException($"initializer '{name}' added twice");
+        var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int64 };
+        t.Dims.Add(values.Length);
+        t.Int64Data.AddRange(values);
+        _graph.Initializer.Add(t);
+        return name;
+    }
+
     /// <summary>Adds <paramref name="value"/> (converted to contiguous float32) as an initializer named <paramref name="name"/>.</summary>
     public string AddInitializer(string name, Tensor value)
     {
@@ -58,6 +73,9 @@ public sealed class OnnxGraph
     public static AttributeProto Float(string name, float value) =>
         new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = value };
 
+    public static AttributeProto String(string name, string value) =>
+        new() { Name = name, Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(value) };
+
     public static AttributeProto Ints(string name, params long[] values)
     {
         var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
@@ -80,7 +98,7 @@ public sealed class OnnxGraph
         return m;
     }
 
-    private static ValueInfoProto ValueInfo(string name, object[] dims)
+    private static ValueInfoProto ValueInfo(string name, object[] dims, TensorProto.Types.DataType type = TensorProto.Types.DataType.Float)
     {
         var shape = new TensorShapeProto();
         foreach (var d in dims)
@@ -96,7 +114,7 @@ public sealed class OnnxGraph
         return new ValueInfoProto
         {
             Name = name,
-            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = shape } },
+            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)type, Shape = shape } },
         };
     }
 }

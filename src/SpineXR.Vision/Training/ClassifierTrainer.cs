@@ -15,6 +15,8 @@ using SpineXR.Vision.Weights;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using SpineXR.Vision.Data;
+using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Vision.Training;
 

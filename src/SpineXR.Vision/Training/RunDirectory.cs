@@ -6,6 +6,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using SpineXR.IO;
+using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Vision.Training;
 

@@ -5,6 +5,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using SpineXR.Diagnostics;
+using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Vision.Training;
 

@@ -6,6 +6,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Vision.Training;
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using SpineXR.Jobs;
 using SpineXR.Inference;
 using SpineXR.Web.Guards;
 using SpineXR.Web.Results;
@@ -29,6 +30,7 @@ internal sealed class PredictEndpoint(SpineServerOptions options, ISpinePredicto
         // A deflated dataset inflates to no more than an uncompressed upload may be.
         MaxInflatedBytes = options.MaxUploadBytes,
         Allowance = allowance,
+        Decode = options.Decode,
         Reserve = bytes => bytes > budget.Capacity
             ? throw new ImageTooLargeException($"decoding this image needs about {bytes >> 20} MiB; the server's decode budget is {budget.Capacity >> 20} MiB (--decode-budget-mb)")
             : budget.Reserve(bytes, ct),

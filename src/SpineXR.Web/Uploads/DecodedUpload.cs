@@ -1,5 +1,7 @@
 using SpineXR.Inference;
 
+using SpineXR.Dicom.Codecs;
+
 namespace SpineXR.Web.Uploads;
 
 /// <summary>
@@ -44,6 +46,9 @@ public sealed record UploadLimits
 
     /// <summary>Reserves decode memory (bytes) before pixels are decoded; null for no budget. Throws ImageTooLargeException when it can never fit.</summary>
     public Func<long, IDisposable>? Reserve { get; init; }
+
+    /// <summary>Where the external codecs decode (in process, or in decode hosts under a deadline).</summary>
+    public DecodeOptions Decode { get; init; } = DecodeOptions.Default;
 
     /// <summary>Throws <see cref="ImageTooLargeException"/> when a <paramref name="width"/> x <paramref name="height"/> image exceeds <see cref="MaxPixels"/>.</summary>
     public void CheckPixels(long width, long height)

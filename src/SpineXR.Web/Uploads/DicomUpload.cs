@@ -25,7 +25,7 @@ public static class DicomUpload
         try
         {
             var file = DicomFile.Read(bytes, DicomReadOptions.Default with { MaxInflatedBytes = limits.MaxInflatedBytes }, fileName);
-            var pixels = DicomPixelData.Create(file);
+            var pixels = DicomPixelData.Create(file, limits.Decode);
             var format = pixels.Format;
             limits.CheckPixels(format.Columns, format.Rows);
             int reduction = pixels.PlannedReduction(0, SpineImageLoader.MaxReduction(pixels, limits.Allowance));

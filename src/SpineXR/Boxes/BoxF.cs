@@ -16,4 +16,4 @@ public readonly record struct BoxF(float X1, float Y1, float X2, float Y2)
 }
 
 /// <summary>One detected lesion: box (xyxy, original image pixels), class index into <see cref="Data.LesionTaxonomy.Classes"/>, score in [0, 1].</summary>
-public readonly record struct Detection(BoxF Box, int ClassId, float Score);
+public readonly record struct ScoredBox(BoxF Box, int ClassId, float Score);

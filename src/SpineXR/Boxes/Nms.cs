@@ -47,7 +47,7 @@ public static class Nms
     }
 
     /// <summary>Detections after class-wise NMS.</summary>
-    public static Detection[] Batched(IReadOnlyList<Detection> dets, float iouThreshold)
+    public static ScoredBox[] Batched(IReadOnlyList<ScoredBox> dets, float iouThreshold)
     {
         var boxes = dets.Select(d => d.Box).ToArray();
         var scores = dets.Select(d => d.Score).ToArray();

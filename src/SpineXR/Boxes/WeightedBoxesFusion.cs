@@ -45,7 +45,7 @@ public static class WeightedBoxesFusion
     /// (ensemble_boxes clips to [0, 1] on normalised boxes; WBF is otherwise scale-free, so pixels work directly).
     /// Result sorted by decreasing score.
     /// </summary>
-    public static Detection[] Fuse(IReadOnlyList<IReadOnlyList<Detection>> models, float width, float height, WbfOptions? options = null)
+    public static ScoredBox[] Fuse(IReadOnlyList<IReadOnlyList<ScoredBox>> models, float width, float height, WbfOptions? options = null)
     {
         options ??= new WbfOptions();
         options.Validate(models.Count);
@@ -66,7 +66,7 @@ public static class WeightedBoxesFusion
                 l.Add(new Member(d.ClassId, d.Score * weights[m], weights[m], new BoxF(x1, y1, x2, y2)));
             }
 
-        var result = new List<Detection>();
+        var result = new List<ScoredBox>();
         foreach (var (label, members) in byLabel)
         {
             // numpy's argsort()[::-1]: ascending then reversed, so equal scores come in reverse input order (exact for numpy's
@@ -102,7 +102,7 @@ public static class WeightedBoxesFusion
                 s = options.Confidence == WbfConfidence.Max ? s / wMax
                     : options.AllowsOverflow ? s * clusters[c].Count / wSum
                     : s * Math.Min(weights.Length, clusters[c].Count) / wSum;
-                result.Add(new Detection(fused[c].Box, label, s));
+                result.Add(new ScoredBox(fused[c].Box, label, s));
             }
         }
         result.Sort((a, b) => b.Score.CompareTo(a.Score));
@@ -125,7 +125,7 @@ public static class WeightedBoxesFusion
     /// Horizontal-flip test-time augmentation: <paramref name="flipped"/> was predicted on the mirrored image; its boxes are
     /// mirrored back and fused with <paramref name="original"/> by WBF (two equally weighted "models").
     /// </summary>
-    public static Detection[] MergeHorizontalFlip(IReadOnlyList<Detection> original, IReadOnlyList<Detection> flipped,
+    public static ScoredBox[] MergeHorizontalFlip(IReadOnlyList<ScoredBox> original, IReadOnlyList<ScoredBox> flipped,
         float width, float height, WbfOptions? options = null)
     {
         var unflipped = flipped.Select(d => d with { Box = BoxOps.FlipHorizontal(d.Box, width) }).ToArray();

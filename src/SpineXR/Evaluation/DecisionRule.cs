@@ -3,7 +3,7 @@
 namespace SpineXR.Evaluation;
 
 /// <summary>What the decision rule did.</summary>
-public sealed record DecisionOutcome(IReadOnlyList<PredictedBox> Kept, int DroppedBoxes, int ImagesCalledNormal, int ImagesWithoutClassifier);
+public sealed record DecisionOutcome(IReadOnlyList<DetectorPrediction> Kept, int DroppedBoxes, int ImagesCalledNormal, int ImagesWithoutClassifier);
 
 /// <summary>Combines the classifier's verdict with the detector's boxes.</summary>
 public static class DecisionRule
@@ -12,12 +12,12 @@ public static class DecisionRule
     /// Applies the rule. Images that have boxes but no classifier probability keep all their boxes and are counted
     /// (the official script would fail on them).
     /// </summary>
-    public static DecisionOutcome Apply(IReadOnlyList<PredictedBox> boxes, IReadOnlyDictionary<string, double> abnormalProb,
+    public static DecisionOutcome Apply(IReadOnlyList<DetectorPrediction> boxes, IReadOnlyDictionary<string, double> abnormalProb,
         double abnormalThreshold, double keepThreshold = 0.5)
     {
         if (!double.IsFinite(abnormalThreshold)) throw new ArgumentException("must be finite", nameof(abnormalThreshold));
         if (!double.IsFinite(keepThreshold)) throw new ArgumentException("must be finite", nameof(keepThreshold));
-        var kept = new List<PredictedBox>(boxes.Count);
+        var kept = new List<DetectorPrediction>(boxes.Count);
         var noClassifier = new HashSet<string>(StringComparer.Ordinal);
         int dropped = 0;
         foreach (var b in boxes)

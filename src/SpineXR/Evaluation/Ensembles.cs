@@ -38,27 +38,27 @@ public static class Ensembles
     /// WBF per image over the models' boxes. <paramref name="imageSize"/> gives (width, height) for clipping when known;
     /// otherwise boxes are only clipped at 0.
     /// </summary>
-    public static List<PredictedBox> Detectors(IReadOnlyList<IReadOnlyList<PredictedBox>> models, WbfOptions options,
+    public static List<DetectorPrediction> Detectors(IReadOnlyList<IReadOnlyList<DetectorPrediction>> models, WbfOptions options,
         Func<string, (float Width, float Height)?>? imageSize = null)
     {
-        var byImage = new Dictionary<string, List<Detection>[]>(StringComparer.Ordinal);
+        var byImage = new Dictionary<string, List<ScoredBox>[]>(StringComparer.Ordinal);
         var order = new List<string>();
         for (int m = 0; m < models.Count; m++)
             foreach (var b in models[m])
             {
                 if (!byImage.TryGetValue(b.ImageId, out var lists))
                 {
-                    byImage[b.ImageId] = lists = Enumerable.Range(0, models.Count).Select(_ => new List<Detection>()).ToArray();
+                    byImage[b.ImageId] = lists = Enumerable.Range(0, models.Count).Select(_ => new List<ScoredBox>()).ToArray();
                     order.Add(b.ImageId);
                 }
-                lists[m].Add(new Detection(new BoxF((float)b.X, (float)b.Y, (float)(b.X + b.W), (float)(b.Y + b.H)), b.ClassId, (float)b.Score));
+                lists[m].Add(new ScoredBox(new BoxF((float)b.X, (float)b.Y, (float)(b.X + b.W), (float)(b.Y + b.H)), b.ClassId, (float)b.Score));
             }
-        var result = new List<PredictedBox>();
+        var result = new List<DetectorPrediction>();
         foreach (string id in order)
         {
             var size = imageSize?.Invoke(id) ?? (float.MaxValue, float.MaxValue);
             foreach (var d in WeightedBoxesFusion.Fuse(byImage[id], size.Width, size.Height, options))
-                result.Add(new PredictedBox(id, d.ClassId, d.Box.X1, d.Box.Y1, d.Box.Width, d.Box.Height, d.Score));
+                result.Add(new DetectorPrediction(id, d.ClassId, d.Box.X1, d.Box.Y1, d.Box.Width, d.Box.Height, d.Score));
         }
         return result;
     }

@@ -69,7 +69,7 @@ public static class Evaluators
     }
 
     /// <summary>Evaluates detections on every image of <paramref name="truth"/> (images without detections count).</summary>
-    public static DetectorEvalReport Detector(GroundTruthSet truth, IReadOnlyList<PredictedBox> detections,
+    public static DetectorEvalReport Detector(GroundTruthSet truth, IReadOnlyList<DetectorPrediction> detections,
         DetectorEvalOptions options, List<string> problems)
     {
         options.Validate();

@@ -25,7 +25,7 @@ public readonly record struct ClassifierPrediction(string ImageId, double Abnorm
 }
 
 /// <summary>One predicted box, COCO results style: [x, y, w, h] in original image pixels.</summary>
-public readonly record struct PredictedBox(string ImageId, int ClassId, double X, double Y, double W, double H, double Score);
+public readonly record struct DetectorPrediction(string ImageId, int ClassId, double X, double Y, double W, double H, double Score);
 
 /// <summary>What a reader kept and what it rejected (one line per rejected entry).</summary>
 public sealed record ReadResult<T>(IReadOnlyList<T> Items, IReadOnlyList<string> Problems);
@@ -81,7 +81,7 @@ public static class ClassifierPredictionsFile
 /// <summary>Reads and writes the detector predictions JSON.</summary>
 public static class DetectorPredictionsFile
 {
-    public static ReadResult<PredictedBox> Read(string path)
+    public static ReadResult<DetectorPrediction> Read(string path)
     {
         JsonDocument doc;
         try { doc = JsonDocument.Parse(QuoteNonFiniteLiterals(File.ReadAllBytes(path)), new JsonDocumentOptions { MaxDepth = 16 }); }
@@ -93,17 +93,17 @@ public static class DetectorPredictionsFile
         {
             if (doc.RootElement.ValueKind != JsonValueKind.Array)
                 throw new InvalidDataException($"{path}: expected a JSON array of detections, got {doc.RootElement.ValueKind}");
-            var items = new List<PredictedBox>();
+            var items = new List<DetectorPrediction>();
             var problems = new List<string>();
             int n = 0;
             foreach (var e in doc.RootElement.EnumerateArray())
             {
-                string? err = TryParse(e, out PredictedBox box);
+                string? err = TryParse(e, out DetectorPrediction box);
                 if (err != null) problems.Add($"{path} entry {n}: {err}");
                 else items.Add(box);
                 n++;
             }
-            return new ReadResult<PredictedBox>(items, problems);
+            return new ReadResult<DetectorPrediction>(items, problems);
         }
     }
 
@@ -142,7 +142,7 @@ public static class DetectorPredictionsFile
 
     private static bool Match(byte[] s, int i, ReadOnlySpan<byte> word) => s.AsSpan(i).StartsWith(word);
 
-    private static string? TryParse(JsonElement e, out PredictedBox box)
+    private static string? TryParse(JsonElement e, out DetectorPrediction box)
     {
         box = default;
         if (e.ValueKind != JsonValueKind.Object) return "not an object";
@@ -180,11 +180,11 @@ public static class DetectorPredictionsFile
         double score = js.ValueKind == JsonValueKind.Number && js.TryGetDouble(out double s) ? s
             : double.NaN;
         if (!double.IsFinite(score)) return $"image {id}: score is not a finite number";
-        box = new PredictedBox(id, k, v[0], v[1], v[2], v[3], score);
+        box = new DetectorPrediction(id, k, v[0], v[1], v[2], v[3], score);
         return null;
     }
 
-    public static void Write(string path, IEnumerable<PredictedBox> boxes)
+    public static void Write(string path, IEnumerable<DetectorPrediction> boxes)
     {
         AtomicFile.Write(path, s =>
         {

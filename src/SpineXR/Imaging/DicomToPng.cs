@@ -1,4 +1,5 @@
 using SpineXR.Dicom;
+using SpineXR.Dicom.Codecs;
 using SpineXR.Dicom.Imaging;
 using SpineXR.Dicom.Rendering;
 using SpineXR.IO;
@@ -16,13 +17,14 @@ public static class DicomToPng
 
     /// <summary>
     /// Converts <paramref name="dicomPath"/> to <paramref name="pngPath"/> with <paramref name="bits"/> 8 or 16.
-    /// Throws <see cref="DicomException"/> for bad DICOM input; the PNG is written whole or not at all.
+    /// Throws <see cref="DicomException"/> for bad DICOM input; the PNG is written whole or not at all. Frames decode
+    /// with <paramref name="decode"/> (default <see cref="DecodeOptions.Default"/>).
     /// </summary>
-    public static Result Convert(string dicomPath, string pngPath, int bits = 8, RenderOptions? options = null)
+    public static Result Convert(string dicomPath, string pngPath, int bits = 8, RenderOptions? options = null, DecodeOptions? decode = null)
     {
         if (bits is not (8 or 16)) throw new ArgumentException("must be 8 or 16", nameof(bits));
         var file = DicomFile.Open(dicomPath);
-        var pixels = DicomPixelData.Create(file);
+        var pixels = DicomPixelData.Create(file, decode);
         var warnings = new List<string>();
         int frames = file.Dataset.GetIntOrDefault(DicomTags.NumberOfFrames, 1);
         if (frames > 1) warnings.Add($"{frames} frames, first converted");

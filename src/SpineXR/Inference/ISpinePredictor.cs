@@ -1,3 +1,5 @@
+
+
 namespace SpineXR.Inference;
 
 /// <summary>

@@ -11,7 +11,7 @@ public sealed record PredictedBox(
     [property: JsonPropertyName("score")] float Score,
     [property: JsonPropertyName("box")] float[] Xyxy)
 {
-    public static PredictedBox From(Detection d) =>
+    public static PredictedBox From(ScoredBox d) =>
         new(LesionTaxonomy.Classes[d.ClassId], d.ClassId, d.Score, [d.Box.X1, d.Box.Y1, d.Box.X2, d.Box.Y2]);
 
     [JsonIgnore] public BoxF Box => new(Xyxy[0], Xyxy[1], Xyxy[2], Xyxy[3]);

@@ -2,7 +2,6 @@ using SkiaSharp;
 using SpineXR.Dicom;
 using SpineXR.Dicom.Imaging;
 using SpineXR.Dicom.Rendering;
-using SpineXR.Reports;
 
 namespace SpineXR.Inference;
 
@@ -59,7 +58,7 @@ public static class SpineImageLoader
         var ds = file.Dataset;
         var image = new SpineImage(name, imageId, gray, frame.Columns, frame.Rows,
             ds.GetString(DicomTags.StudyInstanceUID), ds.GetString(DicomTags.SeriesInstanceUID), ds.GetString(DicomTags.SOPInstanceUID),
-            DerivedInstance.SourceHeader(ds))
+            SourceHeader.From(ds))
         {
             Reduction = frame.Reduction,
             OriginalWidth = pixels.Format.Columns,

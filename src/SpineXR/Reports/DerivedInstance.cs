@@ -39,30 +39,6 @@ public static class DerivedInstance
     ];
 
     /// <summary>
-    /// Source attributes kept with each queued image, for the objects derived from it: patient and study, the
-    /// source's identity, and what a presentation state must repeat or match (size, photometric, window, rescale).
-    /// </summary>
-    private static readonly DicomTag[] Kept =
-    [
-        DicomTags.SpecificCharacterSet,
-        DicomTags.PatientName, DicomTags.PatientID, DicomTags.PatientBirthDate, DicomTags.PatientSex, DicomTags.PatientAge,
-        DicomTags.StudyInstanceUID, DicomTags.StudyDate, DicomTags.StudyTime, DicomTags.StudyID, DicomTags.AccessionNumber,
-        DicomTags.ReferringPhysicianName, DicomTags.StudyDescription, DicomTags.BodyPartExamined,
-        DicomTags.SOPClassUID, DicomTags.SOPInstanceUID, DicomTags.SeriesInstanceUID, DicomTags.Modality,
-        DicomTags.Rows, DicomTags.Columns, DicomTags.PhotometricInterpretation, DicomTags.PixelSpacing, DicomTags.ImagerPixelSpacing,
-        DicomTags.WindowCenter, DicomTags.WindowWidth, DicomTags.RescaleSlope, DicomTags.RescaleIntercept, DicomTags.RescaleType,
-    ];
-
-    /// <summary>The source attributes derived objects need, without the pixel data (kept with each queued image).</summary>
-    public static DicomDataset SourceHeader(DicomDataset source)
-    {
-        var header = new DicomDataset(source.Encoding);
-        foreach (var tag in Kept)
-            if (source.TryGetElement(tag, out var e) && e.Items == null && e.Fragments == null) header.Set(e);
-        return header;
-    }
-
-    /// <summary>
     /// The models and thresholds of a run (not its time) as 16 hex digits: derived objects' UIDs include it, so the
     /// same models reproduce them and other models give new ones.
     /// </summary>

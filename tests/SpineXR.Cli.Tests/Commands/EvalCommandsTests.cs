@@ -138,33 +138,34 @@ public sealed class EvalCommandsTests : IDisposable
     [Fact]
     public void EnsembleRunsARunDirectoryOnTheSplit()
     {
-        // A run directory is run on --data/--split through the model hook; a stand-in model gives logit 2 everywhere.
-        ModelHooks.Register();
-        var real = ModelPredictors.Classifier;
+        // A run directory is run on --data/--split through the injected ISplitPredictor; a stand-in gives logit 2 everywhere.
         string run = P("fake-run");
         Directory.CreateDirectory(run);
         File.WriteAllText(Path.Combine(run, "model.json"), "{}");
-        string? seenSplit = null;
-        ModelPredictors.Classifier = (r, d, s) =>
+        var models = new StandInModels(run);
+        Assert.Throws<UsageException>(() => Program.Run(["ensemble", "classifier", run, P("cls.csv"), "--out", P("e.csv")], new CliServices { Models = models }));
+        Assert.Equal(ExitCodes.Ok, Program.Run(["ensemble", "classifier", run, P("cls.csv"), "--data", Data, "--out", P("e.csv")], new CliServices { Models = models }));
+        Assert.Equal("test", models.SeenSplit);
+        var cls = File.ReadAllLines(P("cls.csv")).First(l => l.StartsWith("im007,", StringComparison.Ordinal));
+        double p7 = double.Parse(cls.Split(',')[1], CultureInfo.InvariantCulture);
+        double expected = (2.0 + Math.Log(p7 / (1 - p7))) / 2;
+        var row = File.ReadAllLines(P("e.csv")).First(l => l.StartsWith("im007,", StringComparison.Ordinal)).Split(',');
+        Assert.Equal(expected, double.Parse(row[2], CultureInfo.InvariantCulture), 6);
+    }
+
+    /// <summary>A stand-in for one run directory: logit 2 on every image; other run directories go to the real models.</summary>
+    private sealed class StandInModels(string run) : ISplitPredictor
+    {
+        private readonly VisionSplitPredictor _real = new();
+        public string? SeenSplit { get; private set; }
+
+        public IReadOnlyList<ClassifierPrediction> Classify(string runDir, string dataset, string split)
         {
-            if (r != run) return real!(r, d, s);
-            seenSplit = s;
+            if (runDir != run) return _real.Classify(runDir, dataset, split);
+            SeenSplit = split;
             return Enumerable.Range(0, 40).Select(i => new ClassifierPrediction($"im{i:D3}", 1 / (1 + Math.Exp(-2)), 2.0)).ToList();
-        };
-        try
-        {
-            Assert.Throws<UsageException>(() => Program.Run(["ensemble", "classifier", run, P("cls.csv"), "--out", P("e.csv")]));
-            Assert.Equal(ExitCodes.Ok, Program.Run(["ensemble", "classifier", run, P("cls.csv"), "--data", Data, "--out", P("e.csv")]));
-            Assert.Equal("test", seenSplit);
-            var cls = File.ReadAllLines(P("cls.csv")).First(l => l.StartsWith("im007,", StringComparison.Ordinal));
-            double p7 = double.Parse(cls.Split(',')[1], CultureInfo.InvariantCulture);
-            double expected = (2.0 + Math.Log(p7 / (1 - p7))) / 2;
-            var row = File.ReadAllLines(P("e.csv")).First(l => l.StartsWith("im007,", StringComparison.Ordinal)).Split(',');
-            Assert.Equal(expected, double.Parse(row[2], CultureInfo.InvariantCulture), 6);
         }
-        finally
-        {
-            ModelPredictors.Classifier = real;
-        }
+
+        public IReadOnlyList<DetectorPrediction> Detect(string runDir, string dataset, string split) => _real.Detect(runDir, dataset, split);
     }
 }

@@ -3,6 +3,7 @@ using SpineXR.Vision;
 using SpineXR.Vision.Models;
 using SpineXR.Vision.Training;
 using SpineXR.Vision.Weights;
+using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Cli.Tests.Commands;
 
@@ -37,14 +38,28 @@ public class ModelExportCommandTests : IDisposable
     }
 
     [Fact]
-    public void BadUsageIsAUsageError()
+    public void ExportsAResNetClassifierRun()
     {
         string run = Run("resnet18", weights: false);
+        TorchRuntime.EnsureLoaded();
+        using (var model = ClassifierArchitectures.Create("resnet18", 1)) StateDict.SaveSafeTensors(model, Path.Combine(run, "weights.safetensors"));
+        string onnx = Path.Combine(_dir, "r.onnx");
+        Assert.Equal(0, Program.Run(["model", "export", run, "--format", "onnx", "--out", onnx]));
+        Assert.True(new FileInfo(onnx).Length > 40_000_000); // ResNet-18's 11.7 M float32 weights
+    }
+
+    [Fact]
+    public void BadUsageIsAUsageError()
+    {
+        // a Faster R-CNN run: no exporter yet (weights are not needed to say so)
+        string run = Path.Combine(_dir, "frcnn");
+        Directory.CreateDirectory(run);
+        SpineXR.Vision.Detection.Training.DetectorTrainer.Card(SpineXR.Vision.Configuration.DetectorTrainConfig.Cpu("faster-rcnn"), ["a"], "test", null).Save(run);
         string onnx = Path.Combine(_dir, "m.onnx");
         Assert.Contains("--format", Assert.Throws<UsageException>(() => Program.Run(["model", "export", run, "--out", onnx])).Message);
         Assert.Contains("tflite", Assert.Throws<UsageException>(() => Program.Run(["model", "export", run, "--format", "tflite", "--out", onnx])).Message);
         Assert.Contains("RUN", Assert.Throws<UsageException>(() => Program.Run(["model", "export", "--format", "onnx", "--out", onnx])).Message);
-        Assert.Contains("not 'resnet18'", Assert.Throws<UsageException>(() => Program.Run(["model", "export", run, "--format", "onnx", "--out", onnx])).Message);
+        Assert.Contains("not 'faster-rcnn'", Assert.Throws<UsageException>(() => Program.Run(["model", "export", run, "--format", "onnx", "--out", onnx])).Message);
         Assert.False(File.Exists(onnx));
     }
 }

@@ -17,6 +17,9 @@ public sealed class PredictCommandTests : IDisposable
     [InlineData("--from-dicomweb", "http://pacs/dicom-web", "--from-dicomweb needs --study UID")]
     [InlineData("--study", "1.2.3", "--study needs --from-dicomweb URL")]
     [InlineData("--to-dicomweb", "pacs:8042", "--to-dicomweb expects an http(s) URL, got 'pacs:8042'")]
+    [InlineData("--backend", "tensorrt", "--backend: unknown backend 'tensorrt' (libtorch, onnx)")]
+    [InlineData("--device", "tpu", "--device: unknown device 'tpu' (cpu, cuda)")]
+    [InlineData("--device", "cuda", "--device: the libtorch backend runs on the CPU only; use --backend onnx with ONNX Runtime's GPU package for cuda")]
     public void A_bad_option_is_a_usage_error_naming_it(string flag, string value, string message)
     {
         var e = Assert.Throws<UsageException>(() =>

@@ -42,6 +42,10 @@ public sealed class ServeCommandTests
             Assert.StartsWith("--dicomweb-destination", e.Message);
             e = Assert.Throws<UsageException>(() => Program.Run(["serve", "--classifier", dir, "--detector", dir, "--dicomweb-destination", "pacs"]));
             Assert.StartsWith("--dicomweb-destination", e.Message);
+            e = Assert.Throws<UsageException>(() => Program.Run(["serve", "--classifier", dir, "--detector", dir, "--backend", "trt"]));
+            Assert.Equal("--backend: unknown backend 'trt' (libtorch, onnx)", e.Message);
+            e = Assert.Throws<UsageException>(() => Program.Run(["serve", "--classifier", dir, "--detector", dir, "--device", "cuda"]));
+            Assert.StartsWith("--device: the libtorch backend runs on the CPU only", e.Message);
         }
         finally { Directory.Delete(dir); }
     }

@@ -5,7 +5,7 @@ namespace SpineXR.Tests.Boxes;
 /// <summary>Hand-computed cases of ensemble_boxes.weighted_boxes_fusion semantics (pixel boxes, clipped to the image).</summary>
 public class WeightedBoxesFusionTests
 {
-    private static Detection D(float x1, float y1, float x2, float y2, float s, int c = 0) => new(new BoxF(x1, y1, x2, y2), c, s);
+    private static ScoredBox D(float x1, float y1, float x2, float y2, float s, int c = 0) => new(new BoxF(x1, y1, x2, y2), c, s);
 
     private static void Near(BoxF e, BoxF a)
     {

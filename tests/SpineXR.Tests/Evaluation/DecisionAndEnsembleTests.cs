@@ -6,12 +6,12 @@ namespace SpineXR.Tests.Evaluation;
 
 public class DecisionAndEnsembleTests
 {
-    private static PredictedBox Box(string id, double score) => new(id, 0, 0, 0, 10, 10, score);
+    private static DetectorPrediction Box(string id, double score) => new(id, 0, 0, 0, 10, 10, score);
 
     [Fact]
     public void NormalImagesKeepOnlyConfidentBoxesAbnormalImagesKeepAll()
     {
-        PredictedBox[] boxes = [Box("n", 0.7), Box("n", 0.4), Box("n", 0.5), Box("a", 0.1), Box("a", 0.9), Box("x", 0.2)];
+        DetectorPrediction[] boxes = [Box("n", 0.7), Box("n", 0.4), Box("n", 0.5), Box("a", 0.1), Box("a", 0.9), Box("x", 0.2)];
         var probs = new Dictionary<string, double> { ["n"] = 0.2, ["a"] = 0.28, ["m"] = 0.1 };
         var r = DecisionRule.Apply(boxes, probs, abnormalThreshold: 0.28, keepThreshold: 0.5);
         // "n": 0.2 < 0.28 -> normal -> keep >= 0.5 (0.7, 0.5); "a": 0.28 is not < 0.28 -> abnormal -> keep all; "x": no classifier -> kept, counted.
@@ -47,8 +47,8 @@ public class DecisionAndEnsembleTests
     public void DetectorEnsembleFusesPerImage()
     {
         var r = Ensembles.Detectors([
-            [new PredictedBox("i", 0, 0, 0, 10, 10, 0.9), new PredictedBox("j", 1, 0, 0, 10, 10, 0.4)],
-            [new PredictedBox("i", 0, 1, 0, 10, 10, 0.6)],
+            [new DetectorPrediction("i", 0, 0, 0, 10, 10, 0.9), new DetectorPrediction("j", 1, 0, 0, 10, 10, 0.4)],
+            [new DetectorPrediction("i", 0, 1, 0, 10, 10, 0.6)],
         ], new WbfOptions());
         Assert.Equal(2, r.Count);
         var i = r.Single(b => b.ImageId == "i");
@@ -71,7 +71,7 @@ public class DecisionAndEnsembleTests
         Assert.Equal(2, problems.Count);
 
         problems.Clear();
-        var d = Evaluators.Detector(gt, [new PredictedBox("a", 0, 0, 0, 10, 10, 0.9), new PredictedBox("ghost", 0, 0, 0, 10, 10, 0.9)],
+        var d = Evaluators.Detector(gt, [new DetectorPrediction("a", 0, 0, 0, 10, 10, 0.9), new DetectorPrediction("ghost", 0, 0, 0, 10, 10, 0.9)],
             new DetectorEvalOptions { Resamples = 0, IouThresholds = [0.3] }, problems);
         Assert.Equal(1, d.UnknownImages);
         Assert.Single(problems);

@@ -69,7 +69,7 @@ public sealed class PredictionsFilesTests : IDisposable
             """);
         var r = DetectorPredictionsFile.Read(p);
         Assert.Equal(2, r.Items.Count);
-        Assert.Equal(new PredictedBox("17", 2, 1.5, 2, 0, 4, 0.25), r.Items[1]);
+        Assert.Equal(new DetectorPrediction("17", 2, 1.5, 2, 0, 4, 0.25), r.Items[1]);
         Assert.Equal(9, r.Problems.Count);
         Assert.Contains(r.Problems, m => m.Contains("entry 1") && m.Contains("score"));
         Assert.Contains(r.Problems, m => m.Contains("entry 2") && m.Contains("negative box size"));
@@ -97,6 +97,6 @@ public sealed class PredictionsFilesTests : IDisposable
         Assert.Contains("\"category\":\"Disc space narrowing\"", text);
         var r = DetectorPredictionsFile.Read(p);
         Assert.Empty(r.Problems);
-        Assert.Equal(new PredictedBox("im", 4, 10.5, 20, 30, 40.25, 0.75), r.Items[0]);
+        Assert.Equal(new DetectorPrediction("im", 4, 10.5, 20, 30, 40.25, 0.75), r.Items[0]);
     }
 }

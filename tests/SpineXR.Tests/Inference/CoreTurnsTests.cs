@@ -1,3 +1,4 @@
+using SpineXR.Jobs;
 using SpineXR.Inference;
 
 namespace SpineXR.Tests.Inference;

@@ -1,3 +1,4 @@
+using SpineXR.Jobs;
 using SpineXR.Dicom;
 using SpineXR.Inference;
 using SpineXR.Tests.Reports;

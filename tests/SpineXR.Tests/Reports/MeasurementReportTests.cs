@@ -1,4 +1,5 @@
 using System.Text.Json;
+using SpineXR.Jobs;
 using SpineXR.Dicom;
 using SpineXR.Dicom.StructuredReporting;
 using SpineXR.Inference;

@@ -5,6 +5,7 @@ using SpineXR.Vision.Tests.Training;
 using SpineXR.Vision.Training;
 using TorchSharp;
 using static TorchSharp.torch;
+using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Vision.Tests.Inference;
 

@@ -10,6 +10,7 @@ using SpineXR.Vision.Weights;
 using TorchSharp;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
+using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Vision.Tests.Onnx;
 

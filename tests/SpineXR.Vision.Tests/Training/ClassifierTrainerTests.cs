@@ -2,6 +2,7 @@ using SpineXR.Metrics;
 using SpineXR.Vision.Inference;
 using SpineXR.Vision.Training;
 using SpineXR.Vision.Weights;
+using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Vision.Tests.Training;
 

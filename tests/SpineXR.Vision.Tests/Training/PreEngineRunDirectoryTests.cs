@@ -2,7 +2,9 @@ using SpineXR.Vision.Detection.Inference;
 using SpineXR.Vision.Detection.Training;
 using SpineXR.Vision.Inference;
 using SpineXR.Vision.Training;
-using ModelCard = SpineXR.Vision.Training.ModelCard;
+using SpineXR.Vision.Data;
+using SpineXR.Vision.Configuration;
+using ModelCard = SpineXR.Vision.Configuration.ModelCard;
 
 namespace SpineXR.Vision.Tests.Training;
 

@@ -1,5 +1,6 @@
 using SpineXR.Imaging;
 using SpineXR.Vision.Training;
+using SpineXR.Vision.Data;
 
 namespace SpineXR.Vision.Tests.Training;
 

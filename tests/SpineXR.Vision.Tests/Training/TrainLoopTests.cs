@@ -3,6 +3,7 @@ using SpineXR.Vision.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Vision.Tests.Training;
 

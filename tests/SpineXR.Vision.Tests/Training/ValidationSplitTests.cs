@@ -2,6 +2,8 @@ using SpineXR.Data;
 using SpineXR.Synthesis;
 using SpineXR.Vision.Detection.Training;
 using SpineXR.Vision.Training;
+using SpineXR.Vision.Data;
+using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Vision.Tests.Training;
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using SpineXR.Jobs;
 using SpineXR.Dicom;
 using SpineXR.Reports;
 
@@ -71,11 +72,11 @@ public sealed class DicomResultsTests
         {
             string file = Path.Combine(dir, "scan.dcm");
             File.WriteAllBytes(file, TestImages.Dicom(320, 256));
-            var options = new SpineXR.Inference.PredictionJobOptions
+            var options = new SpineXR.Jobs.PredictionJobOptions
             {
                 OutDir = Path.Combine(dir, "out"), Quiet = true, Overlays = false, StructuredReport = true, PresentationState = true,
             };
-            new SpineXR.Inference.PredictionJob(predictor, SpineXR.Inference.SpineImageLoader.Load, options).Run([file], []);
+            new SpineXR.Jobs.PredictionJob(predictor, SpineXR.Inference.SpineImageLoader.Load, options).Run([file], []);
 
             await using var ts = await TestServer.StartAsync(predictor);
             var sr = await PostAsync(ts, File.ReadAllBytes(file), "application/dicom", accept: "application/dicom");

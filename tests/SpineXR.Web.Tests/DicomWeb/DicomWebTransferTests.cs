@@ -1,3 +1,4 @@
+using SpineXR.Jobs;
 using SpineXR.Dicom;
 using SpineXR.Dicom.Web;
 using SpineXR.Inference;

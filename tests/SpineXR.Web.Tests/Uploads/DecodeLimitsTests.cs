@@ -61,25 +61,16 @@ public sealed class DecodeLimitsTests(Xunit.Abstractions.ITestOutputHelper outpu
         // answers standing in for OpenJPEG caught in an endless loop.
         var bytes = DicomImageWriter.ToBytes(new GrayscaleImageHeader { Rows = 40, Columns = 48, SopInstanceUid = "1.2.3.19" },
             TestImages.SpinePixels(48, 40), new SpineXR.Dicom.Codecs.Jpeg2000Encoder());
-        var (command, isolate, timeout) = (SpineXR.Dicom.Codecs.DecodeHost.Command, SpineXR.Dicom.Codecs.DecodeHost.IsolateAllExternalCodecs, SpineXR.Dicom.Codecs.DecodeHost.TimeoutSeconds);
-        SpineXR.Dicom.Codecs.DecodeHost.Command = new System.Diagnostics.ProcessStartInfo("sleep") { ArgumentList = { "60" } };
-        SpineXR.Dicom.Codecs.DecodeHost.IsolateAllExternalCodecs = true;
-        SpineXR.Dicom.Codecs.DecodeHost.TimeoutSeconds = 1;
-        try
-        {
-            await using var ts = await TestServer.StartAsync(new FakePredictor());
-            var sw = System.Diagnostics.Stopwatch.StartNew();
-            using var r = await ts.Client.PostAsync("/api/v1/predict", Content(bytes, "application/dicom"));
-            Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
-            Assert.Contains("took more than 1 s; stopped", (await Problem(r)).GetProperty("detail").GetString());
-            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), $"answered after {sw.Elapsed.TotalSeconds:0.0} s");
-            Assert.Contains("\"running\":0", await ts.Client.GetStringAsync("/api/v1/health"));
-            Assert.Equal(0, ts.Server.Budget.InUse);
-        }
-        finally
-        {
-            (SpineXR.Dicom.Codecs.DecodeHost.Command, SpineXR.Dicom.Codecs.DecodeHost.IsolateAllExternalCodecs, SpineXR.Dicom.Codecs.DecodeHost.TimeoutSeconds) = (command, isolate, timeout);
-        }
+        using var stuck = new SpineXR.Dicom.Codecs.DecodeHost(new System.Diagnostics.ProcessStartInfo("sleep") { ArgumentList = { "60" } });
+        var decode = new SpineXR.Dicom.Codecs.DecodeOptions { Host = stuck, IsolateAllExternalCodecs = true, Timeout = TimeSpan.FromSeconds(1) };
+        await using var ts = await TestServer.StartAsync(new FakePredictor(), new SpineServerOptions { Decode = decode });
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        using var r = await ts.Client.PostAsync("/api/v1/predict", Content(bytes, "application/dicom"));
+        Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
+        Assert.Contains("took more than 1 s; stopped", (await Problem(r)).GetProperty("detail").GetString());
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), $"answered after {sw.Elapsed.TotalSeconds:0.0} s");
+        Assert.Contains("\"running\":0", await ts.Client.GetStringAsync("/api/v1/health"));
+        Assert.Equal(0, ts.Server.Budget.InUse);
     }
 
     [Fact]

@@ -1,21 +1,22 @@
-// Lesion detector inference over a run directory (model.json + weights.safetensors): batched eval-mode forward,
+// Lesion detector inference over a run directory (model.json + weights.safetensors, or model.onnx on the onnx
+// backend): batched eval-mode forward,
 // boxes mapped back to original image pixels, optional horizontal-flip test-time augmentation merged by weighted
 // boxes fusion (Solovyev et al., 2021).
 using System.Text.Json;
 using SpineXR.Boxes;
-using BoxDetection = SpineXR.Boxes.Detection;
-using SpineXR.Vision.Detection.Training;
-using SpineXR.Vision.Training;
+using SpineXR.Vision.Onnx;
 using SpineXR.Vision.Weights;
 using static TorchSharp.torch;
+using SpineXR.Vision.Data;
+using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Vision.Detection.Inference;
 
 /// <summary>A trained lesion detector: <see cref="Predict"/> turns grayscale images into detections in original pixels.</summary>
 public sealed class Detector : IDisposable
 {
-    private readonly nn.Module _module;
-    private readonly IObjectDetector _model;
+    private readonly IDisposable _owner;
+    private readonly IDetectionModel _model;
 
     public DetectorTrainConfig Config { get; }
     public IReadOnlyList<string> Classes { get; }
@@ -27,34 +28,58 @@ public sealed class Detector : IDisposable
     public bool Tta { get; set; }
 
     public Detector(DetectorTrainConfig config, IReadOnlyList<string> classes, nn.Module module)
+        : this(config, classes, (IObjectDetector)module, module)
+    {
+        module.eval();
+    }
+
+    /// <summary>A detector on any engine; <paramref name="owner"/> (the module or the ONNX session) is disposed with it.</summary>
+    public Detector(DetectorTrainConfig config, IReadOnlyList<string> classes, IDetectionModel model, IDisposable owner)
     {
         Config = config;
         Classes = classes;
-        _module = module;
-        _model = (IObjectDetector)module;
-        _module.eval();
+        _model = model;
+        _owner = owner;
         Tta = config.Tta;
     }
 
+    /// <summary>The engine that runs the model.</summary>
+    public InferenceBackend Backend => _model is OnnxRetinaNet ? InferenceBackend.Onnx : InferenceBackend.Libtorch;
+
     /// <summary>Opens RUN_DIR (model.json, weights.safetensors); the error names what is missing.</summary>
-    public static Detector Load(string runDir)
+    public static Detector Load(string runDir, InferenceEngine? engine = null)
     {
+        engine = (engine ?? InferenceEngine.Default).Validate();
         string weights = Path.Combine(runDir, "weights.safetensors");
         var card = ModelCard.Load(runDir, ModelCard.DetectionTask);
         if (!File.Exists(weights)) throw new FileNotFoundException($"{runDir}: no weights.safetensors (training has not saved a model yet)", weights);
-        var config = card.Config!.Value.Deserialize<DetectorTrainConfig>(ConfigBinder.Json)
-                     ?? throw new InvalidDataException($"{Path.Combine(runDir, ModelCard.FileName)}: no config");
+        var config = DetectorOnnxExport.Config(runDir, card);
         IReadOnlyList<string> classes = card.Classes;
         TorchRuntime.EnsureLoaded();
+        if (engine.Backend == InferenceBackend.Onnx)
+        {
+            if (config.Arch != "retinanet") throw new NotSupportedException($"{runDir}: the onnx backend runs retinanet detectors only, not '{config.Arch}' (docs/onnx.md)");
+            var session = OnnxRunModel.Open(runDir, engine.Device);
+            try
+            {
+                var onnx = new OnnxRetinaNet(session, config.ToRetinaNetConfig(classes.Count), Path.Combine(runDir, OnnxRunModel.FileName));
+                return new Detector(config, classes, onnx, onnx);
+            }
+            catch
+            {
+                session.Dispose();
+                throw;
+            }
+        }
         var module = config.BuildModel(classes.Count);
         StateDict.LoadFile(module, weights, skip: DetectorArchitectures.IsNumBatchesTracked);
         return new Detector(config, classes, module);
     }
 
     /// <summary>Detections per image (xyxy in the images' original pixels, class ids 0-based, by decreasing score).</summary>
-    public List<BoxDetection[]> Predict(IReadOnlyList<GrayImageF> images)
+    public List<ScoredBox[]> Predict(IReadOnlyList<GrayImageF> images)
     {
-        var result = new List<BoxDetection[]>(images.Count);
+        var result = new List<ScoredBox[]>(images.Count);
         for (int s = 0; s < images.Count; s += BatchSize)
         {
             var batch = images.Skip(s).Take(BatchSize).ToList();
@@ -74,7 +99,7 @@ public sealed class Detector : IDisposable
         return result;
     }
 
-    private List<BoxDetection[]> Forward(IReadOnlyList<GrayImageF> batch, bool flip)
+    private List<ScoredBox[]> Forward(IReadOnlyList<GrayImageF> batch, bool flip)
     {
         using var scope = NewDisposeScope();
         var tensors = batch.Select(im =>
@@ -85,24 +110,24 @@ public sealed class Detector : IDisposable
             return t.expand(3, im.Height, im.Width);
         }).ToArray();
         var dets = _model.Detect(tensors);
-        var result = new List<BoxDetection[]>();
+        var result = new List<ScoredBox[]>();
         for (int i = 0; i < batch.Count; i++)
         {
             var b = TensorArrays.Read<float>(dets[i].Boxes);
             var sc = TensorArrays.Read<float>(dets[i].Scores);
             var lb = TensorArrays.Read<long>(dets[i].Labels);
             float inv = 1f / batch[i].Scale, w = batch[i].Width;
-            var list = new BoxDetection[sc.Length];
+            var list = new ScoredBox[sc.Length];
             for (int k = 0; k < sc.Length; k++)
             {
                 float x1 = b[4 * k], x2 = b[4 * k + 2];
                 if (flip) (x1, x2) = (w - x2, w - x1);
-                list[k] = new BoxDetection(new BoxF(x1 * inv, b[4 * k + 1] * inv, x2 * inv, b[4 * k + 3] * inv), (int)lb[k] - _model.FirstClassLabel, sc[k]);
+                list[k] = new ScoredBox(new BoxF(x1 * inv, b[4 * k + 1] * inv, x2 * inv, b[4 * k + 3] * inv), (int)lb[k] - _model.FirstClassLabel, sc[k]);
             }
             result.Add(list);
         }
         return result;
     }
 
-    public void Dispose() => _module.Dispose();
+    public void Dispose() => _owner.Dispose();
 }

@@ -3,7 +3,7 @@
 using SpineXR.Data;
 using SpineXR.Evaluation;
 using SpineXR.Metrics;
-using SpineXR.Vision.Detection.Training;
+using SpineXR.Vision.Data;
 
 namespace SpineXR.Vision.Detection.Inference;
 
@@ -11,10 +11,10 @@ namespace SpineXR.Vision.Detection.Inference;
 public static class DetectorEvaluation
 {
     /// <summary>Detections for every image of <paramref name="source"/> in original pixels; images that fail are reported to <paramref name="log"/> and skipped.</summary>
-    public static List<(int Index, SpineXR.Boxes.Detection[] Detections)> PredictAll(Detector detector, IDetectionDataSource source, TextWriter? log = null)
+    public static List<(int Index, SpineXR.Boxes.ScoredBox[] Detections)> PredictAll(Detector detector, IDetectionDataSource source, TextWriter? log = null)
     {
         int size = detector.Config.MinSizes[^1];
-        var result = new List<(int, SpineXR.Boxes.Detection[])>();
+        var result = new List<(int, SpineXR.Boxes.ScoredBox[])>();
         var pending = new List<(int, GrayImageF)>();
         void Flush()
         {
@@ -69,17 +69,17 @@ public static class DetectorEvaluation
     }
 
     /// <summary>The `eval detector --model RUN_DIR` hook: every detection of a dataset split, in original pixels.</summary>
-    public static IReadOnlyList<PredictedBox> PredictSplit(string runDir, string dataset, string split)
+    public static IReadOnlyList<DetectorPrediction> PredictSplit(string runDir, string dataset, string split)
     {
         using var detector = Detector.Load(runDir);
         var index = DatasetIndex.Load(dataset);
         var images = index.Get(split);
         if (images.Count == 0) throw new InvalidDataException($"{dataset}: no images in split '{split}'");
         var source = new DatasetDetectionSource(dataset, images, detector.Config.MaxSize);
-        var result = new List<PredictedBox>();
+        var result = new List<DetectorPrediction>();
         foreach (var (i, ds) in PredictAll(detector, source, Console.Error))
             foreach (var d in ds)
-                result.Add(new PredictedBox(images[i].ImageId, d.ClassId, d.Box.X1, d.Box.Y1, d.Box.Width, d.Box.Height, d.Score));
+                result.Add(new DetectorPrediction(images[i].ImageId, d.ClassId, d.Box.X1, d.Box.Y1, d.Box.Width, d.Box.Height, d.Score));
         return result;
     }
 }

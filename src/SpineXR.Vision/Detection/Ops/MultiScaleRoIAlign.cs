@@ -29,7 +29,7 @@ public sealed class MultiScaleRoIAlign
     public static Tensor MapLevels(Tensor boxes, int kMin, int kMax, double canonicalScale = 224, int canonicalLevel = 4, double eps = 1e-6)
     {
         using var scope = NewDisposeScope();
-        var s = sqrt(BoxOps.Area(boxes));
+        var s = sqrt(TensorBoxOps.Area(boxes));
         var target = floor(canonicalLevel + log2(s / canonicalScale) + eps);
         target = target.clamp(kMin, kMax);
         return (target.to(ScalarType.Int64) - kMin).MoveToOuterDisposeScope();

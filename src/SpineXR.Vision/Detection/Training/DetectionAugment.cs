@@ -3,6 +3,8 @@
 // (whole image), and box-aware TranslateX/TranslateY (pixels shift, boxes shift and are clipped; boxes left with
 // under 25% of their area or under 2 px are dropped). Rotate_BBox, Sharpness, Equalize, Solarize and Cutout are left out.
 using SpineXR.Boxes;
+using SpineXR.Vision.Data;
+using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Vision.Detection.Training;
 

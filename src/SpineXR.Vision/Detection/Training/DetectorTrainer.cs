@@ -16,6 +16,8 @@ using SpineXR.Vision.Training;
 using SpineXR.Vision.Weights;
 using TorchSharp;
 using static TorchSharp.torch;
+using SpineXR.Vision.Data;
+using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Vision.Detection.Training;
 

@@ -3,6 +3,7 @@ using SpineXR.Vision.Detection.Training;
 using SpineXR.Vision.Models;
 using TorchSharp;
 using static TorchSharp.torch;
+using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Vision.Tests.Detection.EfficientDet;
 

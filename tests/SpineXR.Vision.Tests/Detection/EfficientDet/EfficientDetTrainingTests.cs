@@ -4,6 +4,8 @@ using SpineXR.Vision.Detection.Inference;
 using SpineXR.Vision.Detection.Training;
 using SpineXR.Vision.Training;
 using Xunit.Abstractions;
+using SpineXR.Vision.Data;
+using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Vision.Tests.Detection.EfficientDet;
 

@@ -25,8 +25,8 @@ public class DetectionOpsTests
     [Fact]
     public void NmsKeepsTorchvisionIndicesInScoreOrder()
     {
-        Assert.Equal(new long[] { 4, 0, 5 }, Nms.Run(Boxes(), Scores(), 0.5).data<long>().ToArray());
-        Assert.Equal(new long[] { 4, 0, 1, 2, 5 }, Nms.Run(Boxes(), Scores(), 0.9).data<long>().ToArray());
+        Assert.Equal(new long[] { 4, 0, 5 }, TensorNms.Run(Boxes(), Scores(), 0.5).data<long>().ToArray());
+        Assert.Equal(new long[] { 4, 0, 1, 2, 5 }, TensorNms.Run(Boxes(), Scores(), 0.9).data<long>().ToArray());
     }
 
     [Fact]
@@ -34,8 +34,8 @@ public class DetectionOpsTests
     {
         // torchvision.ops.nms sorts stably: three overlapping boxes of score 1.0 keep [0] in either order
         var b = tensor(new float[] { 0, 0, 10, 10, 1, 1, 11, 11, 0.5f, 0.5f, 10.5f, 10.5f }).view(3, 4);
-        Assert.Equal(new long[] { 0 }, Nms.Run(b, ones(3), 0.5).data<long>().ToArray());
-        Assert.Equal(new long[] { 0 }, Nms.Run(b.flip(0), ones(3), 0.5).data<long>().ToArray());
+        Assert.Equal(new long[] { 0 }, TensorNms.Run(b, ones(3), 0.5).data<long>().ToArray());
+        Assert.Equal(new long[] { 0 }, TensorNms.Run(b.flip(0), ones(3), 0.5).data<long>().ToArray());
         // Many ties (saturated sigmoids, as RPN objectness of 1.0): an unstable sort keeps other boxes. Greedy over
         // (score descending, index ascending) is the reference.
         manual_seed(5);
@@ -46,13 +46,13 @@ public class DetectionOpsTests
         var bArr = boxes.data<float>().ToArray();
         var sArr = scores.data<float>().ToArray();
         var order = Enumerable.Range(0, n).OrderByDescending(i => sArr[i]).ThenBy(i => i).Select(i => (long)i).ToArray();
-        var expected = Nms.RunCore(bArr, order, 0.5f);
-        Assert.Equal(expected, Nms.Run(boxes, scores, 0.5).data<long>().ToArray());
+        var expected = TensorNms.RunCore(bArr, order, 0.5f);
+        Assert.Equal(expected, TensorNms.Run(boxes, scores, 0.5).data<long>().ToArray());
         var classes = (rand(n) * 3).floor().to(ScalarType.Int64);
-        var perClass = Nms.Batched(boxes, scores, classes, 0.5).data<long>().ToArray();
+        var perClass = TensorNms.Batched(boxes, scores, classes, 0.5).data<long>().ToArray();
         var cArr = classes.data<long>().ToArray();
         var expectedPerClass = Enumerable.Range(0, 3)
-            .SelectMany(c => Nms.RunCore(bArr, order.Where(i => cArr[i] == c).ToArray(), 0.5f))
+            .SelectMany(c => TensorNms.RunCore(bArr, order.Where(i => cArr[i] == c).ToArray(), 0.5f))
             .OrderByDescending(i => sArr[i]).ThenBy(i => i).ToArray();
         Assert.Equal(expectedPerClass, perClass);
     }
@@ -61,7 +61,7 @@ public class DetectionOpsTests
     public void BatchedNmsSuppressesOnlyWithinCategory()
     {
         var idxs = tensor(new long[] { 0, 0, 1, 1, 1, 0 });
-        Assert.Equal(new long[] { 4, 0, 3, 5 }, Nms.Batched(Boxes(), Scores(), idxs, 0.5).data<long>().ToArray());
+        Assert.Equal(new long[] { 4, 0, 3, 5 }, TensorNms.Batched(Boxes(), Scores(), idxs, 0.5).data<long>().ToArray());
     }
 
     [Fact]
@@ -74,12 +74,12 @@ public class DetectionOpsTests
         var b = cat([xy, xy + wh], 1);
         var s = rand(1200);
         var c = randint(0, 4, [1200], dtype: ScalarType.Int64);
-        var big = Nms.Batched(b, s, c, 0.5).data<long>().ToArray();
+        var big = TensorNms.Batched(b, s, c, 0.5).data<long>().ToArray();
         var parts = new List<long>();
         for (int k = 0; k < 4; k++)
         {
             var idx = (c == k).nonzero().squeeze(1);
-            parts.AddRange(idx.index_select(0, Nms.Run(b.index_select(0, idx), s.index_select(0, idx), 0.5)).data<long>().ToArray());
+            parts.AddRange(idx.index_select(0, TensorNms.Run(b.index_select(0, idx), s.index_select(0, idx), 0.5)).data<long>().ToArray());
         }
         var sArr = s.data<float>().ToArray();
         Assert.Equal(parts.OrderByDescending(i => sArr[i]).ToArray(), big);
@@ -89,7 +89,7 @@ public class DetectionOpsTests
     public void IouMatchesTorchvision()
     {
         var b = Boxes();
-        Near([0.9069213f, 0, 0, 0.7816901f, 0, 0, 0, 0.8085809f, 0], BoxOps.Iou(b.narrow(0, 0, 3), b.narrow(0, 3, 3)));
+        Near([0.9069213f, 0, 0, 0.7816901f, 0, 0, 0, 0.8085809f, 0], TensorBoxOps.Iou(b.narrow(0, 0, 3), b.narrow(0, 3, 3)));
     }
 
     [Fact]

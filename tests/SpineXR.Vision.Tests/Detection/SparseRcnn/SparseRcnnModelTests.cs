@@ -108,27 +108,4 @@ public class SparseRcnnModelTests
         Assert.All(kept.GroupBy(k => k.Label), g => Assert.Equal(2, g.Count()));
         Assert.True(s[0].item<float>() > s[1].item<float>());
     }
-
-    [Fact]
-    public void TwoHundredStepsFromRandomInitStayFiniteAndLearn()
-    {
-        using var outer = NewDisposeScope();
-        manual_seed(11);
-        using var model = new SparseModel(SparseRcnnConfig.Tiny() with { NumClasses = 2 });
-        var (images, targets) = TinyShapes.Make(4, 96, 5);
-        using var optimizer = SparseRcnnTraining.CreateOptimizer(model, lr: 2e-4);
-        var rng = new Random(3);
-        var totals = new List<double>();
-        for (int step = 0; step < 200; step++)
-        {
-            int a = (2 * step) % 4;
-            var r = SparseRcnnTraining.Step(model, optimizer, [images[a], images[a + 1]], [targets[a], targets[a + 1]], rng);
-            foreach (var (k, v) in r)
-                Assert.True(double.IsFinite(v), $"step {step}: {k} = {v}");
-            totals.Add(r["loss"]);
-        }
-        Assert.True(model.parameters().All(p => isfinite(p).all().item<bool>()));
-        double first = totals.Take(10).Average(), last = totals.TakeLast(10).Average();
-        Assert.True(last < 0.6 * first, $"loss {first:F3} -> {last:F3}");
-    }
 }

@@ -1,0 +1,214 @@
+// libtorch against ONNX Runtime on the same models in one run (docs/onnx.md, docs/benchmarks.md): models only (the
+// classifier's forward on a random batch; the detector's Detect, i.e. transform + network + post-processing, on random
+// images) for the cpu presets and the paper-size networks, then `predict` end to end from PNG files with each backend.
+// Weights are random (speed does not depend on them), with RetinaNet's classification bias raised so that every
+// image keeps hundreds of candidates through top-k and NMS, as a trained model does, rather than none.
+using System.Diagnostics;
+using System.Globalization;
+using Google.Protobuf;
+using Microsoft.ML.OnnxRuntime;
+using SpineXR.Imaging;
+using SpineXR.Inference;
+using SpineXR.Jobs;
+using SpineXR.Vision;
+using SpineXR.Vision.Detection;
+using SpineXR.Vision.Detection.Training;
+using SpineXR.Vision.Inference;
+using SpineXR.Vision.Models;
+using SpineXR.Vision.Onnx;
+using SpineXR.Vision.Training;
+using SpineXR.Vision.Weights;
+using TorchSharp;
+using static TorchSharp.torch;
+using SpineXR.Vision.Configuration;
+
+namespace SpineXR.Bench.Vision;
+
+/// <summary>`onnx [--models cpu|paper|all] [--steps 3] [--e2e 16] [--threads T] [--classifier RUN --detector RUN]`.</summary>
+public sealed class OnnxBench : IBench
+{
+    public string Name => "onnx";
+    public string Summary => "libtorch vs ONNX Runtime img/s: models only (cpu presets, paper sizes) and predict end to end";
+
+    public int Run(string[] args)
+    {
+        string Arg(string name, string fallback) { int i = Array.IndexOf(args, "--" + name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback; }
+        string models = Arg("models", "cpu");
+        int steps = int.Parse(Arg("steps", "3"), CultureInfo.InvariantCulture);
+        int e2e = int.Parse(Arg("e2e", "16"), CultureInfo.InvariantCulture);
+        TorchRuntime.EnsureLoaded();
+        // --threads T: both engines on T threads (on a shared machine, fewer threads than cores suffer less from the other load)
+        _threads = int.Parse(Arg("threads", "0"), CultureInfo.InvariantCulture);
+        if (_threads > 0) torch.set_num_threads(_threads);
+        Console.WriteLine($"{Environment.ProcessorCount} cores, {torch.get_num_threads()} libtorch threads, ONNX Runtime {OrtEnv.Instance().GetVersionString()} " +
+                          $"({(_threads > 0 ? _threads.ToString(CultureInfo.InvariantCulture) : "default")} threads, no spinning); best of {steps} timed runs after 1 warm-up, engines alternated");
+        Console.WriteLine("| model | input | libtorch img/s | ONNX Runtime img/s | speed-up |");
+        Console.WriteLine("|---|---|---|---|---|");
+        if (models is "cpu" or "all")
+        {
+            Classifier("densenet_small", 160, 16, steps);
+            Detector("retinanet cpu preset (R18/32-FPN128)", DetectorTrainConfig.Cpu("retinanet"), (448, 560), 2, steps);
+        }
+        if (models is "paper" or "all")
+        {
+            Classifier("densenet121", 224, 16, steps);
+            Detector("retinanet R50-FPN", DetectorTrainConfig.Paper("retinanet"), (800, 1000), 1, steps);
+        }
+        if (e2e > 0) EndToEnd(Arg("classifier", ""), Arg("detector", ""), e2e, steps);
+        return 0;
+    }
+
+    private static int _threads;
+
+    /// <summary>Best (shortest) of <paramref name="steps"/> timings of each action after one warm-up each, alternating the two.</summary>
+    private static (double A, double B) BestOf(int steps, Action a, Action b)
+    {
+        a(); b();
+        double ta = double.MaxValue, tb = double.MaxValue;
+        for (int i = 0; i < steps; i++)
+        {
+            var sw = Stopwatch.StartNew(); a(); ta = Math.Min(ta, sw.Elapsed.TotalSeconds);
+            sw.Restart(); b(); tb = Math.Min(tb, sw.Elapsed.TotalSeconds);
+        }
+        return (ta, tb);
+    }
+
+    private static void Row(string model, string input, double images, (double Torch, double Onnx) t) =>
+        Console.WriteLine($"| {model} | {input} | {images / t.Torch:F2} | {images / t.Onnx:F2} | {t.Torch / t.Onnx:F2}x |");
+
+    private static void Classifier(string arch, int size, int batch, int steps)
+    {
+        using var model = DenseNets.Create(arch, 1);
+        model.eval();
+        using var options = OnnxRunModel.Options(InferenceDevice.Cpu, _threads);
+        using var session = new InferenceSession(DenseNetOnnxExporter.Build(model, size).ToByteArray(), options);
+        using var runOptions = new RunOptions();
+        var rng = new Random(1);
+        float[] pixels = Enumerable.Range(0, batch * 3 * size * size).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        using var x = torch.tensor(pixels, [batch, 3, size, size]);
+        var t = BestOf(steps,
+            () =>
+            {
+                using var _ = no_grad();
+                using var scope = NewDisposeScope();
+                model.call(x);
+            },
+            () =>
+            {
+                using var input = OrtValue.CreateTensorValueFromMemory(pixels, [batch, 3, size, size]);
+                using var outputs = session.Run(runOptions, [DenseNetOnnxExporter.InputName], [input], [DenseNetOnnxExporter.OutputName]);
+            });
+        Row(arch, $"{batch} x {size} px", batch, t);
+    }
+
+    /// <summary>Classification bias of -2 (sigmoid 0.12): every anchor passes the 0.05 score threshold, so top-k and NMS do full work.</summary>
+    private static void BusyHead(nn.Module model)
+    {
+        using var _ = no_grad();
+        foreach (var (name, p) in model.named_parameters())
+            if (name == "head.classification_head.cls_logits.bias") p.fill_(-2.0);
+    }
+
+    /// <summary>Detections returned per image (after NMS), to show how busy post-processing was.</summary>
+    private static string Candidates(RetinaNet model, Tensor[] images)
+    {
+        var dets = model.Detect(images);
+        string r = string.Join("/", dets.Select(d => d.Scores.shape[0])) + " kept";
+        foreach (var d in dets) d.Dispose();
+        return r;
+    }
+
+    private static void Detector(string what, DetectorTrainConfig config, (int H, int W) size, int batch, int steps)
+    {
+        using var model = (RetinaNet)config.BuildModel(7);
+        BusyHead(model);
+        model.eval();
+        using var options = OnnxRunModel.Options(InferenceDevice.Cpu, _threads);
+        using var onnx = new OnnxRetinaNet(new InferenceSession(RetinaNetOnnxExporter.Build(model).ToByteArray(), options), model.Config, what);
+        using var scope = NewDisposeScope();
+        var images = Enumerable.Range(0, batch).Select(_ => rand(3, size.H, size.W)).ToArray();
+        var t = BestOf(steps,
+            () => { foreach (var d in model.Detect(images)) d.Dispose(); },
+            () => { foreach (var d in onnx.Detect(images)) d.Dispose(); });
+        Row(what, $"{batch} x {size.H}x{size.W} (to {config.MinSizes[^1]} px)", batch, t);
+        // The network alone on the transformed batch: what is left of Detect is the transform and the shared C# post-processing.
+        var x = model.Transform.Forward(images).Tensors.contiguous();
+        var net = BestOf(steps,
+            () => { using var s = NewDisposeScope(); model.HeadOutputs(x); },
+            () => { using var s = NewDisposeScope(); onnx.RunGraph(x); });
+        Row(what + ", network only", $"{x.shape[2]}x{x.shape[3]} padded", batch, net);
+        Console.WriteLine($"|   transform + post-processing (C#, libtorch ops; {Candidates(model, images)} candidates) | | {(t.A - net.A) / batch:F3} s/img | {(t.B - net.B) / batch:F3} s/img | |");
+    }
+
+    /// <summary>
+    /// `predict` from PNG files (decode, both models, decision rule, predictions and overlays written) with each backend,
+    /// and the same pipelines on the images already decoded ("models only" as the predict bench defines it).
+    /// Without runs: random cpu-preset runs, exported, in a temporary folder.
+    /// </summary>
+    private static void EndToEnd(string classifier, string detector, int n, int steps)
+    {
+        string root = Path.Combine(Path.GetTempPath(), "spinexr-bench-onnx-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(root);
+        try
+        {
+            if (classifier == "" || detector == "") (classifier, detector) = RandomCpuRuns(root);
+            foreach (var run in new[] { classifier, detector })
+                if (!File.Exists(Path.Combine(run, OnnxRunModel.FileName)))
+                    throw new InvalidOperationException($"{run}: no {OnnxRunModel.FileName}; run `spinexr model export {run} --format onnx --out {run}/model.onnx`");
+            var files = Enumerable.Range(0, n).Select(i => WritePng(Path.Combine(root, "images", $"img{i:D3}.png"), 1000 + 8 * i, 800 + 5 * i, i)).ToList();
+            Console.WriteLine();
+            Console.WriteLine($"predict, {n} PNG images of ~1000 x 800 px, batch 8, 2 decoding workers; classifier {classifier}, detector {detector}");
+            Console.WriteLine("| run | libtorch img/s | ONNX Runtime img/s | speed-up |");
+            Console.WriteLine("|---|---|---|---|");
+            using var torchPipe = SpinePipeline.Load([classifier], [detector]);
+            using var onnxPipe = SpinePipeline.Load([classifier], [detector], new SpinePipelineOptions { Engine = new InferenceEngine { Backend = InferenceBackend.Onnx } });
+            PredictionJobOptions Options(string outDir) => new() { OutDir = outDir, Quiet = true, BatchSize = 8, Workers = 2, Force = true };
+            var decoded = files.Select(PredictionJob.Loader(torchPipe, Options(root))).ToList();
+            void Models(SpinePipeline p) { for (int s = 0; s < decoded.Count; s += 8) p.Predict(decoded.Skip(s).Take(8).ToList()); }
+            var models = BestOf(steps, () => Models(torchPipe), () => Models(onnxPipe));
+            Console.WriteLine($"| models only (decoded in memory) | {n / models.A:F2} | {n / models.B:F2} | {models.A / models.B:F2}x |");
+            void Job(SpinePipeline p, string name)
+            {
+                var o = Options(Path.Combine(root, name));
+                new PredictionJob(p, PredictionJob.Loader(p, o), o).Run(files, []);
+            }
+            var job = BestOf(steps, () => Job(torchPipe, "out-torch"), () => Job(onnxPipe, "out-onnx"));
+            Console.WriteLine($"| predict end to end | {n / job.A:F2} | {n / job.B:F2} | {job.A / job.B:F2}x |");
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
+
+    private static (string Classifier, string Detector) RandomCpuRuns(string root)
+    {
+        string cls = Path.Combine(root, "cls"), det = Path.Combine(root, "det");
+        Directory.CreateDirectory(cls);
+        Directory.CreateDirectory(det);
+        using (var model = DenseNets.Create("densenet_small", 1)) StateDict.SaveSafeTensors(model, Path.Combine(cls, "weights.safetensors"));
+        var c = ClassifierConfig.Cpu;
+        new ModelCard("classifier", c.Arch, ["abnormal"], c.InputSize, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225], [],
+            new Provenance("bench", System.Text.Json.JsonDocument.Parse("{}").RootElement, "unknown", DateTime.UnixEpoch, 0)).Save(cls);
+        var config = DetectorTrainConfig.Cpu("retinanet");
+        using (var model = config.BuildModel(7))
+        {
+            BusyHead(model);
+            StateDict.SaveSafeTensors(model, Path.Combine(det, "weights.safetensors"));
+        }
+        DetectorTrainer.Card(config, ["c0", "c1", "c2", "c3", "c4", "c5", "c6"], "bench", null).Save(det);
+        ClassifierOnnxExport.ExportRun(cls, Path.Combine(cls, OnnxRunModel.FileName));
+        DetectorOnnxExport.ExportRun(det, Path.Combine(det, OnnxRunModel.FileName));
+        return (cls, det);
+    }
+
+    /// <summary>A smooth 8-bit test pattern with noise (compressible like a radiograph, not a constant).</summary>
+    private static string WritePng(string path, int w, int h, int seed)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var rng = new Random(seed);
+        var px = new byte[w * h];
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                px[y * w + x] = (byte)Math.Clamp(128 + 60 * Math.Sin(x / 37.0 + seed) * Math.Cos(y / 53.0) + rng.Next(-10, 11), 0, 255);
+        PngWriter.SaveGray8(path, w, h, px);
+        return path;
+    }
+}

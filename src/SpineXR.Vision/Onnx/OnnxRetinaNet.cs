@@ -1,0 +1,78 @@
+// The ONNX Runtime backend of a RetinaNet run: the libtorch model's own input transform (normalise, resize, pad to
+// multiples of 32) in TorchSharp, the exported graph (backbone, FPN, heads) in ONNX Runtime, then the same
+// post-processing object the libtorch model uses (RetinaNetPostProcess), so the two engines differ only in the graph.
+using Microsoft.ML.OnnxRuntime;
+using TensorElementType = Microsoft.ML.OnnxRuntime.Tensors.TensorElementType;
+using SpineXR.Vision.Detection;
+using SpineXR.Vision.Detection.Ops;
+using static TorchSharp.torch;
+
+namespace SpineXR.Vision.Onnx;
+
+/// <summary>A RetinaNet export run by ONNX Runtime, behind the same <see cref="IDetectionModel"/> as the module.</summary>
+public sealed class OnnxRetinaNet : IDetectionModel, IDisposable
+{
+    private readonly InferenceSession _session;
+    private readonly RunOptions _run = new();
+    private readonly GeneralizedRCNNTransform _transform;
+    private readonly RetinaNetPostProcess _post;
+    private static readonly string[] Inputs = [RetinaNetOnnxExporter.InputName];
+    private static readonly string[] Outputs = [RetinaNetOnnxExporter.ClsLogitsName, RetinaNetOnnxExporter.BboxRegressionName, RetinaNetOnnxExporter.LevelSizesName];
+
+    public int FirstClassLabel => 0;
+    public int NumObjectClasses { get; }
+
+    /// <summary>Takes ownership of <paramref name="session"/>; <paramref name="path"/> names the file in errors.</summary>
+    public OnnxRetinaNet(InferenceSession session, RetinaNetConfig config, string path)
+    {
+        foreach (var name in Outputs)
+            if (!session.OutputMetadata.ContainsKey(name)) throw new InvalidDataException($"{path}: not a SpineXR RetinaNet export (no output '{name}')");
+        if (!session.InputMetadata.ContainsKey(RetinaNetOnnxExporter.InputName))
+            throw new InvalidDataException($"{path}: not a SpineXR RetinaNet export (no input '{RetinaNetOnnxExporter.InputName}')");
+        int classes = session.OutputMetadata[RetinaNetOnnxExporter.ClsLogitsName].Dimensions[^1];
+        if (classes != config.NumClasses) throw new InvalidDataException($"{path}: {classes} classes, the run's model card has {config.NumClasses}");
+        _session = session;
+        NumObjectClasses = config.NumClasses;
+        _transform = new GeneralizedRCNNTransform(config.MinSize, config.MaxSize);
+        _post = new RetinaNetPostProcess(config);
+    }
+
+    public List<DetectionOutput> Detect(IReadOnlyList<Tensor> images)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var list = _transform.Forward(images);
+        var (cls, reg, levels) = RunGraph(list.Tensors.contiguous());
+        return _post.Detect(cls, reg, list, levels, images.Select(im => (im.shape[1], im.shape[2])).ToArray())
+            .Select(d => d.MoveToOuterDisposeScope()).ToList();
+    }
+
+    /// <summary>
+    /// The graph alone on a contiguous float32 batch already transformed (export checks, benchmarks): head outputs as
+    /// libtorch tensors in the caller's dispose scope, and the level sizes.
+    /// </summary>
+    public unsafe (Tensor Cls, Tensor Reg, (long H, long W)[] Levels) RunGraph(Tensor x)
+    {
+        var bytes = x.bytes;
+        // The OrtValue reads x's libtorch buffer in place; x is alive in the caller's scope until after Run and the copies.
+        fixed (byte* p = bytes)
+        {
+            using var input = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Float, x.shape, (IntPtr)p, bytes.Length);
+            using var outputs = _session.Run(_run, Inputs, [input], Outputs);
+            var s = outputs[2].GetTensorDataAsSpan<long>();
+            var levels = new (long H, long W)[s.Length / 2];
+            for (int l = 0; l < levels.Length; l++) levels[l] = (s[2 * l], s[2 * l + 1]);
+            return (ToTensor(outputs[0]), ToTensor(outputs[1]), levels);
+        }
+    }
+
+    /// <summary>A float32 output copied into a libtorch tensor of the same shape (in the caller's dispose scope).</summary>
+    private static Tensor ToTensor(OrtValue value) =>
+        tensor(value.GetTensorDataAsSpan<float>().ToArray(), value.GetTensorTypeAndShape().Shape);
+
+    public void Dispose()
+    {
+        _session.Dispose();
+        _run.Dispose();
+    }
+}

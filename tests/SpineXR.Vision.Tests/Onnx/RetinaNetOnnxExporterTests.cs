@@ -1,0 +1,184 @@
+using Google.Protobuf;
+using Microsoft.ML.OnnxRuntime;
+using SpineXR.Vision.Detection;
+using SpineXR.Vision.Detection.Inference;
+using SpineXR.Vision.Detection.Training;
+using SpineXR.Vision.Inference;
+using SpineXR.Vision.Onnx;
+using SpineXR.Vision.Weights;
+using TorchSharp;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+using SpineXR.Vision.Data;
+using SpineXR.Vision.Configuration;
+
+namespace SpineXR.Vision.Tests.Onnx;
+
+/// <summary>RetinaNet's ONNX graph in ONNX Runtime + the shared C# post-processing against the libtorch model (docs/onnx.md).</summary>
+[Collection(TorchRngCollection.Name)]
+public sealed class RetinaNetOnnxExporterTests
+{
+    private readonly ITestOutputHelper _output;
+
+    public RetinaNetOnnxExporterTests(ITestOutputHelper output)
+    {
+        _output = output;
+        TorchRuntime.EnsureLoaded();
+    }
+
+    /// <summary>
+    /// Weights that give spread-out scores (the prior's -4.6 bias would leave no box above the 0.05 threshold, and
+    /// scores saturated near 1 would tie within ONNX Runtime's rounding and let NMS keep either of two boxes): BatchNorm statistics of <paramref name="images"/> themselves (one train-mode pass
+    /// with momentum 1), heads with variance-preserving weights, classification logits centred below 0.
+    /// </summary>
+    private static void Randomise(RetinaNet model, Tensor[] images)
+    {
+        using var _ = no_grad();
+        foreach (var (name, t) in model.state_dict())
+        {
+            if (!name.StartsWith("head.", StringComparison.Ordinal)) continue;
+            if (name.EndsWith(".bias", StringComparison.Ordinal)) t.fill_(name.Contains("cls_logits") ? -2.0 : 0.0);
+            else t.normal_(0, Math.Sqrt((name.Contains("cls_logits") ? 0.1 : name.Contains("bbox_reg") ? 0.05 : 2.0) / (t.shape[1] * 9)));
+        }
+        foreach (var (_, m) in model.named_modules())
+            if (m is TorchSharp.Modules.BatchNorm2d bn) bn.momentum = 1.0;
+        model.train();
+        using var scope = NewDisposeScope();
+        var targets = images.Select(_ => new DetectionTarget(tensor(new float[] { 20, 20, 90, 120 }).view(1, 4), tensor(new long[] { 1 }))).ToList();
+        model.Losses(images, targets, new Random(1));
+        model.eval();
+    }
+
+    /// <summary>Two grayscale-as-RGB images of different sizes in [0, 1], smooth enough to give structured features.</summary>
+    private static Tensor[] Images(params (int H, int W)[] sizes) => sizes.Select((s, i) =>
+    {
+        var y = arange(s.H, ScalarType.Float32).view(-1, 1);
+        var x = arange(s.W, ScalarType.Float32).view(1, -1);
+        var g = (sin(y / (9 + i)) * cos(x / 13) + 1) / 2 * 0.8 + rand(s.H, s.W) * 0.2;
+        return g.unsqueeze(0).expand(3, s.H, s.W).contiguous();
+    }).ToArray();
+
+    private static float Iou(float[] a, int i, float[] b, int j) =>
+        Iou(new SpineXR.Boxes.BoxF(a[4 * i], a[4 * i + 1], a[4 * i + 2], a[4 * i + 3]), new SpineXR.Boxes.BoxF(b[4 * j], b[4 * j + 1], b[4 * j + 2], b[4 * j + 3]));
+
+    /// <summary>
+    /// IoU, with boxes of zero area (clipped flat against the image border, which random regressions produce) counted
+    /// as overlapping fully when their corners agree within 0.01 pixel: their IoU would be 0 / 0.
+    /// </summary>
+    private static float Iou(SpineXR.Boxes.BoxF a, SpineXR.Boxes.BoxF b)
+    {
+        float areaA = (a.X2 - a.X1) * (a.Y2 - a.Y1), areaB = (b.X2 - b.X1) * (b.Y2 - b.Y1);
+        if (areaA <= 0 || areaB <= 0)
+            return Math.Max(Math.Max(Math.Abs(a.X1 - b.X1), Math.Abs(a.Y1 - b.Y1)), Math.Max(Math.Abs(a.X2 - b.X2), Math.Abs(a.Y2 - b.Y2))) <= 0.01f ? 1 : 0;
+        return SpineXR.Boxes.BoxOps.Iou(a, b);
+    }
+
+    /// <summary>The criterion: each of libtorch's top 50 has an ONNX detection with its label, IoU >= 0.98, score within 1e-3.</summary>
+    private void AssertMatch(DetectionOutput expected, DetectionOutput got, string what)
+    {
+        var eb = TensorArrays.Read<float>(expected.Boxes); var es = TensorArrays.Read<float>(expected.Scores); var el = TensorArrays.Read<long>(expected.Labels);
+        var gb = TensorArrays.Read<float>(got.Boxes); var gs = TensorArrays.Read<float>(got.Scores); var gl = TensorArrays.Read<long>(got.Labels);
+        int n = Math.Min(50, es.Length);
+        Assert.True(n == 50, $"{what}: libtorch gave only {es.Length} detections; the test needs 50 to mean something");
+        double worstIou = 1, worstScore = 0;
+        for (int i = 0; i < n; i++)
+        {
+            int best = -1;
+            float bestIou = 0;
+            for (int j = 0; j < gs.Length; j++)
+            {
+                if (gl[j] != el[i] || Math.Abs(gs[j] - es[i]) > 1e-3) continue;
+                float iou = Iou(eb, i, gb, j);
+                if (iou > bestIou) (best, bestIou) = (j, iou);
+            }
+            Assert.True(best >= 0 && bestIou >= 0.98, $"{what}: libtorch detection {i} (label {el[i]}, score {es[i]}) has no ONNX match (best IoU {bestIou})");
+            worstIou = Math.Min(worstIou, bestIou);
+            worstScore = Math.Max(worstScore, Math.Abs(gs[best] - es[i]));
+        }
+        _output.WriteLine($"{what}: {es.Length} libtorch / {gs.Length} onnx detections, scores {es[0]:F3}..{es[n - 1]:F3} in the top 50; " +
+                          $"worst match IoU {worstIou:F5}, worst |score difference| {worstScore:E2}");
+    }
+
+    private void CompareEngines(DetectorTrainConfig config, (int H, int W)[] sizes, string what, string keepAs)
+    {
+        torch.manual_seed(21);
+        using var model = (RetinaNet)config.BuildModel(7);
+        using var scope = NewDisposeScope();
+        var images = Images(sizes);
+        Randomise(model, images);
+        var proto = RetinaNetOnnxExporter.Build(model);
+        // SPINEXR_ONNX_KEEP=DIR leaves the export there for tools/onnx/check_onnx.py (tools/onnx/check_exports.sh)
+        if (Environment.GetEnvironmentVariable("SPINEXR_ONNX_KEEP") is { Length: > 0 } keep) DenseNetOnnxExporter.Write(proto, Path.Combine(keep, keepAs + ".onnx"));
+        byte[] onnx = proto.ToByteArray();
+        using var options = OnnxRunModel.Options(InferenceDevice.Cpu);
+        using var ort = new OnnxRetinaNet(new InferenceSession(onnx, options), model.Config, what);
+
+        // The graph's raw outputs first: the heads on the same transformed batch.
+        var batch = model.Transform.Forward(images).Tensors;
+        var (cls, reg) = model.HeadOutputs(batch);
+        var (oc, or, _) = ort.RunGraph(batch.contiguous());
+        double dc = (cls - oc).abs().max().item<float>(), dr = (reg - or).abs().max().item<float>();
+        _output.WriteLine($"{what}: heads max |onnx - torch| cls {dc:E2} (max |logit| {cls.abs().max().item<float>():G3}), reg {dr:E2} (max {reg.abs().max().item<float>():G3})");
+        Assert.True(dc <= 1e-3 && dr <= 1e-3, $"{what}: head outputs differ by {dc} / {dr}");
+
+        var expected = model.Detect(images);
+        var got = ort.Detect(images);
+        for (int i = 0; i < images.Length; i++) AssertMatch(expected[i], got[i], $"{what} image {i} ({sizes[i].H}x{sizes[i].W})");
+    }
+
+    [Fact]
+    public void CpuPresetMatchesLibtorchOnABatchOfTwoSizes()
+    {
+        // two sizes: the second image is padded inside the batch, and its own size clips and rescales its boxes
+        CompareEngines(DetectorTrainConfig.Cpu("retinanet"), [(300, 360), (280, 400)], "retinanet cpu preset", "retinanet_cpu");
+    }
+
+    /// <summary>
+    /// torchvision's retinanet_resnet50_fpn layout (Bottleneck blocks), at a small input size to keep the time down.
+    /// BatchNorm rather than the paper's frozen BatchNorm, to calibrate its statistics; both export as the same four
+    /// tensors in one BatchNormalization node.
+    /// </summary>
+    [Fact]
+    public void PaperResNet50FpnMatchesLibtorch()
+    {
+        var paper = DetectorTrainConfig.Paper("retinanet") with { MinSizes = [320], MaxSize = 400, FrozenBatchNorm = false };
+        CompareEngines(paper, [(320, 352)], "retinanet R50-FPN", "retinanet_resnet50_fpn");
+    }
+
+    [Fact]
+    public void RunDirectoryExportRunsOnTheOnnxBackendAndIsTiedToItsWeights()
+    {
+        string dir = Directory.CreateTempSubdirectory("spinexr-onnx-retinanet-").FullName;
+        try
+        {
+            var config = DetectorTrainConfig.Cpu("retinanet") with { BaseWidth = 8, FpnChannels = 16, MinSizes = [192], MaxSize = 256 };
+            string[] classes = ["a", "b", "c"];
+            torch.manual_seed(5);
+            var image = new GrayImageF(Enumerable.Range(0, 200 * 240).Select(i => (float)((Math.Sin(i / 240 / 7.0) * Math.Cos(i % 240 / 11.0) + 1) / 2)).ToArray(), 240, 200);
+            using (var model = (RetinaNet)config.BuildModel(classes.Length))
+            using (var px = tensor(image.Pixels).view(1, 200, 240).expand(3, 200, 240).contiguous())
+            {
+                Randomise(model, [px]);
+                StateDict.SaveSafeTensors(model, Path.Combine(dir, "weights.safetensors"));
+            }
+            DetectorTrainer.Card(config, classes, "test", null).Save(dir);
+            var r = DetectorOnnxExport.ExportRun(dir, Path.Combine(dir, OnnxRunModel.FileName));
+            Assert.Equal("retinanet_resnet18_fpn", r.Architecture);
+
+            using var libtorch = Detector.Load(dir);
+            using var onnx = Detector.Load(dir, new InferenceEngine { Backend = InferenceBackend.Onnx });
+            Assert.Equal(InferenceBackend.Onnx, onnx.Backend);
+            var expected = libtorch.Predict([image])[0];
+            var got = onnx.Predict([image])[0];
+            Assert.True(expected.Length >= 50, $"only {expected.Length} detections");
+            foreach (var d in expected.Take(50))
+                Assert.Contains(got, g => g.ClassId == d.ClassId && Math.Abs(g.Score - d.Score) <= 1e-3 && Iou(g.Box, d.Box) >= 0.98);
+
+            torch.manual_seed(6); // retrained: other weights, the old model.onnx left in place
+            using (var model = config.BuildModel(classes.Length)) StateDict.SaveSafeTensors(model, Path.Combine(dir, "weights.safetensors"));
+            var e = Assert.Throws<InvalidDataException>(() => Detector.Load(dir, new InferenceEngine { Backend = InferenceBackend.Onnx }));
+            Assert.Contains("exported from other weights", e.Message);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+}
