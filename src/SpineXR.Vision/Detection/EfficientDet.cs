@@ -513,13 +513,13 @@ public sealed class EfficientDet : nn.Module, IObjectDetector
         var (list, boxes) = _transform.ResizeForTraining(images, targets.Select(t => t.Boxes).ToList(), Config.MinSize, rng);
         var (clsLogits, boxReg, anchors, _) = Forward(list.Tensors);
         var swap = tensor(SwapXy);
-        using Scalar zero = 0L.ToScalar();
+        using Scalar zero = 0L.ToScalar(), unmatched = Matcher.BelowLowThreshold.ToScalar();
         Tensor clsSum = zeros(1), boxSum = zeros(1);
         long positives = 0;
         for (int i = 0; i < images.Count; i++)
         {
             var gt = boxes[i];
-            var matched = gt.shape[0] == 0 ? full(anchors.shape[0], -1L, ScalarType.Int64) : _matcher.Match(TensorBoxOps.Iou(gt, anchors));
+            var matched = gt.shape[0] == 0 ? full(anchors.shape[0], unmatched, ScalarType.Int64) : _matcher.Match(TensorBoxOps.Iou(gt, anchors));
             var fg = matched.ge(zero).nonzero().squeeze(1);
             positives += fg.numel();
             var target = zeros_like(clsLogits[i]);
