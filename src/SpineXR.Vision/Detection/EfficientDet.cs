@@ -92,7 +92,9 @@ public sealed record EfficientDetConfig
 /// <summary>effdet's batch-norm settings (TensorFlow's: eps 1e-3, momentum 0.01) for the BiFPN and the heads.</summary>
 internal static class EffdetNorm
 {
-    public static BatchNorm2d Create(long channels) => BatchNorm2d(channels, eps: 1e-3, momentum: 0.01);
+    public const double Eps = 1e-3;
+
+    public static BatchNorm2d Create(long channels) => BatchNorm2d(channels, eps: Eps, momentum: 0.01);
 }
 
 /// <summary>effdet's ConvBnAct2d without activation: <c>conv</c> then optional <c>bn</c>.</summary>
@@ -454,9 +456,7 @@ public sealed class EfficientDet : nn.Module, IObjectDetector
     private readonly BoxCoder _coder = new(1, 1, 1, 1);
     private readonly Matcher _matcher;
     private readonly GeneralizedRCNNTransform _transform;
-
-    /// <summary>effdet's box outputs are (ty, tx, th, tw); this index swaps them to and from the coder's (dx, dy, dw, dh).</summary>
-    private static readonly long[] SwapXy = [1, 0, 3, 2];
+    private readonly EfficientDetPostProcess _post;
 
     public EfficientDetConfig Config { get; }
     public int FirstClassLabel => 0;
@@ -472,10 +472,15 @@ public sealed class EfficientDet : nn.Module, IObjectDetector
         class_net = new HeadNet(config.FpnChannels, config.BoxClassRepeats, 5, EfficientDetAnchors.PerLocation, config.NumClasses, classification: true);
         box_net = new HeadNet(config.FpnChannels, config.BoxClassRepeats, 5, EfficientDetAnchors.PerLocation, 4, classification: false);
         _matcher = new Matcher(config.MatchThreshold, config.MatchThreshold, allowLowQualityMatches: true);
-        _transform = new GeneralizedRCNNTransform(config.MinSize, config.ImageSize, sizeDivisible: 128);
+        _transform = InputTransform(config);
+        _post = new EfficientDetPostProcess(config);
         RegisterComponents();
         InitFpn();
     }
+
+    /// <summary>Normalise by ImageNet mean/std, resize so the longer side is at most ImageSize, zero-pad to multiples of 128 (P7's stride).</summary>
+    public static GeneralizedRCNNTransform InputTransform(EfficientDetConfig config) =>
+        new(config.MinSize, config.ImageSize, sizeDivisible: 128);
 
     /// <summary>effdet's BiFPN initialisation: Glorot-uniform convs (fan average; depthwise fan-out divided by groups), zero biases.</summary>
     private void InitFpn()
@@ -493,15 +498,14 @@ public sealed class EfficientDet : nn.Module, IObjectDetector
         }
     }
 
-    private (Tensor Cls, Tensor Box, Tensor Anchors, long[] PerLevel) Forward(Tensor batch)
+    /// <summary>Backbone, BiFPN, class and box nets; tensors in the caller's dispose scope.</summary>
+    private (Tensor Cls, Tensor Box, (long H, long W)[] LevelSizes) Network(Tensor batch)
     {
         var stages = backbone.ForwardStages(batch);
         var features = fpn.call(EfficientDetBackbone.StageIndices.Select(i => stages[i]).ToArray());
         var cls = class_net.call(features);
         var box = box_net.call(features);
-        var sizes = features.Select(f => (f.shape[2], f.shape[3])).ToArray();
-        var anchors = EfficientDetAnchors.Generate(batch.shape[2], batch.shape[3], sizes, Config.AnchorScale);
-        return (cls, box, anchors, sizes.Select(s => s.Item1 * s.Item2 * EfficientDetAnchors.PerLocation).ToArray());
+        return (cls, box, features.Select(f => (f.shape[2], f.shape[3])).ToArray());
     }
 
     /// <inheritdoc/>
@@ -511,8 +515,9 @@ public sealed class EfficientDet : nn.Module, IObjectDetector
         rng ??= Random.Shared;
         using var scope = NewDisposeScope();
         var (list, boxes) = _transform.ResizeForTraining(images, targets.Select(t => t.Boxes).ToList(), Config.MinSize, rng);
-        var (clsLogits, boxReg, anchors, _) = Forward(list.Tensors);
-        var swap = tensor(SwapXy);
+        var (clsLogits, boxReg, levels) = Network(list.Tensors);
+        var anchors = _post.Anchors(list.Tensors.shape[2], list.Tensors.shape[3], levels);
+        var swap = tensor(EfficientDetPostProcess.SwapXy);
         using Scalar zero = 0L.ToScalar(), unmatched = Matcher.BelowLowThreshold.ToScalar();
         Tensor clsSum = zeros(1), boxSum = zeros(1);
         long positives = 0;
@@ -575,42 +580,26 @@ public sealed class EfficientDet : nn.Module, IObjectDetector
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         var list = _transform.Forward(images);
-        var (clsLogits, boxReg, anchors, perLevel) = Forward(list.Tensors);
-        var swap = tensor(SwapXy);
-        using Scalar threshold = Config.ScoreThresh.ToScalar();
-        var result = new List<DetectionOutput>();
-        for (int i = 0; i < images.Count; i++)
-        {
-            var allBoxes = new List<Tensor>();
-            var allScores = new List<Tensor>();
-            var allLabels = new List<Tensor>();
-            long offset = 0;
-            foreach (long cnt in perLevel)
-            {
-                var logits = clsLogits[i].narrow(0, offset, cnt);
-                var reg = boxReg[i].narrow(0, offset, cnt);
-                var anc = anchors.narrow(0, offset, cnt);
-                offset += cnt;
-                using Scalar k = logits.shape[1].ToScalar();
-                var scores = sigmoid(logits).flatten();
-                var keepIdxs = scores.gt(threshold).nonzero().squeeze(1);
-                scores = scores.index_select(0, keepIdxs);
-                var (topScores, idxs) = scores.topk((int)Math.Min(Config.TopkCandidates, keepIdxs.numel()));
-                var topkIdxs = keepIdxs.index_select(0, idxs);
-                var anchorIdxs = topkIdxs.div(k, rounding_mode: RoundingMode.floor);
-                var b = _coder.DecodeSingle(reg.index_select(0, anchorIdxs).index_select(1, swap), anc.index_select(0, anchorIdxs));
-                allBoxes.Add(TensorBoxOps.ClipToImage(b, list.ImageSizes[i].H, list.ImageSizes[i].W));
-                allScores.Add(topScores);
-                allLabels.Add(topkIdxs.remainder(k));
-            }
-            var boxes = cat(allBoxes, 0);
-            var sc = cat(allScores, 0);
-            var lb = cat(allLabels, 0);
-            var keep = TensorNms.Batched(boxes, sc, lb, Config.NmsThresh);
-            keep = keep.narrow(0, 0, Math.Min(Config.DetectionsPerImage, keep.shape[0]));
-            var outBoxes = GeneralizedRCNNTransform.ResizeBoxes(boxes.index_select(0, keep), list.ImageSizes[i], (images[i].shape[1], images[i].shape[2]));
-            result.Add(new DetectionOutput(outBoxes.MoveToOuterDisposeScope(), sc.index_select(0, keep).MoveToOuterDisposeScope(), lb.index_select(0, keep).MoveToOuterDisposeScope()));
-        }
-        return result;
+        var (clsLogits, boxReg, levels) = Network(list.Tensors);
+        return _post.Detect(clsLogits, boxReg, list, levels, images.Select(im => (im.shape[1], im.shape[2])).ToArray())
+            .Select(d => d.MoveToOuterDisposeScope()).ToList();
     }
+
+    /// <summary>
+    /// Class and box net outputs (N, sum HWA, K) and (N, sum HWA, 4) in (ty, tx, th, tw) for an already transformed
+    /// batch, and the P3..P7 sizes: the network without post-processing (export checks, benchmarks).
+    /// </summary>
+    public (Tensor ClsLogits, Tensor BoxRegression, (long H, long W)[] LevelSizes) HeadOutputs(Tensor batch)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var (c, b, levels) = Network(batch);
+        return (c.MoveToOuterDisposeScope(), b.MoveToOuterDisposeScope(), levels);
+    }
+
+    /// <summary>The input transform (normalise, resize, zero-pad to multiples of 128) this model applies before its network.</summary>
+    public GeneralizedRCNNTransform Transform => _transform;
+
+    /// <summary>The test-time post-processing this model applies to its heads' outputs (shared with the ONNX backend).</summary>
+    public EfficientDetPostProcess PostProcess => _post;
 }
