@@ -7,13 +7,20 @@ using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Vision.Onnx;
 
-/// <summary>Exports a trained detector run to ONNX (RetinaNet so far; docs/onnx.md).</summary>
+/// <summary>Exports a trained detector run to ONNX (RetinaNet and EfficientDet so far; docs/onnx.md).</summary>
 public static class DetectorOnnxExport
 {
     /// <summary>The run's training configuration (model.json's config), as <c>Detector.Load</c> reads it.</summary>
     public static DetectorTrainConfig Config(string runDir, ModelCard card) =>
         card.Config?.Deserialize<DetectorTrainConfig>(ConfigBinder.Json)
         ?? throw new InvalidDataException($"{Path.Combine(runDir, ModelCard.FileName)}: no config");
+
+    /// <summary>Whether the run's architecture has an ONNX exporter (and the onnx backend a session for its graph).</summary>
+    public static bool HasExporter(DetectorTrainConfig config) =>
+        DetectorRegistry.TryGet(config.Arch, out var arch) && arch is RetinaNetArchitecture or EfficientDetDetectorArchitecture;
+
+    /// <summary>The detectors that export, for one-line refusals.</summary>
+    public const string Supported = "retinanet and efficientdet-d0..d3";
 
     /// <summary>Loads the run strictly and writes its graph to <paramref name="outPath"/>, the weights' SHA-256 in the metadata.</summary>
     /// <exception cref="NotSupportedException">The run's architecture has no ONNX exporter yet.</exception>
@@ -22,8 +29,8 @@ public static class DetectorOnnxExport
         TorchRuntime.EnsureLoaded();
         var card = ModelCard.Load(runDir, ModelCard.DetectionTask);
         var config = Config(runDir, card);
-        if (config.Arch != "retinanet")
-            throw new NotSupportedException($"{runDir}: ONNX export supports the retinanet detectors, not '{config.Arch}'");
+        if (!HasExporter(config))
+            throw new NotSupportedException($"{runDir}: ONNX export supports the {Supported} detectors, not '{config.Arch}'");
         string weights = Path.Combine(runDir, "weights.safetensors");
         if (!File.Exists(weights)) throw new FileNotFoundException($"{runDir}: no weights.safetensors", weights);
         using var module = config.BuildModel(card.Classes.Length);
@@ -39,7 +46,12 @@ public static class DetectorOnnxExport
             ["spinexr.max_size"] = config.MaxSize.ToString(inv),
             [OnnxRunModel.WeightsDigestKey] = OnnxRunModel.Sha256(weights),
         };
-        var onnx = RetinaNetOnnxExporter.Build((RetinaNet)module, metadata);
+        var onnx = module switch
+        {
+            RetinaNet r => RetinaNetOnnxExporter.Build(r, metadata),
+            EfficientDet e => EfficientDetOnnxExporter.Build(e, metadata),
+            _ => throw new NotSupportedException($"{runDir}: no ONNX exporter for {module.GetType().Name}"),
+        };
         DenseNetOnnxExporter.Write(onnx, outPath);
         return new OnnxExportResult(Path.GetFullPath(outPath), metadata["spinexr.architecture"], onnx.Graph.Node.Count, onnx.Graph.Initializer.Count,
             new FileInfo(outPath).Length);

@@ -35,23 +35,35 @@ public sealed class OnnxModuleWriter
     public long[] Shape(string key) =>
         _state.TryGetValue(key, out var t) ? t.shape : throw new InvalidOperationException($"the model has no '{key}'");
 
-    /// <summary>Square k x k convolution of module <paramref name="prefix"/> (bias when the module has one); output named <paramref name="name"/> or the prefix.</summary>
-    public string Conv(string prefix, string x, long k, long stride = 1, long pad = 0, string? name = null)
+    /// <summary>Whether the model has the state-dict tensor <paramref name="key"/> (optional modules: a resampling conv, a downsample).</summary>
+    public bool Has(string key) => _state.ContainsKey(key);
+
+    /// <summary>
+    /// Square k x k convolution of module <paramref name="prefix"/> (bias when the module has one); output named <paramref name="name"/> or the prefix;
+    /// <paramref name="group"/> channel groups (the channel count for a depthwise conv).
+    /// </summary>
+    public string Conv(string prefix, string x, long k, long stride = 1, long pad = 0, string? name = null, long group = 1)
     {
         var inputs = new List<string> { x, W(prefix + ".weight") };
         if (_state.ContainsKey(prefix + ".bias")) inputs.Add(W(prefix + ".bias"));
         return Graph.Node("Conv", name ?? prefix, inputs,
             OnnxGraph.Ints("kernel_shape", k, k), OnnxGraph.Ints("strides", stride, stride),
-            OnnxGraph.Ints("pads", pad, pad, pad, pad), OnnxGraph.Ints("dilations", 1, 1), OnnxGraph.Int("group", 1));
+            OnnxGraph.Ints("pads", pad, pad, pad, pad), OnnxGraph.Ints("dilations", 1, 1), OnnxGraph.Int("group", group));
     }
 
-    /// <summary>Inference BatchNorm of module <paramref name="prefix"/> (BatchNorm2d or FrozenBatchNorm2d: the same four tensors).</summary>
-    public string Bn(string prefix, string x) =>
+    /// <summary>
+    /// Inference BatchNorm of module <paramref name="prefix"/> (BatchNorm2d or FrozenBatchNorm2d: the same four tensors);
+    /// <paramref name="eps"/> the module's epsilon (torchvision's 1e-5 unless given; effdet's BiFPN and heads use 1e-3).
+    /// </summary>
+    public string Bn(string prefix, string x, double eps = BatchNormEps) =>
         Graph.Node("BatchNormalization", prefix,
             [x, W(prefix + ".weight"), W(prefix + ".bias"), W(prefix + ".running_mean"), W(prefix + ".running_var")],
-            OnnxGraph.Float("epsilon", BatchNormEps));
+            OnnxGraph.Float("epsilon", (float)eps));
 
     public string Relu(string name, string x) => Graph.Node("Relu", name, [x]);
+
+    /// <summary>SiLU / swish, x * sigmoid(x), as Sigmoid then Mul (opset 17 has no Swish operator); output named <paramref name="name"/>.</summary>
+    public string Swish(string name, string x) => Graph.Node("Mul", name, [x, Graph.Node("Sigmoid", name + ".sigmoid", [x])]);
 
     /// <summary>
     /// torchvision's ResNet body (v1.5: stride on the bottleneck's 3x3) under <paramref name="prefix"/> ("backbone.body", or "" for a classifier):

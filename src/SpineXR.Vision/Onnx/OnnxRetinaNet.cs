@@ -2,7 +2,6 @@
 // multiples of 32) in TorchSharp, the exported graph (backbone, FPN, heads) in ONNX Runtime, then the same
 // post-processing object the libtorch model uses (RetinaNetPostProcess), so the two engines differ only in the graph.
 using Microsoft.ML.OnnxRuntime;
-using TensorElementType = Microsoft.ML.OnnxRuntime.Tensors.TensorElementType;
 using SpineXR.Vision.Detection;
 using SpineXR.Vision.Detection.Ops;
 using static TorchSharp.torch;
@@ -25,10 +24,7 @@ public sealed class OnnxRetinaNet : IDetectionModel, IDisposable
     /// <summary>Takes ownership of <paramref name="session"/>; <paramref name="path"/> names the file in errors.</summary>
     public OnnxRetinaNet(InferenceSession session, RetinaNetConfig config, string path)
     {
-        foreach (var name in Outputs)
-            if (!session.OutputMetadata.ContainsKey(name)) throw new InvalidDataException($"{path}: not a SpineXR RetinaNet export (no output '{name}')");
-        if (!session.InputMetadata.ContainsKey(RetinaNetOnnxExporter.InputName))
-            throw new InvalidDataException($"{path}: not a SpineXR RetinaNet export (no input '{RetinaNetOnnxExporter.InputName}')");
+        OnnxHeadGraph.Check(session, RetinaNetOnnxExporter.InputName, Outputs, path, "RetinaNet");
         int classes = session.OutputMetadata[RetinaNetOnnxExporter.ClsLogitsName].Dimensions[^1];
         if (classes != config.NumClasses) throw new InvalidDataException($"{path}: {classes} classes, the run's model card has {config.NumClasses}");
         _session = session;
@@ -51,24 +47,7 @@ public sealed class OnnxRetinaNet : IDetectionModel, IDisposable
     /// The graph alone on a contiguous float32 batch already transformed (export checks, benchmarks): head outputs as
     /// libtorch tensors in the caller's dispose scope, and the level sizes.
     /// </summary>
-    public unsafe (Tensor Cls, Tensor Reg, (long H, long W)[] Levels) RunGraph(Tensor x)
-    {
-        var bytes = x.bytes;
-        // The OrtValue reads x's libtorch buffer in place; x is alive in the caller's scope until after Run and the copies.
-        fixed (byte* p = bytes)
-        {
-            using var input = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Float, x.shape, (IntPtr)p, bytes.Length);
-            using var outputs = _session.Run(_run, Inputs, [input], Outputs);
-            var s = outputs[2].GetTensorDataAsSpan<long>();
-            var levels = new (long H, long W)[s.Length / 2];
-            for (int l = 0; l < levels.Length; l++) levels[l] = (s[2 * l], s[2 * l + 1]);
-            return (ToTensor(outputs[0]), ToTensor(outputs[1]), levels);
-        }
-    }
-
-    /// <summary>A float32 output copied into a libtorch tensor of the same shape (in the caller's dispose scope).</summary>
-    private static Tensor ToTensor(OrtValue value) =>
-        tensor(value.GetTensorDataAsSpan<float>().ToArray(), value.GetTensorTypeAndShape().Shape);
+    public (Tensor Cls, Tensor Reg, (long H, long W)[] Levels) RunGraph(Tensor x) => OnnxHeadGraph.Run(_session, _run, Inputs, Outputs, x);
 
     public void Dispose()
     {

@@ -44,7 +44,7 @@ public sealed class Detector : IDisposable
     }
 
     /// <summary>The engine that runs the model.</summary>
-    public InferenceBackend Backend => _model is OnnxRetinaNet ? InferenceBackend.Onnx : InferenceBackend.Libtorch;
+    public InferenceBackend Backend => _model is IObjectDetector ? InferenceBackend.Libtorch : InferenceBackend.Onnx;
 
     /// <summary>Opens RUN_DIR (model.json, weights.safetensors); the error names what is missing.</summary>
     public static Detector Load(string runDir, InferenceEngine? engine = null)
@@ -58,12 +58,16 @@ public sealed class Detector : IDisposable
         TorchRuntime.EnsureLoaded();
         if (engine.Backend == InferenceBackend.Onnx)
         {
-            if (config.Arch != "retinanet") throw new NotSupportedException($"{runDir}: the onnx backend runs retinanet detectors only, not '{config.Arch}' (docs/onnx.md)");
+            if (!DetectorOnnxExport.HasExporter(config))
+                throw new NotSupportedException($"{runDir}: the onnx backend runs {DetectorOnnxExport.Supported} detectors only, not '{config.Arch}' (docs/onnx.md)");
             var session = OnnxRunModel.Open(runDir, engine.Device);
             try
             {
-                var onnx = new OnnxRetinaNet(session, config.ToRetinaNetConfig(classes.Count), Path.Combine(runDir, OnnxRunModel.FileName));
-                return new Detector(config, classes, onnx, onnx);
+                string path = Path.Combine(runDir, OnnxRunModel.FileName);
+                IDetectionModel onnx = DetectorRegistry.Get(config.Arch) is EfficientDetDetectorArchitecture effdet
+                    ? new OnnxEfficientDet(session, effdet.ModelConfig(config, classes.Count), path)
+                    : new OnnxRetinaNet(session, config.ToRetinaNetConfig(classes.Count), path);
+                return new Detector(config, classes, onnx, (IDisposable)onnx);
             }
             catch
             {

@@ -1,0 +1,43 @@
+// One run of a single-stage detector's exported graph (RetinaNet, EfficientDet): the padded batch in, the two head
+// outputs and the pyramid's level sizes out, as libtorch tensors for the shared C# post-processing.
+using Microsoft.ML.OnnxRuntime;
+using TensorElementType = Microsoft.ML.OnnxRuntime.Tensors.TensorElementType;
+using static TorchSharp.torch;
+
+namespace SpineXR.Vision.Onnx;
+
+/// <summary>Runs a graph with one float32 input and outputs (class logits, box regression, int64 level sizes).</summary>
+internal static class OnnxHeadGraph
+{
+    /// <summary>Throws naming <paramref name="path"/> unless the session has <paramref name="input"/> and every one of <paramref name="outputs"/>.</summary>
+    public static void Check(InferenceSession session, string input, IReadOnlyList<string> outputs, string path, string what)
+    {
+        foreach (var name in outputs)
+            if (!session.OutputMetadata.ContainsKey(name)) throw new InvalidDataException($"{path}: not a SpineXR {what} export (no output '{name}')");
+        if (!session.InputMetadata.ContainsKey(input))
+            throw new InvalidDataException($"{path}: not a SpineXR {what} export (no input '{input}')");
+    }
+
+    /// <summary>
+    /// The graph on a contiguous float32 batch: the first two outputs as libtorch tensors in the caller's dispose scope,
+    /// the third (H, W per level) as pairs.
+    /// </summary>
+    public static unsafe (Tensor Cls, Tensor Reg, (long H, long W)[] Levels) Run(InferenceSession session, RunOptions run, string[] input, string[] outputs, Tensor x)
+    {
+        var bytes = x.bytes;
+        // The OrtValue reads x's libtorch buffer in place; x is alive in the caller's scope until after Run and the copies.
+        fixed (byte* p = bytes)
+        {
+            using var value = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Float, x.shape, (IntPtr)p, bytes.Length);
+            using var results = session.Run(run, input, [value], outputs);
+            var s = results[2].GetTensorDataAsSpan<long>();
+            var levels = new (long H, long W)[s.Length / 2];
+            for (int l = 0; l < levels.Length; l++) levels[l] = (s[2 * l], s[2 * l + 1]);
+            return (ToTensor(results[0]), ToTensor(results[1]), levels);
+        }
+    }
+
+    /// <summary>A float32 output copied into a libtorch tensor of the same shape (in the caller's dispose scope).</summary>
+    private static Tensor ToTensor(OrtValue value) =>
+        tensor(value.GetTensorDataAsSpan<float>().ToArray(), value.GetTensorTypeAndShape().Shape);
+}

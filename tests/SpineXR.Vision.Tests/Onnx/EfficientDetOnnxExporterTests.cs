@@ -1,0 +1,167 @@
+using Google.Protobuf;
+using Microsoft.ML.OnnxRuntime;
+using SpineXR.Vision.Configuration;
+using SpineXR.Vision.Data;
+using SpineXR.Vision.Detection;
+using SpineXR.Vision.Detection.Inference;
+using SpineXR.Vision.Detection.Training;
+using SpineXR.Vision.Inference;
+using SpineXR.Vision.Onnx;
+using SpineXR.Vision.Weights;
+using TorchSharp;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace SpineXR.Vision.Tests.Onnx;
+
+/// <summary>EfficientDet's ONNX graph in ONNX Runtime + the shared C# post-processing against the libtorch model (docs/onnx.md).</summary>
+[Collection(TorchRngCollection.Name)]
+public sealed class EfficientDetOnnxExporterTests
+{
+    private readonly ITestOutputHelper _output;
+
+    public EfficientDetOnnxExporterTests(ITestOutputHelper output)
+    {
+        _output = output;
+        TorchRuntime.EnsureLoaded();
+    }
+
+    /// <summary>
+    /// Weights that exercise every part of the graph and give spread-out scores: BiFPN edge weights drawn from
+    /// [-0.5, 1.5) (some fusion inputs switched off by the Relu), BatchNorm statistics of <paramref name="images"/>
+    /// themselves (one train-mode pass with momentum 1), then the class net's output conv scaled so that its logits on
+    /// these images stay within -2 +- 4, which keeps scores below saturation (where hundreds of boxes would tie within
+    /// rounding and NMS could keep either), and the box net's so that the deltas stay within +-1.
+    /// </summary>
+    internal static void Randomise(EfficientDet model, Tensor[] images)
+    {
+        using var _ = no_grad();
+        foreach (var (name, t) in model.named_parameters())
+        {
+            if (name.EndsWith(".edge_weights", StringComparison.Ordinal)) t.uniform_(-0.5, 1.5);
+            else if (name == "class_net.predict.conv_pw.bias") t.fill_(-2.0);
+        }
+        foreach (var (_, m) in model.named_modules())
+            if (m is TorchSharp.Modules.BatchNorm2d bn) bn.momentum = 1.0;
+        model.train();
+        using var scope = NewDisposeScope();
+        var targets = images.Select(_ => new DetectionTarget(tensor(new float[] { 20, 20, 90, 120 }).view(1, 4), tensor(new long[] { 1 }))).ToList();
+        model.Losses(images, targets, new Random(1));
+        model.eval();
+        // then the output convs rescaled on these images: class logits within -2 +- 4 (top scores near 0.88), box deltas within +-1
+        var (cls, box, _) = model.HeadOutputs(model.Transform.Forward(images).Tensors);
+        double clsRange = (cls + 2.0).abs().max().item<float>(), boxRange = box.abs().max().item<float>();
+        foreach (var (name, t) in model.named_parameters())
+        {
+            if (name == "class_net.predict.conv_pw.weight") t.mul_(4 / clsRange);
+            else if (name == "box_net.predict.conv_pw.weight") t.div_(boxRange);
+            else if (name == "box_net.predict.conv_pw.bias") t.zero_();
+        }
+    }
+
+    private void CompareEngines(DetectorTrainConfig config, (int H, int W)[] sizes, string what, string keepAs)
+    {
+        torch.manual_seed(21);
+        using var model = (EfficientDet)config.BuildModel(7);
+        using var scope = NewDisposeScope();
+        var images = OnnxDetectionMatch.Images(sizes);
+        Randomise(model, images);
+        var proto = EfficientDetOnnxExporter.Build(model);
+        // SPINEXR_ONNX_KEEP=DIR leaves the export there for tools/onnx/check_onnx.py (tools/onnx/check_exports.sh)
+        if (Environment.GetEnvironmentVariable("SPINEXR_ONNX_KEEP") is { Length: > 0 } keep) DenseNetOnnxExporter.Write(proto, Path.Combine(keep, keepAs + ".onnx"));
+        _output.WriteLine($"{what}: {proto.Graph.Node.Count} nodes, {proto.Graph.Initializer.Count} initializers, {proto.CalculateSize()} bytes");
+        byte[] onnx = proto.ToByteArray();
+        using var options = OnnxRunModel.Options(InferenceDevice.Cpu);
+        using var ort = new OnnxEfficientDet(new InferenceSession(onnx, options), model.Config, what);
+
+        // The graph's raw outputs first: class and box nets on the same transformed batch.
+        var batch = model.Transform.Forward(images).Tensors;
+        var (cls, box, levels) = model.HeadOutputs(batch);
+        var (oc, ob, olevels) = ort.RunGraph(batch.contiguous());
+        Assert.Equal(levels, olevels);
+        double dc = (cls - oc).abs().max().item<float>(), db = (box - ob).abs().max().item<float>();
+        _output.WriteLine($"{what}: batch {string.Join("x", batch.shape)}, heads max |onnx - torch| cls {dc:E2} (max |logit| {cls.abs().max().item<float>():G3}), " +
+                          $"box {db:E2} (max {box.abs().max().item<float>():G3})");
+        Assert.True(dc <= 1e-3 && db <= 1e-3, $"{what}: head outputs differ by {dc} / {db}");
+
+        var expected = model.Detect(images);
+        var got = ort.Detect(images);
+        for (int i = 0; i < images.Length; i++)
+            _output.WriteLine(OnnxDetectionMatch.Assert50(expected[i], got[i], $"{what} image {i} ({sizes[i].H}x{sizes[i].W})"));
+    }
+
+    [Fact]
+    public void CpuPresetMatchesLibtorchOnABatchOfTwoSizes()
+    {
+        // the cpu preset's reduced D0 (half-width, half-depth B0, two BiFPN cells) at 384 px instead of 512 to keep the
+        // time down: two sizes, so the second image is padded inside the 384 x 384 batch and its own size clips and rescales its boxes
+        var config = DetectorTrainConfig.Cpu("efficientdet-d0") with { MinSizes = [384], MaxSize = 384 };
+        CompareEngines(config, [(300, 360), (280, 400)], "efficientdet-d0 cpu preset", "efficientdet_d0_cpu");
+    }
+
+    /// <summary>The published D0 (B0, 64-channel BiFPN of three cells, three head convs) at 256 px instead of 512, and a non-square batch.</summary>
+    [Fact]
+    public void PublishedD0MatchesLibtorch()
+    {
+        var config = DetectorTrainConfig.Paper("efficientdet-d0") with { MinSizes = [256], MaxSize = 384 };
+        CompareEngines(config, [(256, 352)], "efficientdet-d0", "efficientdet_d0");
+    }
+
+    [Fact]
+    public void EveryWeightIsAnInitializerUnderItsStateDictName()
+    {
+        torch.manual_seed(3);
+        var config = DetectorTrainConfig.Cpu("efficientdet-d0") with { FpnChannels = 16, BackboneWidth = 0.25, MinSizes = [128], MaxSize = 128 };
+        using var model = (EfficientDet)config.BuildModel(3);
+        var proto = EfficientDetOnnxExporter.Build(model);
+        var initializers = proto.Graph.Initializer.Select(t => t.Name).ToHashSet();
+        var weights = model.state_dict().Keys.Where(k => !k.EndsWith(".num_batches_tracked", StringComparison.Ordinal)).ToList();
+        Assert.All(weights, k => Assert.Contains(k, initializers));
+        Assert.Contains("fpn.cell.0.fnode.4.combine.edge_weights", initializers);
+        // the depthwise convs are grouped: one group per channel
+        var dw = proto.Graph.Node.Single(n => n.Name == "fpn.cell.0.fnode.0.after_combine.conv.conv_dw");
+        Assert.Equal(16, dw.Attribute.Single(a => a.Name == "group").I);
+        // shared head convs appear once per level, under the module path with the level
+        Assert.Equal(5, proto.Graph.Node.Count(n => n.Name.StartsWith("class_net.predict.conv_pw@", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void RunDirectoryExportRunsOnTheOnnxBackendAndIsTiedToItsWeights()
+    {
+        string dir = Directory.CreateTempSubdirectory("spinexr-onnx-efficientdet-").FullName;
+        try
+        {
+            // the cpu preset's graph at a test size: quarter-width B0, 16-channel BiFPN
+            var config = DetectorTrainConfig.Cpu("efficientdet-d0") with { FpnChannels = 16, BackboneWidth = 0.25, MinSizes = [192], MaxSize = 256 };
+            string[] classes = ["a", "b", "c"];
+            torch.manual_seed(5);
+            var image = new GrayImageF(Enumerable.Range(0, 200 * 240).Select(i => (float)((Math.Sin(i / 240 / 7.0) * Math.Cos(i % 240 / 11.0) + 1) / 2)).ToArray(), 240, 200);
+            using (var model = (EfficientDet)config.BuildModel(classes.Length))
+            using (var px = tensor(image.Pixels).view(1, 200, 240).expand(3, 200, 240).contiguous())
+            {
+                Randomise(model, [px]);
+                StateDict.SaveSafeTensors(model, Path.Combine(dir, "weights.safetensors"));
+            }
+            DetectorTrainer.Card(config, classes, "test", null).Save(dir);
+            var r = DetectorOnnxExport.ExportRun(dir, Path.Combine(dir, OnnxRunModel.FileName));
+            Assert.Equal("efficientdet_d0", r.Architecture);
+
+            using var libtorch = Detector.Load(dir);
+            using var onnx = Detector.Load(dir, new InferenceEngine { Backend = InferenceBackend.Onnx });
+            Assert.Equal(InferenceBackend.Libtorch, libtorch.Backend);
+            Assert.Equal(InferenceBackend.Onnx, onnx.Backend);
+            var expected = libtorch.Predict([image])[0];
+            var got = onnx.Predict([image])[0];
+            Assert.True(expected.Length >= 50, $"only {expected.Length} detections");
+            foreach (var d in expected.Take(50))
+                Assert.Contains(got, g => g.ClassId == d.ClassId && Math.Abs(g.Score - d.Score) <= 1e-3 && OnnxDetectionMatch.Iou(g.Box, d.Box) >= 0.98);
+            _output.WriteLine($"run directory: {expected.Length} libtorch / {got.Length} onnx detections, top 50 matched");
+
+            torch.manual_seed(6); // retrained: other weights, the old model.onnx left in place
+            using (var model = config.BuildModel(classes.Length)) StateDict.SaveSafeTensors(model, Path.Combine(dir, "weights.safetensors"));
+            var e = Assert.Throws<InvalidDataException>(() => Detector.Load(dir, new InferenceEngine { Backend = InferenceBackend.Onnx }));
+            Assert.Contains("exported from other weights", e.Message);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+}
