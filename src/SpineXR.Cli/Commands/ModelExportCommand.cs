@@ -9,7 +9,7 @@ namespace SpineXR.Cli.Commands;
 public sealed class ModelExportCommand : ICliCommand
 {
     public string Name => "model export";
-    public string Summary => "export a classifier or RetinaNet run directory to ONNX (opset 17, dynamic batch)";
+    public string Summary => "export a classifier, RetinaNet or EfficientDet run directory to ONNX (opset 17, dynamic batch)";
     public string Help => $"""
         usage: spinexr model export RUN --format onnx --out FILE.onnx
 
@@ -20,10 +20,12 @@ public sealed class ModelExportCommand : ICliCommand
         Input pixels are normalised as for `predict` (the model card's mean and std).
         A RetinaNet run exports backbone, FPN and heads: input '{RetinaNetOnnxExporter.InputName}' (batch, 3, H, W) normalised and padded,
         outputs '{RetinaNetOnnxExporter.ClsLogitsName}', '{RetinaNetOnnxExporter.BboxRegressionName}' and '{RetinaNetOnnxExporter.LevelSizesName}'; anchors, decoding and NMS
-        run in C# (docs/onnx.md). The SHA-256 of the weights is recorded, so `predict --backend onnx` can use
+        run in C# (docs/onnx.md). An EfficientDet run exports EfficientNet, BiFPN and the class and box nets likewise:
+        input '{EfficientDetOnnxExporter.InputName}' padded to multiples of 128, outputs '{EfficientDetOnnxExporter.ClsLogitsName}', '{EfficientDetOnnxExporter.BoxRegressionName}' ((ty, tx, th, tw))
+        and '{EfficientDetOnnxExporter.LevelSizesName}'. The SHA-256 of the weights is recorded, so `predict --backend onnx` can use
         RUN/model.onnx only with the weights it was exported from.
 
-        architectures: {string.Join(", ", ClassifierArchitectures.All)}; detectors: retinanet (Faster R-CNN, Sparse R-CNN: not yet)
+        architectures: {string.Join(", ", ClassifierArchitectures.All)}; detectors: {DetectorOnnxExport.Supported} (Faster R-CNN, Sparse R-CNN: not yet)
         exit codes: 0 done, 2 bad usage, unreadable run or unsupported architecture
         """;
 
