@@ -1,7 +1,8 @@
 // libtorch against ONNX Runtime on the same models in one run (docs/onnx.md, docs/benchmarks.md): models only (the
 // classifier's forward on a random batch; the detector's Detect, i.e. transform + network + post-processing, on random
 // images) for the cpu presets and the paper-size networks, then `predict` end to end from PNG files with each backend.
-// Weights are random (speed does not depend on them), with RetinaNet's classification bias raised so that every
+// RetinaNet and EfficientDet (cpu preset and D0; `--models efficientdet` runs those two alone).
+// Weights are random (speed does not depend on them), with the detectors' classification bias raised so that every
 // image keeps hundreds of candidates through top-k and NMS, as a trained model does, rather than none.
 using System.Diagnostics;
 using System.Globalization;
@@ -24,7 +25,7 @@ using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Bench.Vision;
 
-/// <summary>`onnx [--models cpu|paper|all] [--steps 3] [--e2e 16] [--threads T] [--classifier RUN --detector RUN]`.</summary>
+/// <summary>`onnx [--models cpu|paper|efficientdet|all|none] [--steps 3] [--e2e 16] [--threads T] [--classifier RUN --detector RUN]`.</summary>
 public sealed class OnnxBench : IBench
 {
     public string Name => "onnx";
@@ -49,11 +50,15 @@ public sealed class OnnxBench : IBench
             Classifier("densenet_small", 160, 16, steps);
             Detector("retinanet cpu preset (R18/32-FPN128)", DetectorTrainConfig.Cpu("retinanet"), (448, 560), 2, steps);
         }
+        if (models is "cpu" or "efficientdet" or "all")
+            EfficientDetDetector("efficientdet-d0 cpu preset (B0 x0.5/x0.5, 2 cells)", DetectorTrainConfig.Cpu("efficientdet-d0"), (448, 560), 2, steps);
         if (models is "paper" or "all")
         {
             Classifier("densenet121", 224, 16, steps);
             Detector("retinanet R50-FPN", DetectorTrainConfig.Paper("retinanet"), (800, 1000), 1, steps);
         }
+        if (models is "paper" or "efficientdet" or "all")
+            EfficientDetDetector("efficientdet-d0", DetectorTrainConfig.Paper("efficientdet-d0"), (448, 560), 2, steps);
         if (e2e > 0) EndToEnd(Arg("classifier", ""), Arg("detector", ""), e2e, steps);
         return 0;
     }
@@ -138,6 +143,36 @@ public sealed class OnnxBench : IBench
             () => { using var s = NewDisposeScope(); onnx.RunGraph(x); });
         Row(what + ", network only", $"{x.shape[2]}x{x.shape[3]} padded", batch, net);
         Console.WriteLine($"|   transform + post-processing (C#, libtorch ops; {Candidates(model, images)} candidates) | | {(t.A - net.A) / batch:F3} s/img | {(t.B - net.B) / batch:F3} s/img | |");
+    }
+
+    /// <summary>
+    /// EfficientDet as <see cref="Detector"/>: Detect on random images (the class net's bias at -2, so every anchor passes
+    /// the score threshold), then the network alone on the transformed batch (padded to multiples of 128).
+    /// </summary>
+    private static void EfficientDetDetector(string what, DetectorTrainConfig config, (int H, int W) size, int batch, int steps)
+    {
+        using var model = (EfficientDet)config.BuildModel(7);
+        using (no_grad())
+            foreach (var (name, p) in model.named_parameters())
+                if (name == "class_net.predict.conv_pw.bias") p.fill_(-2.0);
+        model.eval();
+        using var options = OnnxRunModel.Options(InferenceDevice.Cpu, _threads);
+        using var onnx = new OnnxEfficientDet(new InferenceSession(EfficientDetOnnxExporter.Build(model).ToByteArray(), options), model.Config, what);
+        using var scope = NewDisposeScope();
+        var images = Enumerable.Range(0, batch).Select(_ => rand(3, size.H, size.W)).ToArray();
+        var t = BestOf(steps,
+            () => { foreach (var d in model.Detect(images)) d.Dispose(); },
+            () => { foreach (var d in onnx.Detect(images)) d.Dispose(); });
+        Row(what, $"{batch} x {size.H}x{size.W} (to {config.MaxSize} px)", batch, t);
+        var x = model.Transform.Forward(images).Tensors.contiguous();
+        var net = BestOf(steps,
+            () => { using var s = NewDisposeScope(); model.HeadOutputs(x); },
+            () => { using var s = NewDisposeScope(); onnx.RunGraph(x); });
+        Row(what + ", network only", $"{x.shape[2]}x{x.shape[3]} padded", batch, net);
+        var dets = model.Detect(images);
+        string kept = string.Join("/", dets.Select(d => d.Scores.shape[0])) + " kept";
+        foreach (var d in dets) d.Dispose();
+        Console.WriteLine($"|   transform + post-processing (C#, libtorch ops; {kept} candidates) | | {(t.A - net.A) / batch:F3} s/img | {(t.B - net.B) / batch:F3} s/img | |");
     }
 
     /// <summary>
