@@ -7,7 +7,7 @@ using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Vision.Onnx;
 
-/// <summary>Exports a trained detector run to ONNX (RetinaNet so far; docs/onnx.md).</summary>
+/// <summary>Exports a trained detector run to ONNX (RetinaNet, Faster R-CNN; docs/onnx.md).</summary>
 public static class DetectorOnnxExport
 {
     /// <summary>The run's training configuration (model.json's config), as <c>Detector.Load</c> reads it.</summary>
@@ -22,8 +22,8 @@ public static class DetectorOnnxExport
         TorchRuntime.EnsureLoaded();
         var card = ModelCard.Load(runDir, ModelCard.DetectionTask);
         var config = Config(runDir, card);
-        if (config.Arch != "retinanet")
-            throw new NotSupportedException($"{runDir}: ONNX export supports the retinanet detectors, not '{config.Arch}'");
+        if (config.Arch is not ("retinanet" or "faster-rcnn"))
+            throw new NotSupportedException($"{runDir}: ONNX export supports the retinanet and faster-rcnn detectors, not '{config.Arch}'");
         string weights = Path.Combine(runDir, "weights.safetensors");
         if (!File.Exists(weights)) throw new FileNotFoundException($"{runDir}: no weights.safetensors", weights);
         using var module = config.BuildModel(card.Classes.Length);
@@ -39,7 +39,9 @@ public static class DetectorOnnxExport
             ["spinexr.max_size"] = config.MaxSize.ToString(inv),
             [OnnxRunModel.WeightsDigestKey] = OnnxRunModel.Sha256(weights),
         };
-        var onnx = RetinaNetOnnxExporter.Build((RetinaNet)module, metadata);
+        var onnx = module is FasterRCNN frcnn
+            ? FasterRcnnOnnxExporter.Build(frcnn, metadata)
+            : RetinaNetOnnxExporter.Build((RetinaNet)module, metadata);
         DenseNetOnnxExporter.Write(onnx, outPath);
         return new OnnxExportResult(Path.GetFullPath(outPath), metadata["spinexr.architecture"], onnx.Graph.Node.Count, onnx.Graph.Initializer.Count,
             new FileInfo(outPath).Length);

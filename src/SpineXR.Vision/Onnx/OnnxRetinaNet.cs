@@ -59,16 +59,22 @@ public sealed class OnnxRetinaNet : IDetectionModel, IDisposable
         {
             using var input = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Float, x.shape, (IntPtr)p, bytes.Length);
             using var outputs = _session.Run(_run, Inputs, [input], Outputs);
-            var s = outputs[2].GetTensorDataAsSpan<long>();
-            var levels = new (long H, long W)[s.Length / 2];
-            for (int l = 0; l < levels.Length; l++) levels[l] = (s[2 * l], s[2 * l + 1]);
-            return (ToTensor(outputs[0]), ToTensor(outputs[1]), levels);
+            return (ToTensor(outputs[0]), ToTensor(outputs[1]), LevelSizes(outputs[2]));
         }
     }
 
     /// <summary>A float32 output copied into a libtorch tensor of the same shape (in the caller's dispose scope).</summary>
-    private static Tensor ToTensor(OrtValue value) =>
+    internal static Tensor ToTensor(OrtValue value) =>
         tensor(value.GetTensorDataAsSpan<float>().ToArray(), value.GetTensorTypeAndShape().Shape);
+
+    /// <summary>An int64 (2L) output of level heights and widths as pairs.</summary>
+    internal static (long H, long W)[] LevelSizes(OrtValue value)
+    {
+        var s = value.GetTensorDataAsSpan<long>();
+        var levels = new (long H, long W)[s.Length / 2];
+        for (int l = 0; l < levels.Length; l++) levels[l] = (s[2 * l], s[2 * l + 1]);
+        return levels;
+    }
 
     public void Dispose()
     {

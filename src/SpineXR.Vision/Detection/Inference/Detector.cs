@@ -44,7 +44,7 @@ public sealed class Detector : IDisposable
     }
 
     /// <summary>The engine that runs the model.</summary>
-    public InferenceBackend Backend => _model is OnnxRetinaNet ? InferenceBackend.Onnx : InferenceBackend.Libtorch;
+    public InferenceBackend Backend => _model is nn.Module ? InferenceBackend.Libtorch : InferenceBackend.Onnx;
 
     /// <summary>Opens RUN_DIR (model.json, weights.safetensors); the error names what is missing.</summary>
     public static Detector Load(string runDir, InferenceEngine? engine = null)
@@ -58,11 +58,18 @@ public sealed class Detector : IDisposable
         TorchRuntime.EnsureLoaded();
         if (engine.Backend == InferenceBackend.Onnx)
         {
-            if (config.Arch != "retinanet") throw new NotSupportedException($"{runDir}: the onnx backend runs retinanet detectors only, not '{config.Arch}' (docs/onnx.md)");
+            if (config.Arch is not ("retinanet" or "faster-rcnn"))
+                throw new NotSupportedException($"{runDir}: the onnx backend runs retinanet and faster-rcnn detectors, not '{config.Arch}' (docs/onnx.md)");
             var session = OnnxRunModel.Open(runDir, engine.Device);
+            string path = Path.Combine(runDir, OnnxRunModel.FileName);
             try
             {
-                var onnx = new OnnxRetinaNet(session, config.ToRetinaNetConfig(classes.Count), Path.Combine(runDir, OnnxRunModel.FileName));
+                if (config.Arch == "faster-rcnn")
+                {
+                    var frcnn = new OnnxFasterRCNN(session, FasterRcnnArchitecture.ModelConfig(config, classes.Count), path);
+                    return new Detector(config, classes, frcnn, frcnn);
+                }
+                var onnx = new OnnxRetinaNet(session, config.ToRetinaNetConfig(classes.Count), path);
                 return new Detector(config, classes, onnx, onnx);
             }
             catch
