@@ -63,9 +63,16 @@ public sealed class OnnxRetinaNet : IDetectionModel, IDisposable
         }
     }
 
-    /// <summary>A float32 output copied into a libtorch tensor of the same shape (in the caller's dispose scope).</summary>
-    internal static Tensor ToTensor(OrtValue value) =>
-        tensor(value.GetTensorDataAsSpan<float>().ToArray(), value.GetTensorTypeAndShape().Shape);
+    /// <summary>
+    /// A float32 output copied into a libtorch tensor of the same shape (in the caller's dispose scope): one copy straight
+    /// into libtorch's buffer, no managed array (Faster R-CNN's feature maps are tens of MB per image).
+    /// </summary>
+    internal static Tensor ToTensor(OrtValue value)
+    {
+        var t = empty(value.GetTensorTypeAndShape().Shape, ScalarType.Float32);
+        System.Runtime.InteropServices.MemoryMarshal.AsBytes(value.GetTensorDataAsSpan<float>()).CopyTo(t.bytes);
+        return t;
+    }
 
     /// <summary>An int64 (2L) output of level heights and widths as pairs.</summary>
     internal static (long H, long W)[] LevelSizes(OrtValue value)
