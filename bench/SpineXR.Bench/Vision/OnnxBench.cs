@@ -1,7 +1,7 @@
 // libtorch against ONNX Runtime on the same models in one run (docs/onnx.md, docs/benchmarks.md): models only (the
 // classifier's forward on a random batch; the detector's Detect, i.e. transform + network + post-processing, on random
 // images) for the cpu presets and the paper-size networks, then `predict` end to end from PNG files with each backend.
-// RetinaNet and EfficientDet (cpu preset and D0; `--models efficientdet` runs those two alone).
+// RetinaNet, Faster R-CNN and EfficientDet (cpu presets, R50-FPN, D0; `--arch NAME` runs one detector's rows, `--models efficientdet` EfficientDet's alone).
 // Weights are random (speed does not depend on them), with the detectors' classification bias raised so that every
 // image keeps hundreds of candidates through top-k and NMS, as a trained model does, rather than none.
 using System.Diagnostics;
@@ -25,7 +25,7 @@ using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Bench.Vision;
 
-/// <summary>`onnx [--models cpu|paper|efficientdet|all|none] [--steps 3] [--e2e 16] [--threads T] [--classifier RUN --detector RUN]`.</summary>
+/// <summary>`onnx [--models cpu|paper|efficientdet|all|none] [--arch retinanet|faster-rcnn|efficientdet] [--steps 3] [--e2e 16] [--threads T] [--classifier RUN --detector RUN]`.</summary>
 public sealed class OnnxBench : IBench
 {
     public string Name => "onnx";
@@ -45,19 +45,23 @@ public sealed class OnnxBench : IBench
                           $"({(_threads > 0 ? _threads.ToString(CultureInfo.InvariantCulture) : "default")} threads, no spinning); best of {steps} timed runs after 1 warm-up, engines alternated");
         Console.WriteLine("| model | input | libtorch img/s | ONNX Runtime img/s | speed-up |");
         Console.WriteLine("|---|---|---|---|---|");
+        // --arch NAME: that detector's rows only (no classifier)
+        string arch = Arg("arch", "");
         if (models is "cpu" or "all")
         {
-            Classifier("densenet_small", 160, 16, steps);
-            Detector("retinanet cpu preset (R18/32-FPN128)", DetectorTrainConfig.Cpu("retinanet"), (448, 560), 2, steps);
+            if (arch == "") Classifier("densenet_small", 160, 16, steps);
+            if (arch is "" or "retinanet") Detector("retinanet cpu preset (R18/32-FPN128)", DetectorTrainConfig.Cpu("retinanet"), (448, 560), 2, steps);
+            if (arch is "" or "faster-rcnn") FasterRcnn("faster-rcnn cpu preset (R18/32-FPN128)", DetectorTrainConfig.Cpu("faster-rcnn"), (448, 560), 2, steps);
         }
-        if (models is "cpu" or "efficientdet" or "all")
+        if (models is "cpu" or "efficientdet" or "all" && arch is "" or "efficientdet")
             EfficientDetDetector("efficientdet-d0 cpu preset (B0 x0.5/x0.5, 2 cells)", DetectorTrainConfig.Cpu("efficientdet-d0"), (448, 560), 2, steps);
         if (models is "paper" or "all")
         {
-            Classifier("densenet121", 224, 16, steps);
-            Detector("retinanet R50-FPN", DetectorTrainConfig.Paper("retinanet"), (800, 1000), 1, steps);
+            if (arch == "") Classifier("densenet121", 224, 16, steps);
+            if (arch is "" or "retinanet") Detector("retinanet R50-FPN", DetectorTrainConfig.Paper("retinanet"), (800, 1000), 1, steps);
+            if (arch is "" or "faster-rcnn") FasterRcnn("faster-rcnn R50-FPN", DetectorTrainConfig.Paper("faster-rcnn"), (800, 1000), 1, steps);
         }
-        if (models is "paper" or "efficientdet" or "all")
+        if (models is "paper" or "efficientdet" or "all" && arch is "" or "efficientdet")
             EfficientDetDetector("efficientdet-d0", DetectorTrainConfig.Paper("efficientdet-d0"), (448, 560), 2, steps);
         if (e2e > 0) EndToEnd(Arg("classifier", ""), Arg("detector", ""), e2e, steps);
         return 0;
@@ -143,6 +147,64 @@ public sealed class OnnxBench : IBench
             () => { using var s = NewDisposeScope(); onnx.RunGraph(x); });
         Row(what + ", network only", $"{x.shape[2]}x{x.shape[3]} padded", batch, net);
         Console.WriteLine($"|   transform + post-processing (C#, libtorch ops; {Candidates(model, images)} candidates) | | {(t.A - net.A) / batch:F3} s/img | {(t.B - net.B) / batch:F3} s/img | |");
+    }
+
+    /// <summary>
+    /// Faster R-CNN's Detect on both engines (transform, network, proposals, RoIAlign, box head, post-processing), then
+    /// the two networks alone (backbone + FPN + RPN head on the transformed batch, box head on the same pooled RoIs).
+    /// torchvision's initialisation leaves every class score near 1/classes, above the 0.05 threshold, so every
+    /// proposal and class goes through NMS: the worst case for the C# steps. Weights seeded, so runs are comparable.
+    /// </summary>
+    private static void FasterRcnn(string what, DetectorTrainConfig config, (int H, int W) size, int batch, int steps)
+    {
+        torch.manual_seed(1);
+        using var model = (FasterRCNN)config.BuildModel(7);
+        model.eval();
+        // Objectness spread as a trained RPN's (torchvision's std 0.01 leaves every anchor near 0.5 and lets NMS thin
+        // the ties to a few hundred proposals; spread, they fill the post-NMS top-n, as trained models do).
+        using (no_grad())
+            foreach (var (name, p) in model.named_parameters())
+                if (name == "rpn.head.cls_logits.weight") p.mul_(100.0);
+        using var options = OnnxRunModel.Options(InferenceDevice.Cpu, _threads);
+        using var onnx = new OnnxFasterRCNN(new InferenceSession(FasterRcnnOnnxExporter.Build(model).ToByteArray(), options), model.Config, what);
+        using var scope = NewDisposeScope();
+        var images = Enumerable.Range(0, batch).Select(_ => rand(3, size.H, size.W)).ToArray();
+        var t = BestOf(steps,
+            () => { foreach (var d in model.Detect(images)) d.Dispose(); },
+            () => { foreach (var d in onnx.Detect(images)) d.Dispose(); });
+        Row(what, $"{batch} x {size.H}x{size.W} (to {config.MinSizes[^1]} px)", batch, t);
+        var list = model.Transform.Forward(images);
+        var x = list.Tensors.contiguous();
+        // the RoIs of this batch, by the same C# steps Detect runs between the two graphs
+        var (objectness, deltas, levels, features) = onnx.RunNetwork(x);
+        var anchors = FasterRCNN.CreateAnchors(model.Config).Generate(x.shape[2], x.shape[3], levels);
+        var proposals = new RpnProposals(model.Config.Rpn).Select(objectness, deltas, anchors, list.ImageSizes, levels, training: false);
+        var rois = FasterRCNN.CreateBoxRoIPool().Forward(features, proposals, list.ImageSizes).contiguous();
+        var net = BestOf(steps,
+            () => { using var s = NewDisposeScope(); model.NetworkOutputs(x); model.BoxHeadOutputs(rois); },
+            () => { using var s = NewDisposeScope(); onnx.RunNetwork(x); onnx.RunBoxHead(rois); });
+        Row(what + ", networks only", $"{x.shape[2]}x{x.shape[3]} padded, {rois.shape[0]} RoIs", batch, net);
+        // One RoI: on ONNX Runtime mostly the cost of the idle backbone pass on a 32 x 32 image that every box-head run carries.
+        var one = rois.narrow(0, 0, 1).contiguous();
+        var idle = BestOf(steps,
+            () => { using var s = NewDisposeScope(); model.BoxHeadOutputs(one); },
+            () => { using var s = NewDisposeScope(); onnx.RunBoxHead(one); });
+        Console.WriteLine($"|   box head on 1 RoI (ONNX Runtime: with the idle 32 x 32 backbone pass) | | {idle.A * 1000:F1} ms | {idle.B * 1000:F1} ms | |");
+        // The C# steps one by one (the same objects on both engines), to see which one an in-graph version could save.
+        var rpn = new RpnProposals(model.Config.Rpn);
+        var pool = FasterRCNN.CreateBoxRoIPool();
+        var post = new RoIHeadsPostProcess(model.Config.RoIHeads);
+        var (logits, regression) = onnx.RunBoxHead(rois);
+        double Time(Action a) => BestOf(steps, a, () => { }).A;
+        double tProposals = Time(() => { using var s = NewDisposeScope(); rpn.Select(objectness, deltas, anchors, list.ImageSizes, levels, training: false); });
+        double tPool = Time(() => { using var s = NewDisposeScope(); pool.Forward(features, proposals, list.ImageSizes); });
+        double tPost = Time(() => { using var s = NewDisposeScope(); post.Detect(logits, regression, proposals, list.ImageSizes); });
+        Console.WriteLine($"|   of which proposals {tProposals / batch:F3}, MultiScaleRoIAlign {tPool / batch:F3}, box post-processing {tPost / batch:F3} s/img | | | | |");
+        var dets = model.Detect(images);
+        string kept = string.Join("/", dets.Select(d => d.Scores.shape[0]));
+        foreach (var d in dets) d.Dispose();
+        Console.WriteLine($"|   transform + proposals + RoIAlign + post-processing (C#, libtorch ops; {string.Join("/", proposals.Select(p => p.shape[0]))} proposals, {kept} kept) " +
+                          $"| | {(t.A - net.A) / batch:F3} s/img | {(t.B - net.B) / batch:F3} s/img | |");
     }
 
     /// <summary>

@@ -83,7 +83,10 @@ internal sealed class FasterRcnnArchitecture : DetectorArchitecture
     public override string CardName(DetectorTrainConfig c) => $"fasterrcnn_{c.Backbone}_fpn";
     public override int LabelOffset => 1;
 
-    public override nn.Module Build(DetectorTrainConfig c, int numClasses) => new FasterRCNN(new FasterRcnnConfig
+    public override nn.Module Build(DetectorTrainConfig c, int numClasses) => new FasterRCNN(ModelConfig(c, numClasses));
+
+    /// <summary>The network and its thresholds (also what the ONNX backend runs the exported graphs with).</summary>
+    internal static FasterRcnnConfig ModelConfig(DetectorTrainConfig c, int numClasses) => new()
     {
         NumClasses = numClasses + 1,
         MinSize = c.MinSizes,
@@ -97,7 +100,7 @@ internal sealed class FasterRcnnArchitecture : DetectorArchitecture
             PreNmsTopNTest = c.RpnPreNmsTopNTest, PostNmsTopNTest = c.RpnPostNmsTopNTest,
         },
         RoIHeads = new RoIHeadsConfig { BatchSizePerImage = c.RoiBatchSizePerImage, RepresentationSize = c.RepresentationSize },
-    });
+    };
 }
 
 /// <summary>RetinaNet on a ResNet-FPN P3-P7 (torchvision's retinanet_*_fpn).</summary>

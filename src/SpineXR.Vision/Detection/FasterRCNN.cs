@@ -1,6 +1,8 @@
 // Faster R-CNN with a ResNet-FPN backbone (Ren et al., NeurIPS 2015; Lin et al., CVPR 2017) as torchvision 0.14's
 // faster_rcnn.py: transform -> backbone -> rpn -> roi_heads -> postprocess. Attribute names (backbone, rpn,
-// roi_heads) are the checkpoint keys of fasterrcnn_resnet50_fpn. Labels: 0 is background, objects from 1.
+// roi_heads) are the checkpoint keys of fasterrcnn_resnet50_fpn. Labels: 0 is background, objects from 1. The test-time
+// steps between and after the networks (anchors, RpnProposals, MultiScaleRoIAlign, RoIHeadsPostProcess, the boxes
+// mapped back) are plain objects the ONNX Runtime backend runs too (Onnx/OnnxFasterRCNN.cs, docs/onnx.md).
 using SpineXR.Vision.Detection.Ops;
 using SpineXR.Vision.Models;
 using TorchSharp;
@@ -64,12 +66,18 @@ public sealed class FasterRCNN : nn.Module, IObjectDetector
         config.Validate();
         Config = config;
         backbone = new BackboneWithFpn(config.Backbone);
-        var anchors = new AnchorGenerator(config.AnchorSizes.Select(s => new[] { s }).ToArray(), Enumerable.Repeat(new[] { 0.5, 1.0, 2.0 }, 5).ToArray());
-        rpn = new RegionProposalNetwork(backbone.OutChannels, anchors, config.Rpn);
-        roi_heads = new RoIHeads(backbone.OutChannels, config.NumClasses, new MultiScaleRoIAlign(4, 7, 2), config.RoIHeads);
+        rpn = new RegionProposalNetwork(backbone.OutChannels, CreateAnchors(config), config.Rpn);
+        roi_heads = new RoIHeads(backbone.OutChannels, config.NumClasses, CreateBoxRoIPool(), config.RoIHeads);
         _transform = new GeneralizedRCNNTransform(config.MinSize, config.MaxSize);
         RegisterComponents();
     }
+
+    /// <summary>The RPN's anchors: one size per pyramid level (P2..P6), aspect ratios 0.5, 1, 2.</summary>
+    public static AnchorGenerator CreateAnchors(FasterRcnnConfig config) =>
+        new(config.AnchorSizes.Select(s => new[] { s }).ToArray(), Enumerable.Repeat(new[] { 0.5, 1.0, 2.0 }, 5).ToArray());
+
+    /// <summary>torchvision's box_roi_pool: P2..P5, 7 x 7 outputs, sampling ratio 2.</summary>
+    public static MultiScaleRoIAlign CreateBoxRoIPool() => new(4, 7, 2);
 
     /// <inheritdoc/>
     public Dictionary<string, Tensor> Losses(IReadOnlyList<Tensor> images, IReadOnlyList<DetectionTarget> targets, Random? rng = null)
@@ -104,14 +112,36 @@ public sealed class FasterRCNN : nn.Module, IObjectDetector
         var features = backbone.call(list.Tensors);
         var (proposals, _) = rpn.Forward(list, features, null);
         var (dets, _) = roi_heads.Forward(features.Take(4).ToArray(), givenProposals ?? proposals, list.ImageSizes, null);
-        var result = new List<DetectionOutput>();
-        for (int i = 0; i < dets.Count; i++)
-        {
-            var boxes = GeneralizedRCNNTransform.ResizeBoxes(dets[i].Boxes, list.ImageSizes[i], (images[i].shape[1], images[i].shape[2]));
-            var d = new DetectionOutput(boxes.MoveToOuterDisposeScope(), dets[i].Scores.MoveToOuterDisposeScope(), dets[i].Labels.MoveToOuterDisposeScope());
-            result.Add(d);
-        }
+        var result = ToOriginalSizes(dets, list, images).Select(d => d.MoveToOuterDisposeScope()).ToList();
         foreach (var p in proposals) p.MoveToOuterDisposeScope();
         return (result, proposals);
+    }
+
+    /// <summary>Detections in resized-image pixels mapped back to each original image (tensors in the caller's scope).</summary>
+    public static List<DetectionOutput> ToOriginalSizes(IReadOnlyList<DetectionOutput> dets, ImageList list, IReadOnlyList<Tensor> images) =>
+        dets.Select((d, i) => new DetectionOutput(
+            GeneralizedRCNNTransform.ResizeBoxes(d.Boxes, list.ImageSizes[i], (images[i].shape[1], images[i].shape[2])), d.Scores, d.Labels)).ToList();
+
+    /// <summary>
+    /// The first network on an already transformed batch (export checks, benchmarks): the RPN head's objectness
+    /// (N, sum HWA) and deltas (N, sum HWA, 4) over P2..P6, and the pyramid maps P2..P5 the RoI pooling reads.
+    /// </summary>
+    public (Tensor Objectness, Tensor Deltas, Tensor[] Features) NetworkOutputs(Tensor batch)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var features = backbone.call(batch);
+        var (objectness, deltas) = rpn.HeadOutputs(features);
+        var pooled = features.Take(4).Select(f => f.MoveToOuterDisposeScope()).ToArray();
+        return (objectness.MoveToOuterDisposeScope(), deltas.MoveToOuterDisposeScope(), pooled);
+    }
+
+    /// <summary>The second network on pooled RoI features (K, C, 7, 7): class logits (K, classes) and deltas (K, classes*4).</summary>
+    public (Tensor ClassLogits, Tensor BoxRegression) BoxHeadOutputs(Tensor boxFeatures)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var (c, r) = roi_heads.HeadOutputs(boxFeatures);
+        return (c.MoveToOuterDisposeScope(), r.MoveToOuterDisposeScope());
     }
 }

@@ -1,7 +1,8 @@
 // Fast R-CNN box branch of torchvision 0.14's roi_heads.py: proposals (+ gt boxes in training) sampled
 // 512 per image with 25% positives, MultiScaleRoIAlign 7x7, TwoMLPHead (fc6, fc7), FastRCNNPredictor
 // (cls_score, bbox_pred per class), cross-entropy + smooth-L1 (beta 1/9) losses; at test time per-class
-// decoding, score > 0.05, boxes >= 0.01 px, per-class NMS 0.5, 100 detections.
+// decoding, score > 0.05, boxes >= 0.01 px, per-class NMS 0.5, 100 detections (RoIHeadsPostProcess, which the ONNX
+// Runtime backend runs too).
 using SpineXR.Vision.Detection.Ops;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -67,6 +68,7 @@ public sealed class RoIHeads : Module
     private readonly TwoMLPHead box_head;
     private readonly FastRCNNPredictor box_predictor;
     private readonly MultiScaleRoIAlign _pool;
+    private readonly RoIHeadsPostProcess _post;
     private readonly BoxCoder _coder = new(10, 10, 5, 5);
     private readonly Matcher _matcher;
     private readonly BalancedPositiveNegativeSampler _sampler;
@@ -79,12 +81,19 @@ public sealed class RoIHeads : Module
         Config = config;
         NumClasses = numClasses;
         _pool = pool;
+        _post = new RoIHeadsPostProcess(config);
         box_head = new TwoMLPHead(featureChannels * pool.OutputSize * pool.OutputSize, config.RepresentationSize);
         box_predictor = new FastRCNNPredictor(config.RepresentationSize, numClasses);
         _matcher = new Matcher(config.FgIouThresh, config.BgIouThresh, allowLowQualityMatches: false);
         _sampler = new BalancedPositiveNegativeSampler(config.BatchSizePerImage, config.PositiveFraction);
         RegisterComponents();
     }
+
+    /// <summary>
+    /// box_head and box_predictor on pooled RoI features (K, C, 7, 7): class logits (K, classes) and per-class deltas
+    /// (K, classes*4); what the ONNX box-head graph outputs.
+    /// </summary>
+    public (Tensor ClassLogits, Tensor BoxRegression) HeadOutputs(Tensor boxFeatures) => box_predictor.call(box_head.call(boxFeatures));
 
     /// <summary>Training: named losses; evaluation: detections in resized-image pixels.</summary>
     public (List<DetectionOutput> Detections, Dictionary<string, Tensor> Losses) Forward(
@@ -94,7 +103,7 @@ public sealed class RoIHeads : Module
         Tensor[]? labels = null, regressionTargets = null;
         if (targets is not null) (proposals, labels, regressionTargets) = SelectTrainingSamples(proposals, targets, generator);
         var boxFeatures = _pool.Forward(features, proposals, imageSizes);
-        var (classLogits, boxRegression) = box_predictor.call(box_head.call(boxFeatures));
+        var (classLogits, boxRegression) = HeadOutputs(boxFeatures);
         var losses = new Dictionary<string, Tensor>();
         var detections = new List<DetectionOutput>();
         if (targets is not null)
@@ -105,7 +114,7 @@ public sealed class RoIHeads : Module
         }
         else
         {
-            foreach (var d in Postprocess(classLogits, boxRegression, proposals, imageSizes))
+            foreach (var d in _post.Detect(classLogits, boxRegression, proposals, imageSizes))
             {
                 d.Boxes.MoveToOuterDisposeScope(); d.Scores.MoveToOuterDisposeScope(); d.Labels.MoveToOuterDisposeScope();
                 detections.Add(d);
@@ -165,8 +174,27 @@ public sealed class RoIHeads : Module
         var boxLoss = functional.smooth_l1_loss(chosen, reg.index_select(0, pos), reduction: Reduction.Sum, beta: 1.0 / 9) / l.numel();
         return (clsLoss, boxLoss);
     }
+}
 
-    private List<DetectionOutput> Postprocess(Tensor classLogits, Tensor boxRegression, Tensor[] proposals, IReadOnlyList<(long H, long W)> imageSizes)
+/// <summary>
+/// The box branch's test-time post-processing (torchvision's postprocess_detections): per-class decoding against the
+/// proposals, clipping, score threshold, small-box removal, per-class NMS, detections per image. A plain object shared
+/// by <see cref="RoIHeads"/> and the ONNX Runtime backend, whose box-head graph ends at the predictor (docs/onnx.md).
+/// </summary>
+public sealed class RoIHeadsPostProcess
+{
+    private readonly BoxCoder _coder = new(10, 10, 5, 5);
+
+    public RoIHeadsConfig Config { get; }
+
+    public RoIHeadsPostProcess(RoIHeadsConfig config) => Config = config;
+
+    /// <summary>
+    /// Detections per image in resized-image pixels, by decreasing score (labels from 1). <paramref name="classLogits"/>
+    /// (sum K_i, C) and <paramref name="boxRegression"/> (sum K_i, C*4) are the predictor's outputs on the proposals of
+    /// every image in turn (<paramref name="proposals"/>, (K_i, 4) each). The detections belong to the caller's dispose scope.
+    /// </summary>
+    public List<DetectionOutput> Detect(Tensor classLogits, Tensor boxRegression, Tensor[] proposals, IReadOnlyList<(long H, long W)> imageSizes)
     {
         long numClasses = classLogits.shape[1];
         var predBoxes = _coder.Decode(boxRegression, proposals); // (K, C, 4)

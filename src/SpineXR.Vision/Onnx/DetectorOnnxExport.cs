@@ -7,7 +7,7 @@ using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Vision.Onnx;
 
-/// <summary>Exports a trained detector run to ONNX (RetinaNet and EfficientDet so far; docs/onnx.md).</summary>
+/// <summary>Exports a trained detector run to ONNX (RetinaNet, Faster R-CNN and EfficientDet; docs/onnx.md).</summary>
 public static class DetectorOnnxExport
 {
     /// <summary>The run's training configuration (model.json's config), as <c>Detector.Load</c> reads it.</summary>
@@ -17,10 +17,10 @@ public static class DetectorOnnxExport
 
     /// <summary>Whether the run's architecture has an ONNX exporter (and the onnx backend a session for its graph).</summary>
     public static bool HasExporter(DetectorTrainConfig config) =>
-        DetectorRegistry.TryGet(config.Arch, out var arch) && arch is RetinaNetArchitecture or EfficientDetDetectorArchitecture;
+        DetectorRegistry.TryGet(config.Arch, out var arch) && arch is RetinaNetArchitecture or FasterRcnnArchitecture or EfficientDetDetectorArchitecture;
 
     /// <summary>The detectors that export, for one-line refusals.</summary>
-    public const string Supported = "retinanet and efficientdet-d0..d3";
+    public const string Supported = "retinanet, faster-rcnn and efficientdet-d0..d3";
 
     /// <summary>Loads the run strictly and writes its graph to <paramref name="outPath"/>, the weights' SHA-256 in the metadata.</summary>
     /// <exception cref="NotSupportedException">The run's architecture has no ONNX exporter yet.</exception>
@@ -49,6 +49,7 @@ public static class DetectorOnnxExport
         var onnx = module switch
         {
             RetinaNet r => RetinaNetOnnxExporter.Build(r, metadata),
+            FasterRCNN f => FasterRcnnOnnxExporter.Build(f, metadata),
             EfficientDet e => EfficientDetOnnxExporter.Build(e, metadata),
             _ => throw new NotSupportedException($"{runDir}: no ONNX exporter for {module.GetType().Name}"),
         };

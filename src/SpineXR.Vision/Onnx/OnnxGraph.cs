@@ -56,10 +56,17 @@ public sealed class OnnxGraph
         return name;
     }
 
-    /// <summary>Adds a node of <paramref name="opType"/> and returns its single output name (<paramref name="output"/>).</summary>
-    public string Node(string opType, string output, IEnumerable<string> inputs, params AttributeProto[] attributes)
+    /// <summary>Adds a node of <paramref name="opType"/> and returns its single output name (<paramref name="output"/>, also the node's name).</summary>
+    public string Node(string opType, string output, IEnumerable<string> inputs, params AttributeProto[] attributes) =>
+        NamedNode(output, opType, output, inputs, attributes);
+
+    /// <summary>
+    /// Adds a node named <paramref name="name"/> (its module path) whose single output is <paramref name="output"/>
+    /// (a graph output's name); returns the output name.
+    /// </summary>
+    public string NamedNode(string name, string opType, string output, IEnumerable<string> inputs, params AttributeProto[] attributes)
     {
-        var n = new NodeProto { OpType = opType, Name = output };
+        var n = new NodeProto { OpType = opType, Name = name };
         n.Input.AddRange(inputs);
         n.Output.Add(output);
         n.Attribute.AddRange(attributes);

@@ -1,5 +1,6 @@
 // One run of a single-stage detector's exported graph (RetinaNet, EfficientDet): the padded batch in, the two head
-// outputs and the pyramid's level sizes out, as libtorch tensors for the shared C# post-processing.
+// outputs and the pyramid's level sizes out, as libtorch tensors for the shared C# post-processing; and the output
+// copies Faster R-CNN's session uses too.
 using Microsoft.ML.OnnxRuntime;
 using TensorElementType = Microsoft.ML.OnnxRuntime.Tensors.TensorElementType;
 using static TorchSharp.torch;
@@ -30,14 +31,27 @@ internal static class OnnxHeadGraph
         {
             using var value = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Float, x.shape, (IntPtr)p, bytes.Length);
             using var results = session.Run(run, input, [value], outputs);
-            var s = results[2].GetTensorDataAsSpan<long>();
-            var levels = new (long H, long W)[s.Length / 2];
-            for (int l = 0; l < levels.Length; l++) levels[l] = (s[2 * l], s[2 * l + 1]);
-            return (ToTensor(results[0]), ToTensor(results[1]), levels);
+            return (ToTensor(results[0]), ToTensor(results[1]), LevelSizes(results[2]));
         }
     }
 
-    /// <summary>A float32 output copied into a libtorch tensor of the same shape (in the caller's dispose scope).</summary>
-    private static Tensor ToTensor(OrtValue value) =>
-        tensor(value.GetTensorDataAsSpan<float>().ToArray(), value.GetTensorTypeAndShape().Shape);
+    /// <summary>
+    /// A float32 output copied into a libtorch tensor of the same shape (in the caller's dispose scope): one copy straight
+    /// into libtorch's buffer, no managed array (Faster R-CNN's feature maps are tens of MB per image).
+    /// </summary>
+    public static Tensor ToTensor(OrtValue value)
+    {
+        var t = empty(value.GetTensorTypeAndShape().Shape, ScalarType.Float32);
+        System.Runtime.InteropServices.MemoryMarshal.AsBytes(value.GetTensorDataAsSpan<float>()).CopyTo(t.bytes);
+        return t;
+    }
+
+    /// <summary>An int64 (2L) output of level heights and widths as pairs.</summary>
+    public static (long H, long W)[] LevelSizes(OrtValue value)
+    {
+        var s = value.GetTensorDataAsSpan<long>();
+        var levels = new (long H, long W)[s.Length / 2];
+        for (int l = 0; l < levels.Length; l++) levels[l] = (s[2 * l], s[2 * l + 1]);
+        return levels;
+    }
 }

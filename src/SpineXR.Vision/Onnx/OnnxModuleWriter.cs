@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 
 namespace SpineXR.Vision.Onnx;
 
-/// <summary>Conv / BatchNorm / ResNet / FPN emitters over one graph and one state dict (eval-mode semantics).</summary>
+/// <summary>Conv / BatchNorm / Linear / ResNet / FPN emitters over one graph and one state dict (eval-mode semantics).</summary>
 public sealed class OnnxModuleWriter
 {
     /// <summary>torchvision's BatchNorm2d and FrozenBatchNorm2d epsilon (TorchSharp's default too).</summary>
@@ -64,6 +64,10 @@ public sealed class OnnxModuleWriter
 
     /// <summary>SiLU / swish, x * sigmoid(x), as Sigmoid then Mul (opset 17 has no Swish operator); output named <paramref name="name"/>.</summary>
     public string Swish(string name, string x) => Graph.Node("Mul", name, [x, Graph.Node("Sigmoid", name + ".sigmoid", [x])]);
+
+    /// <summary>torch.nn.Linear of module <paramref name="prefix"/> on (K, in): Gemm with transB; output named <paramref name="output"/> or the prefix.</summary>
+    public string Linear(string prefix, string x, string? output = null) =>
+        Graph.NamedNode(prefix, "Gemm", output ?? prefix, [x, W(prefix + ".weight"), W(prefix + ".bias")], OnnxGraph.Int("transB", 1));
 
     /// <summary>
     /// torchvision's ResNet body (v1.5: stride on the bottleneck's 3x3) under <paramref name="prefix"/> ("backbone.body", or "" for a classifier):

@@ -142,14 +142,14 @@ public sealed class EfficientDetOnnxCommandTests : IDisposable
         DetectorTrainer.Card(config, ["a", "b", "c"], "test", null).Save(det);
 
         var e = Assert.Throws<UsageException>(() => Program.Run(["model", "export", det, "--format", "onnx", "--out", Path.Combine(det, "model.onnx")]));
-        Assert.Contains("ONNX export supports the retinanet and efficientdet-d0..d3 detectors, not 'sparse-rcnn'", e.Message);
+        Assert.Contains("ONNX export supports the retinanet, faster-rcnn and efficientdet-d0..d3 detectors, not 'sparse-rcnn'", e.Message);
         Assert.DoesNotContain("\n", e.Message);
 
         Assert.Equal(0, Program.Run(["model", "export", cls, "--format", "onnx", "--out", Path.Combine(cls, "model.onnx")]));
         var p = Assert.Throws<InvalidDataException>(() =>
             Program.Run(["predict", images, "--classifier", cls, "--detector", det, "--out", Path.Combine(_dir, "o"), "--backend", "onnx"]));
         string line = Program.OneLine(p);
-        Assert.Contains("the onnx backend runs retinanet and efficientdet-d0..d3 detectors only, not 'sparse-rcnn'", line);
+        Assert.Contains("the onnx backend runs retinanet, faster-rcnn and efficientdet-d0..d3 detectors only, not 'sparse-rcnn'", line);
         Assert.DoesNotContain("\n", line);
     }
 }

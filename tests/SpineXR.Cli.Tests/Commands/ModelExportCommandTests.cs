@@ -51,15 +51,15 @@ public class ModelExportCommandTests : IDisposable
     [Fact]
     public void BadUsageIsAUsageError()
     {
-        // a Faster R-CNN run: no exporter yet (weights are not needed to say so)
-        string run = Path.Combine(_dir, "frcnn");
+        // a Sparse R-CNN run: no exporter yet (weights are not needed to say so)
+        string run = Path.Combine(_dir, "sparse");
         Directory.CreateDirectory(run);
-        SpineXR.Vision.Detection.Training.DetectorTrainer.Card(SpineXR.Vision.Configuration.DetectorTrainConfig.Cpu("faster-rcnn"), ["a"], "test", null).Save(run);
+        SpineXR.Vision.Detection.Training.DetectorTrainer.Card(SpineXR.Vision.Configuration.DetectorTrainConfig.Cpu("sparse-rcnn"), ["a"], "test", null).Save(run);
         string onnx = Path.Combine(_dir, "m.onnx");
         Assert.Contains("--format", Assert.Throws<UsageException>(() => Program.Run(["model", "export", run, "--out", onnx])).Message);
         Assert.Contains("tflite", Assert.Throws<UsageException>(() => Program.Run(["model", "export", run, "--format", "tflite", "--out", onnx])).Message);
         Assert.Contains("RUN", Assert.Throws<UsageException>(() => Program.Run(["model", "export", "--format", "onnx", "--out", onnx])).Message);
-        Assert.Contains("not 'faster-rcnn'", Assert.Throws<UsageException>(() => Program.Run(["model", "export", run, "--format", "onnx", "--out", onnx])).Message);
+        Assert.Contains("not 'sparse-rcnn'", Assert.Throws<UsageException>(() => Program.Run(["model", "export", run, "--format", "onnx", "--out", onnx])).Message);
         Assert.False(File.Exists(onnx));
     }
 }

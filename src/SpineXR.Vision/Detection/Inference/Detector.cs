@@ -61,12 +61,15 @@ public sealed class Detector : IDisposable
             if (!DetectorOnnxExport.HasExporter(config))
                 throw new NotSupportedException($"{runDir}: the onnx backend runs {DetectorOnnxExport.Supported} detectors only, not '{config.Arch}' (docs/onnx.md)");
             var session = OnnxRunModel.Open(runDir, engine.Device);
+            string path = Path.Combine(runDir, OnnxRunModel.FileName);
             try
             {
-                string path = Path.Combine(runDir, OnnxRunModel.FileName);
-                IDetectionModel onnx = DetectorRegistry.Get(config.Arch) is EfficientDetDetectorArchitecture effdet
-                    ? new OnnxEfficientDet(session, effdet.ModelConfig(config, classes.Count), path)
-                    : new OnnxRetinaNet(session, config.ToRetinaNetConfig(classes.Count), path);
+                IDetectionModel onnx = DetectorRegistry.Get(config.Arch) switch
+                {
+                    EfficientDetDetectorArchitecture effdet => new OnnxEfficientDet(session, effdet.ModelConfig(config, classes.Count), path),
+                    FasterRcnnArchitecture => new OnnxFasterRCNN(session, FasterRcnnArchitecture.ModelConfig(config, classes.Count), path),
+                    _ => new OnnxRetinaNet(session, config.ToRetinaNetConfig(classes.Count), path),
+                };
                 return new Detector(config, classes, onnx, (IDisposable)onnx);
             }
             catch

@@ -1,0 +1,227 @@
+using Google.Protobuf;
+using Microsoft.ML.OnnxRuntime;
+using SpineXR.Vision.Detection;
+using SpineXR.Vision.Detection.Inference;
+using SpineXR.Vision.Detection.Training;
+using SpineXR.Vision.Inference;
+using SpineXR.Vision.Onnx;
+using SpineXR.Vision.Weights;
+using TorchSharp;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+using SpineXR.Vision.Data;
+using SpineXR.Vision.Configuration;
+
+namespace SpineXR.Vision.Tests.Onnx;
+
+/// <summary>
+/// Faster R-CNN's ONNX export (its two networks) in ONNX Runtime + the shared C# steps (proposals, RoIAlign, box
+/// post-processing) against the libtorch model (docs/onnx.md).
+/// </summary>
+[Collection(TorchRngCollection.Name)]
+public sealed class FasterRcnnOnnxExporterTests
+{
+    private readonly ITestOutputHelper _output;
+
+    public FasterRcnnOnnxExporterTests(ITestOutputHelper output)
+    {
+        _output = output;
+        TorchRuntime.EnsureLoaded();
+    }
+
+    /// <summary>
+    /// Weights that give spread-out scores: BatchNorm statistics of <paramref name="images"/> themselves (one train-mode
+    /// pass with momentum 1); heads with variance-preserving layers and small deltas; then the two classification layers
+    /// scaled on these images so that objectness logits spread with a standard deviation of 3 (torchvision's std 0.01
+    /// leaves every anchor near 0.5, and the proposals' order would be rounding noise) and class logits with 1.5 (the
+    /// softmax scores differ between boxes without saturating at 1, where ties would let NMS keep either of two boxes).
+    /// </summary>
+    internal static void Randomise(FasterRCNN model, Tensor[] images)
+    {
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        var state = model.state_dict();
+        foreach (var (name, t) in state)
+        {
+            if (!name.StartsWith("rpn.", StringComparison.Ordinal) && !name.StartsWith("roi_heads.", StringComparison.Ordinal)) continue;
+            if (name.EndsWith(".bias", StringComparison.Ordinal)) { t.fill_(0.0); continue; }
+            long fanIn = t.dim() == 4 ? t.shape[1] * t.shape[2] * t.shape[3] : t.shape[1];
+            t.normal_(0, Math.Sqrt((name.Contains("bbox_pred") ? 0.05 : 2.0) / fanIn));
+        }
+        foreach (var (_, m) in model.named_modules())
+            if (m is TorchSharp.Modules.BatchNorm2d bn) bn.momentum = 1.0;
+        model.train();
+        var targets = images.Select(_ => new DetectionTarget(tensor(new float[] { 20, 20, 90, 120 }).view(1, 4), tensor(new long[] { 1 }))).ToList();
+        model.Losses(images, targets, new Random(1));
+        model.eval();
+
+        var list = model.Transform.Forward(images);
+        var (objectness, _, features) = model.NetworkOutputs(list.Tensors); // the maps do not depend on the RPN's weights
+        state["rpn.head.cls_logits.weight"].mul_(3.0 / objectness.std().item<float>());
+        var (_, proposals) = model.Detect(images, null);
+        var (logits, _) = model.BoxHeadOutputs(FasterRCNN.CreateBoxRoIPool().Forward(features, proposals, list.ImageSizes));
+        state["roi_heads.box_predictor.cls_score.weight"].mul_(1.5 / logits.std().item<float>());
+    }
+
+    /// <summary>Grayscale-as-RGB images of the given sizes in [0, 1], smooth enough to give structured features.</summary>
+    internal static Tensor[] Images(params (int H, int W)[] sizes) => sizes.Select((s, i) =>
+    {
+        var y = arange(s.H, ScalarType.Float32).view(-1, 1);
+        var x = arange(s.W, ScalarType.Float32).view(1, -1);
+        var g = (sin(y / (9 + i)) * cos(x / 13) + 1) / 2 * 0.8 + rand(s.H, s.W) * 0.2;
+        return g.unsqueeze(0).expand(3, s.H, s.W).contiguous();
+    }).ToArray();
+
+    private static float Iou(float[] a, int i, float[] b, int j) =>
+        Iou(new SpineXR.Boxes.BoxF(a[4 * i], a[4 * i + 1], a[4 * i + 2], a[4 * i + 3]), new SpineXR.Boxes.BoxF(b[4 * j], b[4 * j + 1], b[4 * j + 2], b[4 * j + 3]));
+
+    /// <summary>IoU, with zero-area boxes (clipped flat against the border) matching when their corners agree within 0.01 px.</summary>
+    private static float Iou(SpineXR.Boxes.BoxF a, SpineXR.Boxes.BoxF b)
+    {
+        float areaA = (a.X2 - a.X1) * (a.Y2 - a.Y1), areaB = (b.X2 - b.X1) * (b.Y2 - b.Y1);
+        if (areaA <= 0 || areaB <= 0)
+            return Math.Max(Math.Max(Math.Abs(a.X1 - b.X1), Math.Abs(a.Y1 - b.Y1)), Math.Max(Math.Abs(a.X2 - b.X2), Math.Abs(a.Y2 - b.Y2))) <= 0.01f ? 1 : 0;
+        return SpineXR.Boxes.BoxOps.Iou(a, b);
+    }
+
+    /// <summary>The criterion: each of libtorch's top 50 has an ONNX detection with its label, IoU >= 0.98, score within 1e-3.</summary>
+    private void AssertMatch(DetectionOutput expected, DetectionOutput got, string what)
+    {
+        var eb = TensorArrays.Read<float>(expected.Boxes); var es = TensorArrays.Read<float>(expected.Scores); var el = TensorArrays.Read<long>(expected.Labels);
+        var gb = TensorArrays.Read<float>(got.Boxes); var gs = TensorArrays.Read<float>(got.Scores); var gl = TensorArrays.Read<long>(got.Labels);
+        int n = Math.Min(50, es.Length);
+        Assert.True(n == 50, $"{what}: libtorch gave only {es.Length} detections; the test needs 50 to mean something");
+        double worstIou = 1, worstScore = 0;
+        for (int i = 0; i < n; i++)
+        {
+            int best = -1;
+            float bestIou = 0;
+            for (int j = 0; j < gs.Length; j++)
+            {
+                if (gl[j] != el[i] || Math.Abs(gs[j] - es[i]) > 1e-3) continue;
+                float iou = Iou(eb, i, gb, j);
+                if (iou > bestIou) (best, bestIou) = (j, iou);
+            }
+            Assert.True(best >= 0 && bestIou >= 0.98, $"{what}: libtorch detection {i} (label {el[i]}, score {es[i]}) has no ONNX match (best IoU {bestIou})");
+            worstIou = Math.Min(worstIou, bestIou);
+            worstScore = Math.Max(worstScore, Math.Abs(gs[best] - es[i]));
+        }
+        _output.WriteLine($"{what}: {es.Length} libtorch / {gs.Length} onnx detections, scores {es[0]:F3}..{es[n - 1]:F3} in the top 50; " +
+                          $"worst match IoU {worstIou:F5}, worst |score difference| {worstScore:E2}");
+    }
+
+    private static double MaxAbs(Tensor a) => a.numel() == 0 ? 0 : a.abs().max().item<float>();
+
+    /// <summary>What two float32 engines may differ by on an output: 1e-3 of its largest magnitude (at least 1e-3).</summary>
+    private static double Tolerance(Tensor expected) => 1e-3 * Math.Max(1, MaxAbs(expected));
+
+    private void CompareEngines(DetectorTrainConfig config, (int H, int W)[] sizes, string what, string keepAs)
+    {
+        torch.manual_seed(21);
+        using var model = (FasterRCNN)config.BuildModel(7);
+        using var scope = NewDisposeScope();
+        var images = Images(sizes);
+        Randomise(model, images);
+        var proto = FasterRcnnOnnxExporter.Build(model);
+        // SPINEXR_ONNX_KEEP=DIR leaves the export there for tools/onnx/check_onnx.py (tools/onnx/check_exports.sh)
+        if (Environment.GetEnvironmentVariable("SPINEXR_ONNX_KEEP") is { Length: > 0 } keep) DenseNetOnnxExporter.Write(proto, Path.Combine(keep, keepAs + ".onnx"));
+        using var options = OnnxRunModel.Options(InferenceDevice.Cpu);
+        using var ort = new OnnxFasterRCNN(new InferenceSession(proto.ToByteArray(), options), model.Config, what);
+
+        // The graphs' raw outputs first: the network on the same transformed batch, the box head on the same pooled features.
+        var list = model.Transform.Forward(images);
+        var batch = list.Tensors;
+        var (obj, deltas, features) = model.NetworkOutputs(batch);
+        var (oObj, oDeltas, levels, oFeatures) = ort.RunNetwork(batch.contiguous());
+        Assert.Equal(5, levels.Length);
+        double dObj = MaxAbs(obj - oObj), dDeltas = MaxAbs(deltas - oDeltas);
+        double dFeat = features.Zip(oFeatures, (a, b) => MaxAbs(a - b)).Max(), maxFeat = features.Max(f => MaxAbs(f));
+        _output.WriteLine($"{what}: network max |onnx - torch| objectness {dObj:E2} (max |logit| {MaxAbs(obj):G3}), rpn deltas {dDeltas:E2} (max {MaxAbs(deltas):G3}), " +
+                          $"P2..P5 {dFeat:E2} (max {maxFeat:G3})");
+        // float32 through 50-odd convolutions with different kernels: within 1e-3 of each output's largest value
+        Assert.True(dObj <= Tolerance(obj) && dDeltas <= Tolerance(deltas) && dFeat <= 1e-3 * Math.Max(1, maxFeat),
+            $"{what}: network outputs differ by {dObj} / {dDeltas} / {dFeat}");
+
+        var (expected, proposals) = model.Detect(images, null);
+        var boxFeatures = FasterRCNN.CreateBoxRoIPool().Forward(features, proposals, list.ImageSizes);
+        var (logits, reg) = model.BoxHeadOutputs(boxFeatures);
+        var (oLogits, oReg) = ort.RunBoxHead(boxFeatures.contiguous());
+        double dLogits = MaxAbs(logits - oLogits), dReg = MaxAbs(reg - oReg);
+        _output.WriteLine($"{what}: box head on {boxFeatures.shape[0]} RoIs max |onnx - torch| class logits {dLogits:E2} (max {MaxAbs(logits):G3}), " +
+                          $"box regression {dReg:E2} (max {MaxAbs(reg):G3})");
+        Assert.True(dLogits <= Tolerance(logits) && dReg <= Tolerance(reg), $"{what}: box head outputs differ by {dLogits} / {dReg}");
+
+        var got = ort.Detect(images);
+        for (int i = 0; i < images.Length; i++) AssertMatch(expected[i], got[i], $"{what} image {i} ({sizes[i].H}x{sizes[i].W})");
+    }
+
+    [Fact]
+    public void CpuPresetMatchesLibtorchOnABatchOfTwoSizes()
+    {
+        // two sizes: the second image is padded inside the batch, and its own size clips its proposals and boxes
+        CompareEngines(DetectorTrainConfig.Cpu("faster-rcnn"), [(300, 360), (280, 400)], "faster-rcnn cpu preset", "fasterrcnn_cpu");
+    }
+
+    /// <summary>
+    /// torchvision's fasterrcnn_resnet50_fpn layout (Bottleneck blocks, FPN 256, TwoMLPHead 1024) at a small input size
+    /// to keep the time down; BatchNorm rather than frozen BatchNorm, to calibrate its statistics (both export alike).
+    /// </summary>
+    [Fact]
+    public void PaperResNet50FpnMatchesLibtorch()
+    {
+        var paper = DetectorTrainConfig.Paper("faster-rcnn") with { MinSizes = [320], MaxSize = 400, FrozenBatchNorm = false };
+        CompareEngines(paper, [(320, 352)], "faster-rcnn R50-FPN", "fasterrcnn_resnet50_fpn");
+    }
+
+    [Fact]
+    public void ExportFailsWhenTheGraphLeavesAWeightOut()
+    {
+        using var scope = NewDisposeScope();
+        var writer = new OnnxModuleWriter(new OnnxGraph("g"), new Dictionary<string, Tensor> { ["a.weight"] = ones(2, 2), ["b.weight"] = ones(2, 2) });
+        writer.W("a.weight");
+        var e = Assert.Throws<InvalidOperationException>(writer.EnsureAllUsed);
+        Assert.Contains("'b.weight'", e.Message);
+        writer.W("b.weight");
+        writer.EnsureAllUsed();
+    }
+
+    [Fact]
+    public void RunDirectoryExportRunsOnTheOnnxBackendAndIsTiedToItsWeights()
+    {
+        string dir = Directory.CreateTempSubdirectory("spinexr-onnx-frcnn-").FullName;
+        try
+        {
+            var config = DetectorTrainConfig.Cpu("faster-rcnn") with { BaseWidth = 8, FpnChannels = 16, RepresentationSize = 32, MinSizes = [192], MaxSize = 256 };
+            string[] classes = ["a", "b", "c"];
+            torch.manual_seed(5);
+            var image = new GrayImageF(Enumerable.Range(0, 200 * 240).Select(i => (float)((Math.Sin(i / 240 / 7.0) * Math.Cos(i % 240 / 11.0) + 1) / 2)).ToArray(), 240, 200);
+            using (var model = (FasterRCNN)config.BuildModel(classes.Length))
+            using (var px = tensor(image.Pixels).view(1, 200, 240).expand(3, 200, 240).contiguous())
+            {
+                Randomise(model, [px]);
+                StateDict.SaveSafeTensors(model, Path.Combine(dir, "weights.safetensors"));
+            }
+            DetectorTrainer.Card(config, classes, "test", null).Save(dir);
+            var r = DetectorOnnxExport.ExportRun(dir, Path.Combine(dir, OnnxRunModel.FileName));
+            Assert.Equal("fasterrcnn_resnet18_fpn", r.Architecture);
+
+            using (var libtorch = Detector.Load(dir))
+            using (var onnx = Detector.Load(dir, new InferenceEngine { Backend = InferenceBackend.Onnx }))
+            {
+                Assert.Equal(InferenceBackend.Onnx, onnx.Backend);
+                Assert.Equal(InferenceBackend.Libtorch, libtorch.Backend);
+                var expected = libtorch.Predict([image])[0];
+                var got = onnx.Predict([image])[0];
+                Assert.True(expected.Length >= 50, $"only {expected.Length} detections");
+                foreach (var d in expected.Take(50))
+                    Assert.Contains(got, g => g.ClassId == d.ClassId && Math.Abs(g.Score - d.Score) <= 1e-3 && Iou(g.Box, d.Box) >= 0.98);
+            }
+
+            torch.manual_seed(6); // retrained: other weights, the old model.onnx left in place
+            using (var model = config.BuildModel(classes.Length)) StateDict.SaveSafeTensors(model, Path.Combine(dir, "weights.safetensors"));
+            var e = Assert.Throws<InvalidDataException>(() => Detector.Load(dir, new InferenceEngine { Backend = InferenceBackend.Onnx }));
+            Assert.Contains("exported from other weights", e.Message);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+}
