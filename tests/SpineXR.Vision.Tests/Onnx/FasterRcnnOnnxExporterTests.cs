@@ -63,53 +63,6 @@ public sealed class FasterRcnnOnnxExporterTests
         state["roi_heads.box_predictor.cls_score.weight"].mul_(1.5 / logits.std().item<float>());
     }
 
-    /// <summary>Grayscale-as-RGB images of the given sizes in [0, 1], smooth enough to give structured features.</summary>
-    internal static Tensor[] Images(params (int H, int W)[] sizes) => sizes.Select((s, i) =>
-    {
-        var y = arange(s.H, ScalarType.Float32).view(-1, 1);
-        var x = arange(s.W, ScalarType.Float32).view(1, -1);
-        var g = (sin(y / (9 + i)) * cos(x / 13) + 1) / 2 * 0.8 + rand(s.H, s.W) * 0.2;
-        return g.unsqueeze(0).expand(3, s.H, s.W).contiguous();
-    }).ToArray();
-
-    private static float Iou(float[] a, int i, float[] b, int j) =>
-        Iou(new SpineXR.Boxes.BoxF(a[4 * i], a[4 * i + 1], a[4 * i + 2], a[4 * i + 3]), new SpineXR.Boxes.BoxF(b[4 * j], b[4 * j + 1], b[4 * j + 2], b[4 * j + 3]));
-
-    /// <summary>IoU, with zero-area boxes (clipped flat against the border) matching when their corners agree within 0.01 px.</summary>
-    private static float Iou(SpineXR.Boxes.BoxF a, SpineXR.Boxes.BoxF b)
-    {
-        float areaA = (a.X2 - a.X1) * (a.Y2 - a.Y1), areaB = (b.X2 - b.X1) * (b.Y2 - b.Y1);
-        if (areaA <= 0 || areaB <= 0)
-            return Math.Max(Math.Max(Math.Abs(a.X1 - b.X1), Math.Abs(a.Y1 - b.Y1)), Math.Max(Math.Abs(a.X2 - b.X2), Math.Abs(a.Y2 - b.Y2))) <= 0.01f ? 1 : 0;
-        return SpineXR.Boxes.BoxOps.Iou(a, b);
-    }
-
-    /// <summary>The criterion: each of libtorch's top 50 has an ONNX detection with its label, IoU >= 0.98, score within 1e-3.</summary>
-    private void AssertMatch(DetectionOutput expected, DetectionOutput got, string what)
-    {
-        var eb = TensorArrays.Read<float>(expected.Boxes); var es = TensorArrays.Read<float>(expected.Scores); var el = TensorArrays.Read<long>(expected.Labels);
-        var gb = TensorArrays.Read<float>(got.Boxes); var gs = TensorArrays.Read<float>(got.Scores); var gl = TensorArrays.Read<long>(got.Labels);
-        int n = Math.Min(50, es.Length);
-        Assert.True(n == 50, $"{what}: libtorch gave only {es.Length} detections; the test needs 50 to mean something");
-        double worstIou = 1, worstScore = 0;
-        for (int i = 0; i < n; i++)
-        {
-            int best = -1;
-            float bestIou = 0;
-            for (int j = 0; j < gs.Length; j++)
-            {
-                if (gl[j] != el[i] || Math.Abs(gs[j] - es[i]) > 1e-3) continue;
-                float iou = Iou(eb, i, gb, j);
-                if (iou > bestIou) (best, bestIou) = (j, iou);
-            }
-            Assert.True(best >= 0 && bestIou >= 0.98, $"{what}: libtorch detection {i} (label {el[i]}, score {es[i]}) has no ONNX match (best IoU {bestIou})");
-            worstIou = Math.Min(worstIou, bestIou);
-            worstScore = Math.Max(worstScore, Math.Abs(gs[best] - es[i]));
-        }
-        _output.WriteLine($"{what}: {es.Length} libtorch / {gs.Length} onnx detections, scores {es[0]:F3}..{es[n - 1]:F3} in the top 50; " +
-                          $"worst match IoU {worstIou:F5}, worst |score difference| {worstScore:E2}");
-    }
-
     private static double MaxAbs(Tensor a) => a.numel() == 0 ? 0 : a.abs().max().item<float>();
 
     /// <summary>What two float32 engines may differ by on an output: 1e-3 of its largest magnitude (at least 1e-3).</summary>
@@ -120,7 +73,7 @@ public sealed class FasterRcnnOnnxExporterTests
         torch.manual_seed(21);
         using var model = (FasterRCNN)config.BuildModel(7);
         using var scope = NewDisposeScope();
-        var images = Images(sizes);
+        var images = OnnxDetectionMatch.Images(sizes);
         Randomise(model, images);
         var proto = FasterRcnnOnnxExporter.Build(model);
         // SPINEXR_ONNX_KEEP=DIR leaves the export there for tools/onnx/check_onnx.py (tools/onnx/check_exports.sh)
@@ -152,7 +105,7 @@ public sealed class FasterRcnnOnnxExporterTests
         Assert.True(dLogits <= Tolerance(logits) && dReg <= Tolerance(reg), $"{what}: box head outputs differ by {dLogits} / {dReg}");
 
         var got = ort.Detect(images);
-        for (int i = 0; i < images.Length; i++) AssertMatch(expected[i], got[i], $"{what} image {i} ({sizes[i].H}x{sizes[i].W})");
+        for (int i = 0; i < images.Length; i++) _output.WriteLine(OnnxDetectionMatch.Assert50(expected[i], got[i], $"{what} image {i} ({sizes[i].H}x{sizes[i].W})"));
     }
 
     [Fact]
@@ -214,7 +167,7 @@ public sealed class FasterRcnnOnnxExporterTests
                 var got = onnx.Predict([image])[0];
                 Assert.True(expected.Length >= 50, $"only {expected.Length} detections");
                 foreach (var d in expected.Take(50))
-                    Assert.Contains(got, g => g.ClassId == d.ClassId && Math.Abs(g.Score - d.Score) <= 1e-3 && Iou(g.Box, d.Box) >= 0.98);
+                    Assert.Contains(got, g => g.ClassId == d.ClassId && Math.Abs(g.Score - d.Score) <= 1e-3 && OnnxDetectionMatch.Iou(g.Box, d.Box) >= 0.98);
             }
 
             torch.manual_seed(6); // retrained: other weights, the old model.onnx left in place
