@@ -10,10 +10,8 @@ namespace SpineXR.Vision.Onnx;
 /// <summary>Exports a trained detector run to ONNX (RetinaNet so far; docs/onnx.md).</summary>
 public static class DetectorOnnxExport
 {
-    /// <summary>The run's training configuration (model.json's config), as <c>Detector.Load</c> reads it.</summary>
-    public static DetectorTrainConfig Config(string runDir, ModelCard card) =>
-        card.Config?.Deserialize<DetectorTrainConfig>(ConfigBinder.Json)
-        ?? throw new InvalidDataException($"{Path.Combine(runDir, ModelCard.FileName)}: no config");
+    /// <summary>The run's model configuration (model.json's config.model), as <c>Detector.Load</c> reads it.</summary>
+    public static DetectorModelConfig Config(string runDir, ModelCard card) => card.DetectorModel(runDir);
 
     /// <summary>Loads the run strictly and writes its graph to <paramref name="outPath"/>, the weights' SHA-256 in the metadata.</summary>
     /// <exception cref="NotSupportedException">The run's architecture has no ONNX exporter yet.</exception>
@@ -35,7 +33,7 @@ public static class DetectorOnnxExport
             ["spinexr.task"] = card.Task,
             ["spinexr.architecture"] = card.Architecture,
             ["spinexr.classes"] = string.Join(',', card.Classes),
-            ["spinexr.min_size"] = config.MinSizes[^1].ToString(inv),
+            ["spinexr.min_size"] = config.MinSize.ToString(inv),
             ["spinexr.max_size"] = config.MaxSize.ToString(inv),
             [OnnxRunModel.WeightsDigestKey] = OnnxRunModel.Sha256(weights),
         };
