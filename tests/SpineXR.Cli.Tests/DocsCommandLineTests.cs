@@ -31,6 +31,30 @@ public partial class DocsCommandLineTests
         Assert.True(missing.Count == 0, "commands never quoted in README.md or docs/*.md: " + string.Join(", ", missing));
     }
 
+    [Fact]
+    public void Every_quoted_training_override_names_a_configuration_key()
+    {
+        // key=value words of the quoted `train` lines bind as they did before the configurations were split (issue 19):
+        // a flat key is routed to the section that owns it, section.key names it directly
+        var problems = new List<string>();
+        int seen = 0;
+        foreach (var q in FindCommandLines(RepositoryRoot()))
+        {
+            if (Check(q.Text, out string? command) != null || command is not ("train classifier" or "train detector")) continue;
+            foreach (var word in Tokens(q.Text).SkipWhile(t => t is not ("./spinexr" or "spinexr")).Where(t => OverrideWord().IsMatch(t) && t != "key=value"))
+            {
+                string key = word[..word.IndexOf('=')];
+                seen++;
+                bool known = command == "train classifier"
+                    ? SpineXR.Vision.Configuration.ConfigBinder.Knows<SpineXR.Vision.Configuration.ClassifierTrainConfig>(key)
+                    : SpineXR.Vision.Configuration.ConfigBinder.Knows<SpineXR.Vision.Configuration.DetectorTrainConfig>(key);
+                if (!known) problems.Add($"{q.File}:{q.Line}: '{key}' is not a {command} key: {q.Text}");
+            }
+        }
+        Assert.True(seen >= 3, $"expected the docs to quote training overrides, found {seen}");
+        Assert.True(problems.Count == 0, string.Join('\n', problems));
+    }
+
     [Theory]
     [InlineData("./spinexr predict in/ --classifier a --detector b --out o --tta", null)]
     [InlineData("./spinexr dicom convert in/ --out pngs/ [--bits 8|16] [--workers N]", null)]
@@ -170,6 +194,10 @@ public partial class DocsCommandLineTests
 
     [GeneratedRegex(@"^--([A-Za-z0-9][A-Za-z0-9-]*)")]
     private static partial Regex OptionName();
+
+    // a key=value override as CliArgs reads one: a word with '=', no '/', starting with a letter
+    [GeneratedRegex(@"^[A-Za-z][^=/]*=[^/]*$")]
+    private static partial Regex OverrideWord();
 
     [GeneratedRegex(@"(?<![\w-])--([A-Za-z0-9][A-Za-z0-9-]*)")]
     private static partial Regex HelpOption();

@@ -30,16 +30,16 @@ public sealed class DetectorBench : IBench
         Infer("faster-rcnn R50-FPN 800/1333", new FasterRCNN(FasterRcnnConfig.ResNet50Fpn(8, pretrainedBackbone: true)), image, iters);
         Infer("retinanet R50-FPN 800/1333", new RetinaNet(RetinaNetConfig.ResNet50Fpn(7, pretrainedBackbone: true)), image, iters);
         var cpu = DetectorTrainConfig.Cpu("faster-rcnn");
-        Infer($"faster-rcnn cpu preset {cpu.MinSizes[^1]}/{cpu.MaxSize}", cpu.BuildModel(7), image, iters);
+        Infer($"faster-rcnn cpu preset {cpu.Model.MinSize}/{cpu.Model.MaxSize}", cpu.BuildModel(7), image, iters);
         var cpuR = DetectorTrainConfig.Cpu("retinanet");
-        Infer($"retinanet cpu preset {cpuR.MinSizes[^1]}/{cpuR.MaxSize}", cpuR.BuildModel(7), image, iters);
-        var d0 = DetectorTrainConfig.Paper("efficientdet-d0") with { BatchSize = 4 };
-        Infer($"efficientdet-d0 {d0.MaxSize}", d0.BuildModel(7), image, iters);
+        Infer($"retinanet cpu preset {cpuR.Model.MinSize}/{cpuR.Model.MaxSize}", cpuR.BuildModel(7), image, iters);
+        var d0 = DetectorTrainConfig.Paper("efficientdet-d0").With([new("batch_size", "4")]);
+        Infer($"efficientdet-d0 {d0.Model.MaxSize}", d0.BuildModel(7), image, iters);
         var cpuE = DetectorTrainConfig.Cpu("efficientdet-d0");
-        Infer($"efficientdet-d0 cpu preset {cpuE.MaxSize}", cpuE.BuildModel(7), image, iters);
+        Infer($"efficientdet-d0 cpu preset {cpuE.Model.MaxSize}", cpuE.BuildModel(7), image, iters);
         Train("faster-rcnn cpu preset", cpu, iters);
         Train("retinanet cpu preset", cpuR, iters);
-        Train($"efficientdet-d0 {d0.MaxSize}", d0, iters);
+        Train($"efficientdet-d0 {d0.Model.MaxSize}", d0, iters);
         Train("efficientdet-d0 cpu preset", cpuE, iters);
         Console.WriteLine($"peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / (1 << 20)} MiB");
         return 0;
@@ -69,7 +69,7 @@ public sealed class DetectorBench : IBench
         void Step()
         {
             using var scope = NewDisposeScope();
-            var images = Enumerable.Range(0, c.BatchSize).Select(_ => rand(3, 448, 560)).ToList();
+            var images = Enumerable.Range(0, c.Solver.BatchSize).Select(_ => rand(3, 448, 560)).ToList();
             var targets = images.Select(_ => new DetectionTarget(tensor(new float[] { 50, 60, 150, 200, 200, 100, 260, 180 }).view(2, 4), tensor(new long[] { 1, 3 }))).ToList();
             var losses = det.Losses(images, targets, rng);
             var total = losses.Values.Aggregate((a, b) => a + b);
@@ -80,6 +80,6 @@ public sealed class DetectorBench : IBench
         Step();
         var sw = Stopwatch.StartNew();
         for (int i = 0; i < iters; i++) Step();
-        Console.WriteLine($"{label,-40} training  {iters * c.BatchSize / sw.Elapsed.TotalSeconds,9:F2} img/s (batch {c.BatchSize}, 448x560 inputs)");
+        Console.WriteLine($"{label,-40} training  {iters * c.Solver.BatchSize / sw.Elapsed.TotalSeconds,9:F2} img/s (batch {c.Solver.BatchSize}, 448x560 inputs)");
     }
 }

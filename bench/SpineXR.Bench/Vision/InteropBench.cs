@@ -58,7 +58,7 @@ public sealed class InteropBench : IBench
                 opt.zero_grad(); backward(loss); opt.step();
             });
         }
-        var config = DetectorTrainConfig.Cpu("faster-rcnn") with { BatchSize = 2 };
+        var config = DetectorTrainConfig.Cpu("faster-rcnn").With([new("batch_size", "2")]);
         using (var model = config.BuildModel(7))
         {
             model.train();

@@ -139,7 +139,7 @@ public sealed class OnnxBench : IBench
         var t = BestOf(steps,
             () => { foreach (var d in model.Detect(images)) d.Dispose(); },
             () => { foreach (var d in onnx.Detect(images)) d.Dispose(); });
-        Row(what, $"{batch} x {size.H}x{size.W} (to {config.MinSizes[^1]} px)", batch, t);
+        Row(what, $"{batch} x {size.H}x{size.W} (to {config.Model.MinSize} px)", batch, t);
         // The network alone on the transformed batch: what is left of Detect is the transform and the shared C# post-processing.
         var x = model.Transform.Forward(images).Tensors.contiguous();
         var net = BestOf(steps,
@@ -172,7 +172,7 @@ public sealed class OnnxBench : IBench
         var t = BestOf(steps,
             () => { foreach (var d in model.Detect(images)) d.Dispose(); },
             () => { foreach (var d in onnx.Detect(images)) d.Dispose(); });
-        Row(what, $"{batch} x {size.H}x{size.W} (to {config.MinSizes[^1]} px)", batch, t);
+        Row(what, $"{batch} x {size.H}x{size.W} (to {config.Model.MinSize} px)", batch, t);
         var list = model.Transform.Forward(images);
         var x = list.Tensors.contiguous();
         // the RoIs of this batch, by the same C# steps Detect runs between the two graphs
@@ -225,7 +225,7 @@ public sealed class OnnxBench : IBench
         var t = BestOf(steps,
             () => { foreach (var d in model.Detect(images)) d.Dispose(); },
             () => { foreach (var d in onnx.Detect(images)) d.Dispose(); });
-        Row(what, $"{batch} x {size.H}x{size.W} (to {config.MaxSize} px)", batch, t);
+        Row(what, $"{batch} x {size.H}x{size.W} (to {config.Model.MaxSize} px)", batch, t);
         var x = model.Transform.Forward(images).Tensors.contiguous();
         var net = BestOf(steps,
             () => { using var s = NewDisposeScope(); model.HeadOutputs(x); },
@@ -281,8 +281,8 @@ public sealed class OnnxBench : IBench
         Directory.CreateDirectory(cls);
         Directory.CreateDirectory(det);
         using (var model = DenseNets.Create("densenet_small", 1)) StateDict.SaveSafeTensors(model, Path.Combine(cls, "weights.safetensors"));
-        var c = ClassifierConfig.Cpu;
-        new ModelCard("classifier", c.Arch, ["abnormal"], c.InputSize, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225], [],
+        var c = ClassifierTrainConfig.Cpu.Model;
+        new ModelCard(ModelCard.ClassifierTask, c.Arch, ["abnormal"], c.InputSize, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225], [],
             new Provenance("bench", System.Text.Json.JsonDocument.Parse("{}").RootElement, "unknown", DateTime.UnixEpoch, 0)).Save(cls);
         var config = DetectorTrainConfig.Cpu("retinanet");
         using (var model = config.BuildModel(7))

@@ -25,13 +25,13 @@ public sealed class ModelConvertCommand : ICliCommand
         string arch = args.Require("arch");
         string weightsPath = args.Require("weights");
         string outPath = args.Require("out");
-        if (!ClassifierArchitectures.IsKnown(arch))
-            throw new UsageException($"unknown --arch '{arch}' (known: {string.Join(", ", ClassifierArchitectures.All)})");
+        if (!ClassifierArchitectures.Registry.TryGet(arch, out var entry))
+            throw new UsageException(ClassifierArchitectures.Registry.Unknown(arch));
         TorchRuntime.EnsureLoaded();
         var weights = StateDict.Read(weightsPath);
         try
         {
-            using var model = ClassifierArchitectures.Build(arch, weights);
+            using var model = entry.Build(weights);
             var report = StateDict.Load(model, weights, source: weightsPath);
             StateDict.SaveSafeTensors(model, outPath);
             Console.WriteLine($"{outPath}: {report}");

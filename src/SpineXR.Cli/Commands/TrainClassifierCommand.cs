@@ -18,7 +18,8 @@ public sealed class TrainClassifierCommand : ICliCommand
 
         Trains on DATASET's train split (a study-disjoint val_fraction held out for validation AUROC every
         eval_every steps; the best model is kept). The configuration is the preset (default paper), then the JSON
-        file's keys, then key=value overrides, e.g. steps=2000 arch=densenet121 optimizer=adam_w.
+        file's keys, then key=value overrides, e.g. steps=2000 arch=densenet121 optimizer=adam_w (or section.key=value,
+        solver.lr=0.01).
         --init starts from torchvision ImageNet weights (the classifier head is skipped).
         Running the same command again after a kill resumes from RUN_DIR/checkpoint.
         Writes RUN_DIR/model.json, weights.safetensors, metrics.json, log.csv, checkpoint/ (and
@@ -27,7 +28,7 @@ public sealed class TrainClassifierCommand : ICliCommand
         presets:
           paper  DenseNet-201, 224 px, batch 32, 10k steps, SGD lr 0.01 momentum 0.9 wd 1e-4, x0.1 at 50%/75%
           cpu    small DenseNet (growth 12, blocks 2-4-6-4), 160 px, batch 16, 300 steps, AdamW lr 2e-3
-        keys: {string.Join(", ", ConfigBinder.Keys<ClassifierConfig>())}
+        keys: {ConfigBinder.KeysBySection<ClassifierTrainConfig>()}
         exit codes: 0 done, 1 done but some images could not be read, 2 bad usage or nothing trainable
         """;
 
@@ -36,8 +37,8 @@ public sealed class TrainClassifierCommand : ICliCommand
         string data = args.Require("data");
         string outDir = args.Require("out");
         string preset = args.Get("preset") ?? "paper";
-        if (!ClassifierConfig.Presets.TryGetValue(preset, out var make))
-            throw new UsageException($"unknown --preset '{preset}' (known: {string.Join(", ", ClassifierConfig.Presets.Keys)})");
+        if (!ClassifierTrainConfig.Presets.TryGetValue(preset, out var make))
+            throw new UsageException($"unknown --preset '{preset}' (known: {string.Join(", ", ClassifierTrainConfig.Presets.Keys)})");
         var config = make();
         if (args.Get("config") is string cfgPath)
         {
@@ -46,8 +47,8 @@ public sealed class TrainClassifierCommand : ICliCommand
         }
         try
         {
-            config = ConfigBinder.ApplyOverrides(config, args.Overrides);
-            if (args.Get("init") is string init) config = config with { Init = init };
+            config = config.With(args.Overrides);
+            if (args.Get("init") is string init) config = config with { Solver = config.Solver with { Init = init } };
             config.Validate();
         }
         catch (ArgumentException e)
@@ -61,11 +62,11 @@ public sealed class TrainClassifierCommand : ICliCommand
         index.Issues.Print(Console.Error);
         var images = index.Get("train");
         if (images.Count == 0) throw new InvalidOperationException($"{data}: no training images (annotations/train.csv)");
-        var loader = ClassifierData.Loader(index, config.InputSize);
+        var loader = ClassifierData.Loader(index, config.Model.InputSize);
         var samples = ClassifierData.Samples(images, loader);
-        var (train, val) = ClassifierTrainer.SplitByStudy(samples, config.ValFraction, config.Seed);
-        Console.Error.WriteLine($"train classifier: {config.Arch} {config.InputSize}px, {train.Count} training images ({train.Count(s => s.Abnormal)} abnormal), " +
-                                $"{val.Count} validation, {config.Steps} steps of {config.BatchSize}, {torch.get_num_threads()} torch threads");
+        var (train, val) = ClassifierTrainer.SplitByStudy(samples, config.Input.ValFraction, config.Solver.Seed);
+        Console.Error.WriteLine($"train classifier: {config.Model.Arch} {config.Model.InputSize}px, {train.Count} training images ({train.Count(s => s.Abnormal)} abnormal), " +
+                                $"{val.Count} validation, {config.Solver.Steps} steps of {config.Solver.BatchSize}, {torch.get_num_threads()} torch threads");
         var run = new RunDirectory(outDir);
         var trainer = new ClassifierTrainer(config, run);
         var result = trainer.Train(train, val, new TrainingContext(ClassifierData.DataHash(index, "train"), Path.GetFullPath(data), preset));

@@ -16,7 +16,7 @@ public sealed class TrainDetectorCommand : ICliCommand
 {
     public string Name => "train detector";
     public string Summary => "train a lesion detector (Faster R-CNN, RetinaNet, Sparse R-CNN or EfficientDet-D0..D3)";
-    public string Help => """
+    public string Help => $"""
         usage: spinexr train detector --arch faster-rcnn|retinanet|sparse-rcnn|efficientdet-d0..d3 (--data DATASET | --synthetic STUDIES [--synthetic-seed S])
                                       --out RUN_DIR [--preset paper|cpu] [--config FILE.json] [--init WEIGHTS] [key=value ...]
 
@@ -29,14 +29,16 @@ public sealed class TrainDetectorCommand : ICliCommand
                           or an ImageNet ResNet/EfficientNet (backbone only); an effdet EfficientDet checkpoint (names
                           mapped); .pth or .safetensors
           --synthetic     train on N synthetic studies rendered in memory (same scenes as `data synth --studies N`)
-          key=value       any setting in snake_case, e.g. max_iters=500 lr=0.01 min_sizes=384,416 max_minutes=20
+          key=value       any setting in snake_case, e.g. max_iters=500 lr=0.01 min_sizes=384,416 max_minutes=20, or
+                          section.key=value (solver.lr=0.01); min_sizes also sets the test size min_size to its last
+        keys: {ConfigBinder.KeysBySection<DetectorTrainConfig>()}
         exit codes: 0 done (or time budget reached, resumable), 1 done but some images failed, 2 bad usage
         """;
 
     public int Run(CliArgs args)
     {
         string arch = args.Require("arch");
-        if (!DetectorRegistry.TryGet(arch, out _)) throw new UsageException($"unknown --arch '{arch}' (known: {string.Join(", ", DetectorRegistry.Names)})");
+        if (!DetectorRegistry.TryGet(arch, out _)) throw new UsageException(DetectorRegistry.Registry.Unknown(arch));
         string outDir = args.Require("out");
         string preset = args.Get("preset") ?? "cpu";
         DetectorTrainConfig config;
@@ -46,7 +48,7 @@ public sealed class TrainDetectorCommand : ICliCommand
             if (args.Get("config") is { } cfgPath)
             {
                 if (!File.Exists(cfgPath)) throw new UsageException($"--config {cfgPath}: no such file");
-                config = ConfigBinder.ApplyJson(config, cfgPath);
+                config = config.WithJson(cfgPath);
             }
             config = config.With(args.Overrides).Validate();
         }
@@ -61,7 +63,7 @@ public sealed class TrainDetectorCommand : ICliCommand
         {
             int studies = int.TryParse(synth, out int n) && n > 0 ? n : throw new UsageException("--synthetic expects a positive number of studies");
             var opts = new SynthOptions { Studies = studies, Seed = args.GetInt("synthetic-seed", 11) }.Validate();
-            (train, val) = SyntheticDetectionSource.TrainAndValidation(opts, config.ValFraction, (int)config.Seed);
+            (train, val) = SyntheticDetectionSource.TrainAndValidation(opts, config.Input.ValFraction, (int)config.Solver.Seed);
             test = new SyntheticDetectionSource(opts, "test");
         }
         else

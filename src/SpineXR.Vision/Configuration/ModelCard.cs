@@ -1,7 +1,8 @@
 // model.json of every run directory (docs/design.md "Run directory"): one type for classifier and detector runs. The
 // two tasks keep the layouts their files have always had, so run directories written before this type still load:
 // a classifier card carries input_size, mean, std, thresholds and provenance; a detector card carries label_offset,
-// input, normalisation, config (the DetectorTrainConfig that rebuilds the network), training and metrics.
+// input, normalisation, config (model, solver and input sections; config.model rebuilds the network), training and
+// metrics. The configuration is kept as written: a card read and saved again keeps its layout, old or new.
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using SpineXR.IO;
@@ -57,7 +58,10 @@ public sealed record ModelCard(
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public Normalisation? Normalisation { get; init; }
 
-    /// <summary>Detector: the training configuration, which holds the model's architecture settings.</summary>
+    /// <summary>
+    /// The training configuration: <c>{"model", "solver", "input"}</c> (a detector's at the top level, a classifier's in
+    /// its provenance), or one flat object in run directories written before the configuration was split.
+    /// </summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public JsonElement? Config { get; init; }
 
@@ -67,6 +71,16 @@ public sealed record ModelCard(
     /// <summary>Detector: validation metrics of the kept weights (val_map50).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public Dictionary<string, double>? Metrics { get; init; }
+
+    /// <summary>Detector: the model configuration that rebuilds and runs the network (<see cref="DetectorModelConfig.FromCardConfig"/>).</summary>
+    /// <exception cref="InvalidDataException">No config, or one that does not read; the message names the file.</exception>
+    public DetectorModelConfig DetectorModel(string runDir)
+    {
+        string path = Path.Combine(runDir, FileName);
+        if (Config is not { } config) throw new InvalidDataException($"{path}: no config");
+        try { return DetectorModelConfig.FromCardConfig(config); }
+        catch (InvalidDataException e) { throw new InvalidDataException($"{path}: config: {e.Message}", e); }
+    }
 
     public void Save(string runDir) =>
         AtomicFile.WriteAllText(Path.Combine(runDir, FileName), JsonSerializer.Serialize(this, ConfigBinder.Json));

@@ -58,9 +58,10 @@ public static class DatasetSources
         var index = DatasetIndex.Load(root);
         var all = index.Get("train");
         if (all.Count == 0) throw new InvalidDataException($"{root}: no train images (annotations/train.csv)");
-        var (train, val) = DatasetIndex.SplitByStudy(all, c.ValFraction, (int)c.Seed);
+        var (train, val) = DatasetIndex.SplitByStudy(all, c.Input.ValFraction, (int)c.Solver.Seed);
         var test = index.Get("test");
-        return (new DatasetDetectionSource(root, train, c.MaxSize), new DatasetDetectionSource(root, val, c.MaxSize),
-            test.Count > 0 ? new DatasetDetectionSource(root, test, c.MaxSize) : null);
+        int maxSize = c.Model.MaxSize;
+        return (new DatasetDetectionSource(root, train, maxSize), new DatasetDetectionSource(root, val, maxSize),
+            test.Count > 0 ? new DatasetDetectionSource(root, test, maxSize) : null);
     }
 }

@@ -17,7 +17,7 @@ public sealed class SparseRcnnCriterion
     /// <summary>
     /// Predictions each target may take (1 = the official one-to-one matching). Above 1 the loss is H-DETR's
     /// one-to-many term: every target entered this many times, normalised by the repeated count; the trainer sets it
-    /// for the first phase of a run and returns to 1 (see DetectorTrainConfig.SparseOneToMany).
+    /// for the first phase of a run and returns to 1 (see DetectorModelConfig.SparseOneToMany).
     /// </summary>
     public int TargetRepeats { get; set; } = 1;
 

@@ -113,7 +113,7 @@ public sealed class SpinePipeline : ISpinePredictor
         double shrink = double.PositiveInfinity;
         foreach (var c in _classifiers) shrink = Math.Min(shrink, shortSide / c.Card.InputSize);
         foreach (var d in _detectors)
-            shrink = Math.Min(shrink, 1 / Math.Min(d.Config.MinSizes[^1] / shortSide, d.Config.MaxSize / longSide));
+            shrink = Math.Min(shrink, 1 / Math.Min(d.Config.MinSize / shortSide, d.Config.MaxSize / longSide));
         return Math.Max(1, shrink);
     }
 
@@ -173,7 +173,7 @@ public sealed class SpinePipeline : ISpinePredictor
         var perModel = new List<List<ScoredBox[]>>();
         foreach (var d in _detectors)
         {
-            int shortSide = d.Config.MinSizes[^1];
+            int shortSide = d.Config.MinSize;
             var images = batch.Select(b => ImageResize.ToShortSide(ToFloat(b), shortSide)).ToList();
             perModel.Add(d.Predict(images));
         }

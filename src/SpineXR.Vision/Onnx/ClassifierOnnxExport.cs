@@ -26,13 +26,13 @@ public static class ClassifierOnnxExport
     {
         TorchRuntime.EnsureLoaded();
         var card = ModelCard.Load(runDir);
-        if (!ClassifierArchitectures.IsKnown(card.Architecture))
-            throw new NotSupportedException($"{runDir}: ONNX export supports the classifiers {string.Join(", ", ClassifierArchitectures.All)}, not '{card.Architecture}'");
+        if (!ClassifierArchitectures.Registry.TryGet(card.Architecture, out var arch))
+            throw new NotSupportedException($"{runDir}: {ClassifierArchitectures.Registry.Unknown(card.Architecture)}");
         string weightsPath = Path.Combine(runDir, "weights.safetensors");
         var weights = StateDict.Read(weightsPath);
         try
         {
-            using var model = ClassifierArchitectures.Build(card.Architecture, weights);
+            using var model = arch.Build(weights);
             StateDict.Load(model, weights, source: weightsPath);
             model.eval();
             var inv = CultureInfo.InvariantCulture;
@@ -46,9 +46,12 @@ public static class ClassifierOnnxExport
                 ["spinexr.std"] = string.Join(',', card.Std.Select(v => v.ToString("R", inv))),
                 [OnnxRunModel.WeightsDigestKey] = OnnxRunModel.Sha256(weightsPath),
             };
-            var onnx = model is ResNet resnet
-                ? ResNetOnnxExporter.Build(resnet, card.InputSize, metadata)
-                : DenseNetOnnxExporter.Build((DenseNet)model, card.InputSize, metadata);
+            var onnx = model switch
+            {
+                ResNet resnet => ResNetOnnxExporter.Build(resnet, card.InputSize, metadata),
+                DenseNet densenet => DenseNetOnnxExporter.Build(densenet, card.InputSize, metadata),
+                _ => throw new NotSupportedException($"{runDir}: ONNX export supports the DenseNet and ResNet classifiers, not '{card.Architecture}'"),
+            };
             DenseNetOnnxExporter.Write(onnx, outPath);
             return new OnnxExportResult(Path.GetFullPath(outPath), card.Architecture, onnx.Graph.Node.Count, onnx.Graph.Initializer.Count,
                 new FileInfo(outPath).Length);

@@ -10,13 +10,11 @@ namespace SpineXR.Vision.Onnx;
 /// <summary>Exports a trained detector run to ONNX (RetinaNet, Faster R-CNN and EfficientDet; docs/onnx.md).</summary>
 public static class DetectorOnnxExport
 {
-    /// <summary>The run's training configuration (model.json's config), as <c>Detector.Load</c> reads it.</summary>
-    public static DetectorTrainConfig Config(string runDir, ModelCard card) =>
-        card.Config?.Deserialize<DetectorTrainConfig>(ConfigBinder.Json)
-        ?? throw new InvalidDataException($"{Path.Combine(runDir, ModelCard.FileName)}: no config");
+    /// <summary>The run's model configuration (model.json's config.model), as <c>Detector.Load</c> reads it.</summary>
+    public static DetectorModelConfig Config(string runDir, ModelCard card) => card.DetectorModel(runDir);
 
     /// <summary>Whether the run's architecture has an ONNX exporter (and the onnx backend a session for its graph).</summary>
-    public static bool HasExporter(DetectorTrainConfig config) =>
+    public static bool HasExporter(DetectorModelConfig config) =>
         DetectorRegistry.TryGet(config.Arch, out var arch) && arch is RetinaNetArchitecture or FasterRcnnArchitecture or EfficientDetDetectorArchitecture;
 
     /// <summary>The detectors that export, for one-line refusals.</summary>
@@ -42,7 +40,7 @@ public static class DetectorOnnxExport
             ["spinexr.task"] = card.Task,
             ["spinexr.architecture"] = card.Architecture,
             ["spinexr.classes"] = string.Join(',', card.Classes),
-            ["spinexr.min_size"] = config.MinSizes[^1].ToString(inv),
+            ["spinexr.min_size"] = config.MinSize.ToString(inv),
             ["spinexr.max_size"] = config.MaxSize.ToString(inv),
             [OnnxRunModel.WeightsDigestKey] = OnnxRunModel.Sha256(weights),
         };

@@ -34,11 +34,11 @@ public sealed record ClassifierTrainResult(
 public sealed record TrainingContext(string DataHash, string? DataPath = null, string? Preset = null);
 
 /// <summary>Trains an image-level abnormal/normal classifier into a <see cref="RunDirectory"/>.</summary>
-public sealed class ClassifierTrainer(ClassifierConfig config, RunDirectory run, TextWriter? log = null, bool quiet = false)
+public sealed class ClassifierTrainer(ClassifierTrainConfig config, RunDirectory run, TextWriter? log = null, bool quiet = false)
 {
-    public ClassifierConfig Config { get; } = config.Validate();
+    public ClassifierTrainConfig Config { get; } = config.Validate();
 
-    /// <summary>Stop after this step even if <see cref="ClassifierConfig.Steps"/> is larger (a checkpoint is written); for tests simulating a kill.</summary>
+    /// <summary>Stop after this step even if <see cref="ClassifierSolverConfig.Steps"/> is larger (a checkpoint is written); for tests simulating a kill.</summary>
     public int? StopAfterStep { get; init; }
 
     private TextWriter Log => log ?? (quiet ? TextWriter.Null : Console.Error);
@@ -58,28 +58,29 @@ public sealed class ClassifierTrainer(ClassifierConfig config, RunDirectory run,
         if (!train.Any(s => s.Abnormal) || train.All(s => s.Abnormal))
             throw new ArgumentException("training images must include both normal and abnormal ones", nameof(train));
         TorchRuntime.EnsureLoaded();
-        var c = Config;
-        torch.manual_seed(c.Seed);
-        using var model = ClassifierArchitectures.Create(c.Arch, 1);
-        if (c.Init != null)
+        var (m, s) = (Config.Model, Config.Solver);
+        torch.manual_seed(s.Seed);
+        var arch = ClassifierArchitectures.Registry.Get(m.Arch);
+        using var model = arch.Create(1);
+        if (s.Init != null)
         {
-            string head = ClassifierArchitectures.HeadPrefix(c.Arch);
-            var report = StateDict.LoadFile(model, c.Init, strict: true, skip: k => k.StartsWith(head, StringComparison.Ordinal));
-            Log.WriteLine($"initialised from {c.Init}: {report}");
+            var report = StateDict.LoadFile(model, s.Init, strict: true, skip: k => k.StartsWith(arch.HeadPrefix, StringComparison.Ordinal));
+            Log.WriteLine($"initialised from {s.Init}: {report}");
         }
         model.train();
         var parameters = model.parameters().ToList();
-        using OptimizerHelper optimizer = c.Optimizer == OptimizerKind.Sgd
-            ? torch.optim.SGD(parameters, c.Lr, momentum: c.Momentum, weight_decay: c.WeightDecay)
-            : torch.optim.AdamW(parameters, c.Lr, weight_decay: c.WeightDecay);
-        var configJson = JsonSerializer.SerializeToElement(c, ConfigBinder.Json);
-        var transform = new ClassifierTransform(c.InputSize, c.Mean, c.Std);
-        int workers = Classifier.DefaultWorkers(c.Workers);
+        using OptimizerHelper optimizer = s.Optimizer == OptimizerKind.Sgd
+            ? torch.optim.SGD(parameters, s.Lr, momentum: s.Momentum, weight_decay: s.WeightDecay)
+            : torch.optim.AdamW(parameters, s.Lr, weight_decay: s.WeightDecay);
+        var configJson = Config.ToJson();
+        var transform = new ClassifierTransform(m.InputSize, m.Mean, m.Std);
+        int workers = Classifier.DefaultWorkers(Config.Input.Workers);
 
         var task = new ClassifierTask(this, model, optimizer, parameters, train, val, transform, workers);
-        var hooks = TrainHooks.Standard(new LrSchedule(c.Lr, c.Steps, c.Milestones, c.Gamma, c.WarmupSteps),
-            c.EvalEvery, c.LogEvery, c.CheckpointEvery, new ProgressHook("train", quiet ? null : log, quiet));
-        var ctx = new TrainLoop(task, run, hooks, Log).Run(configJson, c.Steps, StopAfterStep);
+        var hooks = TrainHooks.Standard(new LrSchedule(s.Lr, s.Steps, s.Milestones, s.Gamma, s.WarmupSteps),
+            s.EvalEvery, s.LogEvery, s.CheckpointEvery, new ProgressHook("train", quiet ? null : log, quiet));
+        var loop = new TrainLoop(task, run, hooks, Log) { UpgradeConfig = saved => ClassifierTrainConfig.FromJson(saved).ToJson() };
+        var ctx = loop.Run(configJson, s.Steps, StopAfterStep);
         var state = ctx.State;
         double rate = state.ImagesSeen / Math.Max(1e-9, state.TrainSeconds);
         var failed = new Dictionary<string, string>(task.Failed);
@@ -92,14 +93,14 @@ public sealed class ClassifierTrainer(ClassifierConfig config, RunDirectory run,
         double threshold = 0.5;
         if (val.Count > 0)
         {
-            using var best = ClassifierArchitectures.Create(c.Arch, 1);
+            using var best = arch.Create(1);
             StateDict.LoadFile(best, run.Weights);
             var probs = PredictLogits(best, val, transform, workers).Select(l => 1 / (1 + Math.Exp(-l))).ToArray();
             threshold = YoudenThreshold(probs, val.Select(v => v.Abnormal).ToArray(), threshold);
         }
-        var card = new ModelCard("classifier", c.Arch, ["Abnormal"], c.InputSize, c.Mean, c.Std,
+        var card = new ModelCard(ModelCard.ClassifierTask, m.Arch, ["Abnormal"], m.InputSize, m.Mean, m.Std,
             new Dictionary<string, double> { ["abnormal"] = threshold },
-            new Provenance(context.DataHash, configJson, RunDirectory.GitCommit(), DateTime.UtcNow, c.Steps, context.Preset, context.DataPath, c.Init));
+            new Provenance(context.DataHash, configJson, RunDirectory.GitCommit(), DateTime.UtcNow, s.Steps, context.Preset, context.DataPath, s.Init));
         card.Save(run.Root);
         run.WriteMetrics(new
         {
@@ -116,7 +117,7 @@ public sealed class ClassifierTrainer(ClassifierConfig config, RunDirectory run,
         if (failed.Count > 0)
             SpineXR.IO.AtomicFile.WriteAllText(Path.Combine(run.Root, "failed_images.csv"),
                 "image_id,reason\n" + string.Concat(failed.OrderBy(f => f.Key, StringComparer.Ordinal).Select(f => $"{f.Key},\"{f.Value.Replace("\"", "\"\"")}\"\n")));
-        return new ClassifierTrainResult(c.Steps, ctx.ResumedFrom, state.BestMetric, state.BestStep, lastLoss, rate, failed);
+        return new ClassifierTrainResult(s.Steps, ctx.ResumedFrom, state.BestMetric, state.BestStep, lastLoss, rate, failed);
     }
 
     /// <summary>The classifier's half of the train loop: batches from the loader threads, one BCE/focal step, validation AUROC.</summary>
@@ -145,7 +146,7 @@ public sealed class ClassifierTrainer(ClassifierConfig config, RunDirectory run,
             for (int i = 0; i < train.Count; i++)
                 if (failedBefore.TryGetValue(train[i].ImageId, out var why)) failedIdx[i] = why;
             var plans = Enumerable.Range(firstStep, Math.Max(0, lastStep - firstStep)).Select(s => (s, trainer.PlanStep(train, s)));
-            _loader = new BatchLoader(plans, i => train[i].Load(), transform, workers, trainer.Config.Prefetch, failedIdx, (i, why) =>
+            _loader = new BatchLoader(plans, i => train[i].Load(), transform, workers, trainer.Config.Input.Prefetch, failedIdx, (i, why) =>
             {
                 if (_failed.TryAdd(train[i].ImageId, why)) trainer.Log.WriteLine($"unreadable image {train[i].ImageId}: {why} (skipped)");
             });
@@ -164,7 +165,7 @@ public sealed class ClassifierTrainer(ClassifierConfig config, RunDirectory run,
             var loss = trainer.LossFor(logits, y);
             optimizer.zero_grad();
             TorchRuntime.Backward(loss);
-            if (trainer.Config.ClipGradNorm > 0) nn.utils.clip_grad_norm_(parameters, trainer.Config.ClipGradNorm);
+            if (trainer.Config.Solver.ClipGradNorm > 0) nn.utils.clip_grad_norm_(parameters, trainer.Config.Solver.ClipGradNorm);
             optimizer.step();
             return new StepResult(loss.item<float>(), batch.Count, []);
         }
@@ -183,10 +184,10 @@ public sealed class ClassifierTrainer(ClassifierConfig config, RunDirectory run,
     /// <summary>The items of step <paramref name="step"/>: epoch-wise seeded shuffles, or class-balanced draws; augmentation seeded by step.</summary>
     internal BatchItem[] PlanStep(IReadOnlyList<ClassifierSample> train, int step)
     {
-        var c = Config;
-        var rng = new Random(StableHash.Seed(c.Seed, "classifier-step", step));
-        var items = new BatchItem[c.BatchSize];
-        if (c.BalancedSampling)
+        var (s, input) = (Config.Solver, Config.Input);
+        var rng = new Random(StableHash.Seed(s.Seed, "classifier-step", step));
+        var items = new BatchItem[s.BatchSize];
+        if (input.BalancedSampling)
         {
             var pos = Enumerable.Range(0, train.Count).Where(i => train[i].Abnormal).ToArray();
             var neg = Enumerable.Range(0, train.Count).Where(i => !train[i].Abnormal).ToArray();
@@ -198,7 +199,7 @@ public sealed class ClassifierTrainer(ClassifierConfig config, RunDirectory run,
         }
         else
         {
-            long first = (long)step * c.BatchSize;
+            long first = (long)step * s.BatchSize;
             int[]? perm = null; long permEpoch = -1;
             for (int j = 0; j < items.Length; j++)
             {
@@ -207,26 +208,27 @@ public sealed class ClassifierTrainer(ClassifierConfig config, RunDirectory run,
                 if (epoch != permEpoch)
                 {
                     perm = Enumerable.Range(0, train.Count).ToArray();
-                    new Random(StableHash.Seed(c.Seed, "classifier-epoch", epoch)).Shuffle(perm);
+                    new Random(StableHash.Seed(s.Seed, "classifier-epoch", epoch)).Shuffle(perm);
                     permEpoch = epoch;
                 }
                 items[j] = new BatchItem(perm![k % train.Count], default);
             }
         }
         for (int j = 0; j < items.Length; j++)
-            items[j] = items[j] with { Augmentation = ClassifierTransform.Draw(rng, c.HFlip, c.RotationDegrees, c.BrightnessContrast) };
+            items[j] = items[j] with { Augmentation = ClassifierTransform.Draw(rng, input.HFlip, input.RotationDegrees, input.BrightnessContrast) };
         return items;
     }
 
     internal Tensor LossFor(Tensor logits, Tensor targets)
     {
-        if (Config.Loss == LossKind.Bce) return nn.functional.binary_cross_entropy_with_logits(logits, targets);
+        var m = Config.Model;
+        if (m.Loss == LossKind.Bce) return nn.functional.binary_cross_entropy_with_logits(logits, targets);
         // torchvision.ops.sigmoid_focal_loss with mean reduction.
         var p = logits.sigmoid();
         var ce = nn.functional.binary_cross_entropy_with_logits(logits, targets, reduction: nn.Reduction.None);
         var pt = p * targets + (1 - p) * (1 - targets);
-        var loss = ce * (1 - pt).pow(Config.FocalGamma);
-        if (Config.FocalAlpha >= 0) loss = (Config.FocalAlpha * targets + (1 - Config.FocalAlpha) * (1 - targets)) * loss;
+        var loss = ce * (1 - pt).pow(m.FocalGamma);
+        if (m.FocalAlpha >= 0) loss = (m.FocalAlpha * targets + (1 - m.FocalAlpha) * (1 - targets)) * loss;
         return loss.mean();
     }
 

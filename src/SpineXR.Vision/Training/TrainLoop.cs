@@ -170,6 +170,13 @@ public sealed class TrainLoop(ITrainingTask task, RunDirectory run, IReadOnlyLis
         "max_minutes", "threads", "workers", "prefetch", "log_every", "checkpoint_every",
     };
 
+    /// <summary>
+    /// Turns the configuration a checkpoint was saved with into today's layout before the resume guard compares it
+    /// (a trainer's FromJson/ToJson, which read the flat layout written before the configuration was split); null
+    /// compares it as saved.
+    /// </summary>
+    public Func<JsonElement, JsonElement>? UpgradeConfig { get; init; }
+
     /// <param name="config">The configuration, serialised (guarded on resume).</param>
     /// <param name="maxSteps">Steps of the whole run.</param>
     /// <param name="stopAfter">Stop after this step in this process (tests simulating a kill); null for none.</param>
@@ -224,7 +231,13 @@ public sealed class TrainLoop(ITrainingTask task, RunDirectory run, IReadOnlyLis
         catch (JsonException) { }
         if (state is null || state.Format != TrainState.CurrentFormat)
             throw new InvalidOperationException($"{run.CheckpointDir}: a checkpoint of an older SpineXR (no trainer state format {TrainState.CurrentFormat}); delete checkpoint/ to train again in this folder");
-        var differ = DifferentKeys(state.Config, config);
+        JsonElement savedConfig;
+        try { savedConfig = UpgradeConfig is { } upgrade ? upgrade(state.Config) : state.Config; }
+        catch (Exception e) when (e is JsonException or InvalidDataException or ArgumentException)
+        {
+            throw new InvalidOperationException($"{run.CheckpointDir}: its configuration cannot be read ({e.Message}); delete checkpoint/ to train again in this folder", e);
+        }
+        var differ = DifferentKeys(savedConfig, config);
         if (differ.Count > 0)
             throw new InvalidOperationException($"{run.Root} holds a checkpoint of a different configuration ({string.Join(", ", differ)}); use another --out or delete its checkpoint/ folder");
         state.Step = r.Step;
@@ -233,16 +246,28 @@ public sealed class TrainLoop(ITrainingTask task, RunDirectory run, IReadOnlyLis
         return state;
     }
 
-    /// <summary>Top-level keys whose values differ, apart from <see cref="ResumableKeys"/>.</summary>
+    /// <summary>
+    /// Keys whose values differ (<c>section.key</c> inside a configuration's sections), apart from those whose last part
+    /// is one of <see cref="ResumableKeys"/>.
+    /// </summary>
     internal static List<string> DifferentKeys(JsonElement saved, JsonElement now)
     {
         // values compared in compact form: the saved copy was written indented, at a different depth
-        Dictionary<string, string> Flat(JsonElement e) => e.ValueKind == JsonValueKind.Object
-            ? e.EnumerateObject().ToDictionary(p => p.Name, p => JsonSerializer.Serialize(p.Value), StringComparer.Ordinal)
-            : new Dictionary<string, string> { [""] = JsonSerializer.Serialize(e) };
-        var a = Flat(saved);
-        var b = Flat(now);
-        return a.Keys.Union(b.Keys).Where(k => !ResumableKeys.Contains(k))
+        static void Flat(JsonElement e, string prefix, Dictionary<string, string> into)
+        {
+            if (e.ValueKind != JsonValueKind.Object) { into[prefix] = JsonSerializer.Serialize(e); return; }
+            foreach (var p in e.EnumerateObject())
+            {
+                string key = prefix.Length == 0 ? p.Name : $"{prefix}.{p.Name}";
+                if (p.Value.ValueKind == JsonValueKind.Object) Flat(p.Value, key, into);
+                else into[key] = JsonSerializer.Serialize(p.Value);
+            }
+        }
+        var a = new Dictionary<string, string>(StringComparer.Ordinal);
+        var b = new Dictionary<string, string>(StringComparer.Ordinal);
+        Flat(saved, "", a);
+        Flat(now, "", b);
+        return a.Keys.Union(b.Keys).Where(k => !ResumableKeys.Contains(k[(k.LastIndexOf('.') + 1)..]))
             .Where(k => !a.TryGetValue(k, out var x) || !b.TryGetValue(k, out var y) || x != y)
             .Order(StringComparer.Ordinal).ToList();
     }

@@ -55,7 +55,7 @@ public sealed class EfficientDetOnnxCommandTests : IDisposable
     {
         string det = Path.Combine(_dir, "det");
         Directory.CreateDirectory(det);
-        var config = DetectorTrainConfig.Cpu("efficientdet-d0") with { FpnChannels = 16, BackboneWidth = 0.25, MinSizes = [128], MaxSize = 256 };
+        var config = DetectorTrainConfig.Cpu("efficientdet-d0").With([new("fpn_channels", "16"), new("backbone_width", "0.25"), new("min_sizes", "128"), new("max_size", "256")]);
         manual_seed(4);
         using (var model = (EfficientDet)config.BuildModel(3))
         {
@@ -137,7 +137,7 @@ public sealed class EfficientDetOnnxCommandTests : IDisposable
         string cls = Classifier(), images = Images();
         string det = Path.Combine(_dir, "sparse");
         Directory.CreateDirectory(det);
-        var config = DetectorTrainConfig.Cpu("sparse-rcnn") with { BaseWidth = 8, FpnChannels = 16, MinSizes = [128], MaxSize = 160 };
+        var config = DetectorTrainConfig.Cpu("sparse-rcnn").With([new("base_width", "8"), new("fpn_channels", "16"), new("min_sizes", "128"), new("max_size", "160")]);
         using (var model = config.BuildModel(3)) StateDict.SaveSafeTensors(model, Path.Combine(det, "weights.safetensors"));
         DetectorTrainer.Card(config, ["a", "b", "c"], "test", null).Save(det);
 

@@ -28,7 +28,7 @@ public sealed class OnnxBackendCommandTests : IDisposable
         using (var model = DenseNets.Create("densenet_tiny", 1)) StateDict.SaveSafeTensors(model, Path.Combine(cls, "weights.safetensors"));
         new ModelCard("classifier", "densenet_tiny", ["abnormal"], 64, [0.5, 0.5, 0.5], [0.25, 0.25, 0.25], [],
             new Provenance("test", JsonDocument.Parse("{}").RootElement, "unknown", DateTime.UnixEpoch, 0)).Save(cls);
-        var config = DetectorTrainConfig.Cpu("retinanet") with { BaseWidth = 8, FpnChannels = 16, MinSizes = [128], MaxSize = 160 };
+        var config = DetectorTrainConfig.Cpu("retinanet").With([new("base_width", "8"), new("fpn_channels", "16"), new("min_sizes", "128"), new("max_size", "160")]);
         using (var model = config.BuildModel(3)) StateDict.SaveSafeTensors(model, Path.Combine(det, "weights.safetensors"));
         DetectorTrainer.Card(config, ["a", "b", "c"], "test", null).Save(det);
         for (int i = 0; i < 2; i++)
@@ -69,7 +69,7 @@ public sealed class OnnxBackendCommandTests : IDisposable
     {
         string det = Path.Combine(_dir, name);
         Directory.CreateDirectory(det);
-        var config = DetectorTrainConfig.Cpu("faster-rcnn") with { BaseWidth = 8, FpnChannels = 16, RepresentationSize = 32, MinSizes = [128], MaxSize = 160 };
+        var config = DetectorTrainConfig.Cpu("faster-rcnn").With([new("base_width", "8"), new("fpn_channels", "16"), new("representation_size", "32"), new("min_sizes", "128"), new("max_size", "160")]);
         TorchSharp.torch.manual_seed(7);
         using (var model = config.BuildModel(3))
         {

@@ -15,13 +15,13 @@ public class DetectorRegistryTests
         var f = DetectorTrainConfig.Cpu("faster-rcnn");
         var r = DetectorTrainConfig.Cpu("retinanet");
         var s = DetectorTrainConfig.Cpu("sparse-rcnn");
-        Assert.Equal((0.02, 10.0, 28.0, 1, 0.0), (f.Lr, f.ClipGradNorm, f.MaxMinutes, f.SparseOneToMany, f.SparseNms));
-        Assert.Equal((0.01, 10.0, 28.0), (r.Lr, r.ClipGradNorm, r.MaxMinutes));
-        Assert.Equal((2e-4, 1.0, 58.0, 6, 0.7), (s.Lr, s.ClipGradNorm, s.MaxMinutes, s.SparseOneToMany, s.SparseNms));
-        Assert.All(new[] { f, r, s }, c => Assert.Equal(("resnet18", 32, 128, 4), (c.Backbone, c.BaseWidth, c.FpnChannels, c.BatchSize)));
+        Assert.Equal((0.02, 10.0, 28.0, 1, 0.0), (f.Solver.Lr, f.Solver.ClipGradNorm, f.Solver.MaxMinutes, f.Model.SparseOneToMany, f.Model.SparseNms));
+        Assert.Equal((0.01, 10.0, 28.0), (r.Solver.Lr, r.Solver.ClipGradNorm, r.Solver.MaxMinutes));
+        Assert.Equal((2e-4, 1.0, 58.0, 6, 0.7), (s.Solver.Lr, s.Solver.ClipGradNorm, s.Solver.MaxMinutes, s.Model.SparseOneToMany, s.Model.SparseNms));
+        Assert.All(new[] { f, r, s }, c => Assert.Equal(("resnet18", 32, 128, 4), (c.Model.Backbone, c.Model.BaseWidth, c.Model.FpnChannels, c.Solver.BatchSize)));
         var ps = DetectorTrainConfig.Paper("sparse-rcnn");
-        Assert.Equal((2.5e-5, 1.0, 0.7), (ps.Lr, ps.ClipGradNorm, ps.SparseNms));
-        Assert.Equal(JsonSerializer.Serialize(new DetectorTrainConfig { Arch = "faster-rcnn" }, ConfigBinder.Json),
+        Assert.Equal((2.5e-5, 1.0, 0.7), (ps.Solver.Lr, ps.Solver.ClipGradNorm, ps.Model.SparseNms));
+        Assert.Equal(JsonSerializer.Serialize(new DetectorTrainConfig { Model = new() { Arch = "faster-rcnn" } }, ConfigBinder.Json),
             JsonSerializer.Serialize(DetectorTrainConfig.Paper("faster-rcnn"), ConfigBinder.Json));
     }
 
@@ -37,7 +37,7 @@ public class DetectorRegistryTests
         Assert.Contains("\"backbone_width\":0.5", e.Replace(" ", ""));
         // and they bind from key=value like every other key
         var c = DetectorTrainConfig.Cpu("efficientdet-d0").With([new("bifpn_repeats", "3"), new("anchor_scale", "4")]);
-        Assert.Equal((3, 4.0), (c.BifpnRepeats, c.AnchorScale));
+        Assert.Equal((3, 4.0), (c.Model.BifpnRepeats, c.Model.AnchorScale));
     }
 
     [Fact]

@@ -95,7 +95,7 @@ public sealed class EfficientDetOnnxExporterTests
     {
         // the cpu preset's reduced D0 (half-width, half-depth B0, two BiFPN cells) at 384 px instead of 512 to keep the
         // time down: two sizes, so the second image is padded inside the 384 x 384 batch and its own size clips and rescales its boxes
-        var config = DetectorTrainConfig.Cpu("efficientdet-d0") with { MinSizes = [384], MaxSize = 384 };
+        var config = DetectorTrainConfig.Cpu("efficientdet-d0").With([new("min_sizes", "384"), new("max_size", "384")]);
         CompareEngines(config, [(300, 360), (280, 400)], "efficientdet-d0 cpu preset", "efficientdet_d0_cpu");
     }
 
@@ -103,7 +103,7 @@ public sealed class EfficientDetOnnxExporterTests
     [Fact]
     public void PublishedD0MatchesLibtorch()
     {
-        var config = DetectorTrainConfig.Paper("efficientdet-d0") with { MinSizes = [256], MaxSize = 384 };
+        var config = DetectorTrainConfig.Paper("efficientdet-d0").With([new("min_sizes", "256"), new("max_size", "384")]);
         CompareEngines(config, [(256, 352)], "efficientdet-d0", "efficientdet_d0");
     }
 
@@ -111,7 +111,7 @@ public sealed class EfficientDetOnnxExporterTests
     public void EveryWeightIsAnInitializerUnderItsStateDictName()
     {
         torch.manual_seed(3);
-        var config = DetectorTrainConfig.Cpu("efficientdet-d0") with { FpnChannels = 16, BackboneWidth = 0.25, MinSizes = [128], MaxSize = 128 };
+        var config = DetectorTrainConfig.Cpu("efficientdet-d0").With([new("fpn_channels", "16"), new("backbone_width", "0.25"), new("min_sizes", "128"), new("max_size", "128")]);
         using var model = (EfficientDet)config.BuildModel(3);
         var proto = EfficientDetOnnxExporter.Build(model);
         var initializers = proto.Graph.Initializer.Select(t => t.Name).ToHashSet();
@@ -132,7 +132,7 @@ public sealed class EfficientDetOnnxExporterTests
         try
         {
             // the cpu preset's graph at a test size: quarter-width B0, 16-channel BiFPN
-            var config = DetectorTrainConfig.Cpu("efficientdet-d0") with { FpnChannels = 16, BackboneWidth = 0.25, MinSizes = [192], MaxSize = 256 };
+            var config = DetectorTrainConfig.Cpu("efficientdet-d0").With([new("fpn_channels", "16"), new("backbone_width", "0.25"), new("min_sizes", "192"), new("max_size", "256")]);
             string[] classes = ["a", "b", "c"];
             torch.manual_seed(5);
             var image = new GrayImageF(Enumerable.Range(0, 200 * 240).Select(i => (float)((Math.Sin(i / 240 / 7.0) * Math.Cos(i % 240 / 11.0) + 1) / 2)).ToArray(), 240, 200);

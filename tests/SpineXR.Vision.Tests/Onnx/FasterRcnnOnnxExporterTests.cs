@@ -122,7 +122,7 @@ public sealed class FasterRcnnOnnxExporterTests
     [Fact]
     public void PaperResNet50FpnMatchesLibtorch()
     {
-        var paper = DetectorTrainConfig.Paper("faster-rcnn") with { MinSizes = [320], MaxSize = 400, FrozenBatchNorm = false };
+        var paper = DetectorTrainConfig.Paper("faster-rcnn").With([new("min_sizes", "320"), new("max_size", "400"), new("frozen_batch_norm", "false")]);
         CompareEngines(paper, [(320, 352)], "faster-rcnn R50-FPN", "fasterrcnn_resnet50_fpn");
     }
 
@@ -144,7 +144,7 @@ public sealed class FasterRcnnOnnxExporterTests
         string dir = Directory.CreateTempSubdirectory("spinexr-onnx-frcnn-").FullName;
         try
         {
-            var config = DetectorTrainConfig.Cpu("faster-rcnn") with { BaseWidth = 8, FpnChannels = 16, RepresentationSize = 32, MinSizes = [192], MaxSize = 256 };
+            var config = DetectorTrainConfig.Cpu("faster-rcnn").With([new("base_width", "8"), new("fpn_channels", "16"), new("representation_size", "32"), new("min_sizes", "192"), new("max_size", "256")]);
             string[] classes = ["a", "b", "c"];
             torch.manual_seed(5);
             var image = new GrayImageF(Enumerable.Range(0, 200 * 240).Select(i => (float)((Math.Sin(i / 240 / 7.0) * Math.Cos(i % 240 / 11.0) + 1) / 2)).ToArray(), 240, 200);

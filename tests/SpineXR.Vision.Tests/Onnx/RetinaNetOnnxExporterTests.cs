@@ -91,7 +91,7 @@ public sealed class RetinaNetOnnxExporterTests
     [Fact]
     public void PaperResNet50FpnMatchesLibtorch()
     {
-        var paper = DetectorTrainConfig.Paper("retinanet") with { MinSizes = [320], MaxSize = 400, FrozenBatchNorm = false };
+        var paper = DetectorTrainConfig.Paper("retinanet").With([new("min_sizes", "320"), new("max_size", "400"), new("frozen_batch_norm", "false")]);
         CompareEngines(paper, [(320, 352)], "retinanet R50-FPN", "retinanet_resnet50_fpn");
     }
 
@@ -101,7 +101,7 @@ public sealed class RetinaNetOnnxExporterTests
         string dir = Directory.CreateTempSubdirectory("spinexr-onnx-retinanet-").FullName;
         try
         {
-            var config = DetectorTrainConfig.Cpu("retinanet") with { BaseWidth = 8, FpnChannels = 16, MinSizes = [192], MaxSize = 256 };
+            var config = DetectorTrainConfig.Cpu("retinanet").With([new("base_width", "8"), new("fpn_channels", "16"), new("min_sizes", "192"), new("max_size", "256")]);
             string[] classes = ["a", "b", "c"];
             torch.manual_seed(5);
             var image = new GrayImageF(Enumerable.Range(0, 200 * 240).Select(i => (float)((Math.Sin(i / 240 / 7.0) * Math.Cos(i % 240 / 11.0) + 1) / 2)).ToArray(), 240, 200);

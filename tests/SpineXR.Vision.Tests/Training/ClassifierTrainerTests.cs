@@ -9,12 +9,14 @@ namespace SpineXR.Vision.Tests.Training;
 [Collection(TorchRngCollection.Name)]
 public class ClassifierTrainerTests
 {
-    private static ClassifierConfig Small => ClassifierConfig.Cpu with
+    private static ClassifierTrainConfig Small => ClassifierTrainConfig.Cpu with
     {
-        Arch = "densenet_tiny",
-        InputSize = 64, BatchSize = 8, Steps = 60, Lr = 3e-3, WarmupSteps = 5, EvalEvery = 20, CheckpointEvery = 20,
-        LogEvery = 5, ValFraction = 0, RotationDegrees = 0, BrightnessContrast = 0, Workers = 1,
+        Model = new() { Arch = "densenet_tiny", InputSize = 64 },
+        Solver = ClassifierTrainConfig.Cpu.Solver with { BatchSize = 8, Steps = 60, Lr = 3e-3, WarmupSteps = 5, EvalEvery = 20, CheckpointEvery = 20, LogEvery = 5 },
+        Input = new() { ValFraction = 0, RotationDegrees = 0, BrightnessContrast = 0, Workers = 1 },
     };
+
+    private static ClassifierTrainConfig WithSolver(Func<ClassifierSolverConfig, ClassifierSolverConfig> change) => Small with { Solver = change(Small.Solver) };
 
     [Fact]
     public void LearnsToSeparateAbnormalImagesWellAboveChance()
@@ -36,7 +38,7 @@ public class ClassifierTrainerTests
         Assert.Equal(["Abnormal"], card.Classes);
         Assert.InRange(card.Thresholds["abnormal"], 0, 1);
         Assert.Equal("sha256:test", card.Provenance.DataHash);
-        Assert.Equal(64, card.Provenance.Config.GetProperty("input_size").GetInt32());
+        Assert.Equal(64, card.Provenance.Config.GetProperty("model").GetProperty("input_size").GetInt32());
         Assert.True(File.Exists(run.MetricsJson));
         var log = File.ReadAllLines(run.LogCsv);
         Assert.Equal("step,loss,lr,img_per_s,val_auroc,val_loss", log[0]);
@@ -51,7 +53,7 @@ public class ClassifierTrainerTests
     [Fact]
     public void KilledRunResumesFromItsCheckpointAndMatchesAnUninterruptedRun()
     {
-        var cfg = Small with { Steps = 6, CheckpointEvery = 2, LogEvery = 1, EvalEvery = 3, ValFraction = 0 };
+        var cfg = WithSolver(s => s with { Steps = 6, CheckpointEvery = 2, LogEvery = 1, EvalEvery = 3 });
         var train = SyntheticImages.Samples(12, seed: 4);
         var val = SyntheticImages.Samples(6, seed: 5);
 
@@ -83,7 +85,7 @@ public class ClassifierTrainerTests
         var run = new RunDirectory(Fixtures.TempDir("bad"));
         var train = SyntheticImages.Samples(16, seed: 6, unreadable: i => i is 3 or 8);
         var log = new StringWriter();
-        var result = new ClassifierTrainer(Small with { Steps = 6, EvalEvery = 3 }, run, log).Train(train, SyntheticImages.Samples(6, 7), new TrainingContext("h"));
+        var result = new ClassifierTrainer(WithSolver(s => s with { Steps = 6, EvalEvery = 3 }), run, log).Train(train, SyntheticImages.Samples(6, 7), new TrainingContext("h"));
         Assert.Equal(6, result.StepsDone);
         Assert.Equal(["img6_3", "img6_8"], result.FailedImages.Keys.Order());
         Assert.Contains("truncated pixel data", result.FailedImages["img6_3"]);
@@ -96,11 +98,11 @@ public class ClassifierTrainerTests
     public void BatchesAreAPureFunctionOfSeedAndStepAndEpochsCoverEveryImage()
     {
         var train = SyntheticImages.Samples(20, seed: 8);
-        var t = new ClassifierTrainer(Small with { BatchSize = 5 }, new RunDirectory(Fixtures.TempDir("plan")), quiet: true);
+        var t = new ClassifierTrainer(WithSolver(s => s with { BatchSize = 5 }), new RunDirectory(Fixtures.TempDir("plan")), quiet: true);
         Assert.Equal(t.PlanStep(train, 7), t.PlanStep(train, 7));
         var epoch = Enumerable.Range(0, 4).SelectMany(s => t.PlanStep(train, s)).Select(i => i.Index).Order();
         Assert.Equal(Enumerable.Range(0, 20), epoch);
-        var balanced = new ClassifierTrainer(Small with { BatchSize = 400, BalancedSampling = true }, new RunDirectory(Fixtures.TempDir("plan")), quiet: true);
+        var balanced = new ClassifierTrainer(WithSolver(s => s with { BatchSize = 400 }) with { Input = Small.Input with { BalancedSampling = true } }, new RunDirectory(Fixtures.TempDir("plan")), quiet: true);
         double abnormalShare = balanced.PlanStep(train, 0).Count(i => train[i.Index].Abnormal) / 400.0;
         Assert.InRange(abnormalShare, 0.4, 0.6);
     }

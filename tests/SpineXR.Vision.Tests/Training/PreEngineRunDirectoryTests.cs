@@ -53,7 +53,7 @@ public sealed class PreEngineRunDirectoryTests
             Assert.All(preds, p => Assert.InRange(p.Probability, 0, 1));
         }
         var card = ModelCard.Load(dir);
-        var config = ConfigBinder.ApplyOverrides(ClassifierConfig.Cpu, [new("arch", card.Architecture), new("input_size", "32"), new("steps", "4"), new("batch_size", "4"), new("val_fraction", "0"), new("workers", "1")]);
+        var config = ConfigBinder.ApplyOverrides(ClassifierTrainConfig.Cpu, [new("arch", card.Architecture), new("input_size", "32"), new("steps", "4"), new("batch_size", "4"), new("val_fraction", "0"), new("workers", "1")]);
         var e = Assert.Throws<InvalidOperationException>(() =>
             new ClassifierTrainer(config, new RunDirectory(dir), quiet: true).Train(SyntheticImages.Samples(8, seed: 1), [], new TrainingContext("h")));
         Assert.DoesNotContain('\n', e.Message);
@@ -72,7 +72,8 @@ public sealed class PreEngineRunDirectoryTests
             Assert.Single(dets);
             Assert.All(dets[0], d => Assert.True(float.IsFinite(d.Score) && d.ClassId is >= 0 and < 7));
         }
-        var config = DetectorTrainConfig.Cpu("retinanet") with { BaseWidth = 4, FpnChannels = 8, MaxIters = 2, BatchSize = 1, MinSizes = [96], MaxSize = 128, ValFraction = 0 };
+        var config = DetectorTrainConfig.Cpu("retinanet").With([new("base_width", "4"), new("fpn_channels", "8"), new("max_iters", "2"), new("batch_size", "1"),
+            new("min_sizes", "96"), new("max_size", "128"), new("val_fraction", "0")]);
         var data = new InMemoryDetectionSource([new DetectionSample("x", "s", [new(10, 10, 40, 40)], [0])], _ => new GrayImageF(new float[96 * 128], 96, 128));
         var e = Assert.Throws<InvalidOperationException>(() => new DetectorTrainer(config, data, null, dir, TextWriter.Null) { ShowProgress = false }.Run());
         Assert.DoesNotContain('\n', e.Message);

@@ -21,7 +21,7 @@ public sealed class ValidationSplitTests
             var index = DatasetIndex.Load(dir.FullName);
             var samples = ClassifierData.Samples(index.Get("train"), ClassifierData.Loader(index, 32));
             var (ctrain, cval) = ClassifierTrainer.SplitByStudy(samples, 0.25, 1999);
-            var dc = new DetectorTrainConfig { ValFraction = 0.25, Seed = 1999 };
+            var dc = new DetectorTrainConfig { Input = new() { ValFraction = 0.25 }, Solver = new() { Seed = 1999 } };
             var (dtrain, dval, _) = DatasetSources.Open(dir.FullName, dc);
             var (strain, sval) = SyntheticDetectionSource.TrainAndValidation(opts, 0.25, 1999);
 

@@ -18,7 +18,8 @@ public sealed class Detector : IDisposable
     private readonly IDisposable _owner;
     private readonly IDetectionModel _model;
 
-    public DetectorTrainConfig Config { get; }
+    /// <summary>The model configuration (model.json's config.model): all that loading and running the detector need.</summary>
+    public DetectorModelConfig Config { get; }
     public IReadOnlyList<string> Classes { get; }
 
     /// <summary>Images per forward pass.</summary>
@@ -27,14 +28,14 @@ public sealed class Detector : IDisposable
     /// <summary>Horizontal-flip TTA merged by WBF (default: the run's configuration).</summary>
     public bool Tta { get; set; }
 
-    public Detector(DetectorTrainConfig config, IReadOnlyList<string> classes, nn.Module module)
+    public Detector(DetectorModelConfig config, IReadOnlyList<string> classes, nn.Module module)
         : this(config, classes, (IObjectDetector)module, module)
     {
         module.eval();
     }
 
     /// <summary>A detector on any engine; <paramref name="owner"/> (the module or the ONNX session) is disposed with it.</summary>
-    public Detector(DetectorTrainConfig config, IReadOnlyList<string> classes, IDetectionModel model, IDisposable owner)
+    public Detector(DetectorModelConfig config, IReadOnlyList<string> classes, IDetectionModel model, IDisposable owner)
     {
         Config = config;
         Classes = classes;
@@ -53,7 +54,7 @@ public sealed class Detector : IDisposable
         string weights = Path.Combine(runDir, "weights.safetensors");
         var card = ModelCard.Load(runDir, ModelCard.DetectionTask);
         if (!File.Exists(weights)) throw new FileNotFoundException($"{runDir}: no weights.safetensors (training has not saved a model yet)", weights);
-        var config = DetectorOnnxExport.Config(runDir, card);
+        var config = card.DetectorModel(runDir);
         IReadOnlyList<string> classes = card.Classes;
         TorchRuntime.EnsureLoaded();
         if (engine.Backend == InferenceBackend.Onnx)

@@ -13,7 +13,7 @@ public static class DetectorEvaluation
     /// <summary>Detections for every image of <paramref name="source"/> in original pixels; images that fail are reported to <paramref name="log"/> and skipped.</summary>
     public static List<(int Index, SpineXR.Boxes.ScoredBox[] Detections)> PredictAll(Detector detector, IDetectionDataSource source, TextWriter? log = null)
     {
-        int size = detector.Config.MinSizes[^1];
+        int size = detector.Config.MinSize;
         var result = new List<(int, SpineXR.Boxes.ScoredBox[])>();
         var pending = new List<(int, GrayImageF)>();
         void Flush()

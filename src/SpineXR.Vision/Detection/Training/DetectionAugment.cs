@@ -11,7 +11,7 @@ namespace SpineXR.Vision.Detection.Training;
 /// <summary>Augments one grayscale image and its boxes (boxes in the image's own pixels).</summary>
 public static class DetectionAugment
 {
-    public static (GrayImageF Image, BoxF[] Boxes, int[] Classes) Apply(GrayImageF img, BoxF[] boxes, int[] classes, DetectorTrainConfig c, Random rng)
+    public static (GrayImageF Image, BoxF[] Boxes, int[] Classes) Apply(GrayImageF img, BoxF[] boxes, int[] classes, DetectorInputConfig c, Random rng)
     {
         var px = (float[])img.Pixels.Clone();
         int w = img.Width, h = img.Height;

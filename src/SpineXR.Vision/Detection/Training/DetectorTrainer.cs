@@ -55,7 +55,7 @@ public sealed class DetectorTrainer
     internal sealed record Cached(GrayImageF Image, BoxF[] Boxes, int[] Classes);
 
     /// <summary>The learning rate: the shared schedule with this configuration's warm-up, decay steps and time budget.</summary>
-    public LrSchedule Schedule => new(_c.Lr, _c.Steps, _c.Gamma, _c.WarmupIters, _c.WarmupFactor, _c.MaxIters, _c.MaxMinutes);
+    public LrSchedule Schedule => new(_c.Solver.Lr, _c.Solver.Steps, _c.Solver.Gamma, _c.Solver.WarmupIters, _c.Solver.WarmupFactor, _c.Solver.MaxIters, _c.Solver.MaxMinutes);
 
     /// <summary>Learning rate of <paramref name="step"/> after <paramref name="elapsedMinutes"/> of training (<see cref="Schedule"/>).</summary>
     public double LearningRate(int step, double elapsedMinutes = 0) => Schedule.At(step, elapsedMinutes);
@@ -67,31 +67,33 @@ public sealed class DetectorTrainer
     public DetectorTrainResult Run(CancellationToken cancel = default)
     {
         TorchRuntime.EnsureLoaded();
-        if (_c.Threads > 0) torch.set_num_threads(_c.Threads);
+        var (model, solver, input) = (_c.Model, _c.Solver, _c.Input);
+        if (solver.Threads > 0) torch.set_num_threads(solver.Threads);
         var run = new RunDirectory(_runDir);
 
         // Images stream from the source (the data layer's on-disk cache) as batches need them; only the annotations
         // stay in memory, so memory does not grow with the dataset (docs/training.md "Data loading").
         var failed = new ConcurrentDictionary<string, string>(StringComparer.Ordinal);
-        var train = new ImageStream(_train, Enumerable.Range(0, _train.Samples.Count).Where(i => _c.IncludeEmpty || _train.Samples[i].Boxes.Length > 0).ToArray(), _c.MinSizes.Max(), failed, _log);
-        var val = new ImageStream(_val, _val is null ? [] : Enumerable.Range(0, _val.Samples.Count).ToArray(), _c.MinSizes[^1], failed, _log);
+        var train = new ImageStream(_train, Enumerable.Range(0, _train.Samples.Count).Where(i => input.IncludeEmpty || _train.Samples[i].Boxes.Length > 0).ToArray(), input.MinSizes.Max(), failed, _log);
+        var val = new ImageStream(_val, _val is null ? [] : Enumerable.Range(0, _val.Samples.Count).ToArray(), model.MinSize, failed, _log);
         if (train.Count == 0) throw new InvalidOperationException("no trainable images (none has boxes)");
         _log.WriteLine($"train images {train.Count}, validation images {val.Count}");
 
-        torch.manual_seed(_c.Seed);
-        var arch = DetectorRegistry.Get(_c.Arch);
-        using var module = arch.Build(_c, _classes.Count);
+        torch.manual_seed(solver.Seed);
+        var arch = DetectorRegistry.Get(model.Arch);
+        using var module = arch.Build(model, _classes.Count, input.MinSizes);
         var parameters = module.parameters().Where(p => p.requires_grad).ToList();
-        using TorchSharp.Modules.OptimizerHelper opt = arch.Optimizer(parameters, _c);
+        using TorchSharp.Modules.OptimizerHelper opt = arch.Optimizer(parameters, solver);
         if (InitWeights is not null && Checkpoint.LatestStep(run.CheckpointDir) is null)
             _log.WriteLine(arch.Init(module, InitWeights));
 
         string dataHash = DataHash(_train.Samples);
-        var sampler = new RepeatFactorSampler(train.Indices.Select(i => _train.Samples[i].Classes).ToList(), _classes.Count, _c.RepeatThreshold);
+        var sampler = new RepeatFactorSampler(train.Indices.Select(i => _train.Samples[i].Classes).ToList(), _classes.Count, input.RepeatThreshold);
         var task = new DetectorTask(this, module, opt, parameters, train, val, sampler, dataHash, failed);
-        var hooks = TrainHooks.Standard(Schedule, _c.EvalEvery, _c.LogEvery, _c.CheckpointEvery,
-            new ProgressHook("train detector", _log, quiet: !ShowProgress, _c.MaxMinutes), _c.MaxMinutes, elapsedColumn: true);
-        var ctx = new TrainLoop(task, run, hooks, _log).Run(JsonSerializer.SerializeToElement(_c, ConfigBinder.Json), _c.MaxIters, StopAfterStep, cancel);
+        var hooks = TrainHooks.Standard(Schedule, solver.EvalEvery, solver.LogEvery, solver.CheckpointEvery,
+            new ProgressHook("train detector", _log, quiet: !ShowProgress, solver.MaxMinutes), solver.MaxMinutes, elapsedColumn: true);
+        var loop = new TrainLoop(task, run, hooks, _log) { UpgradeConfig = saved => DetectorTrainConfig.FromJson(saved).ToJson() };
+        var ctx = loop.Run(_c.ToJson(), solver.MaxIters, StopAfterStep, cancel);
 
         var state = ctx.State;
         // nothing to select with: the last weights are the model
@@ -135,18 +137,18 @@ public sealed class DetectorTrainer
             _next = step + 1 < _lastStep ? Task.Run(() => trainer.MakeBatch(train, sampler, step + 1)) : null;
             if (train.AllFailed) throw new InvalidOperationException($"no trainable images: all {train.Count} failed to load");
             var c = trainer._c;
-            DetectorRegistry.Get(c.Arch).BeforeStep(module, c, trainer.DecaysPassed(step, context.ElapsedSeconds / 60));
+            DetectorRegistry.Get(c.Model.Arch).BeforeStep(module, c.Model, trainer.DecaysPassed(step, context.ElapsedSeconds / 60));
             module.train();
             if (batch.Count == 0) return StepResult.Empty;
             var model = (IObjectDetector)module;
             using var scope = NewDisposeScope();
             var images = batch.Select(b => tensor(b.Image.Pixels).view(1, b.Image.Height, b.Image.Width).expand(3, b.Image.Height, b.Image.Width)).ToList();
             var targets = batch.Select(b => ToTarget(b, model.FirstClassLabel)).ToList();
-            var losses = model.Losses(images, targets, new Random(StableHash.Seed(c.Seed, "loss", step, 0)));
+            var losses = model.Losses(images, targets, new Random(StableHash.Seed(c.Solver.Seed, "loss", step, 0)));
             var total = losses.Values.Aggregate((a, b) => a + b);
             optimizer.zero_grad();
             TorchRuntime.Backward(total);
-            if (c.ClipGradNorm > 0) nn.utils.clip_grad_norm_(parameters, c.ClipGradNorm);
+            if (c.Solver.ClipGradNorm > 0) nn.utils.clip_grad_norm_(parameters, c.Solver.ClipGradNorm);
             optimizer.step();
             var terms = losses.Select(kv => KeyValuePair.Create(kv.Key.StartsWith("loss", StringComparison.Ordinal) ? kv.Key : "loss_" + kv.Key, (double)kv.Value.item<float>())).ToList();
             return new StepResult(total.item<float>(), batch.Count, terms);
@@ -167,11 +169,12 @@ public sealed class DetectorTrainer
     internal List<Cached> MakeBatch(ImageStream train, RepeatFactorSampler sampler, int step)
     {
         // position in the stream of epochs: epoch e is a seeded shuffle; step s takes items [s*B, (s+1)*B)
-        long start = (long)step * _c.BatchSize;
-        var picks = new int[_c.BatchSize];
+        var (solver, input) = (_c.Solver, _c.Input);
+        long start = (long)step * solver.BatchSize;
+        var picks = new int[solver.BatchSize];
         int epoch = 0;
         long offset = 0;
-        List<int> order = sampler.Epoch(new Random(StableHash.Seed(_c.Seed, "epoch", epoch, 0)));
+        List<int> order = sampler.Epoch(new Random(StableHash.Seed(solver.Seed, "epoch", epoch, 0)));
         for (int j = 0; j < picks.Length; j++)
         {
             long pos = start + j;
@@ -179,18 +182,18 @@ public sealed class DetectorTrainer
             {
                 offset += order.Count;
                 epoch++;
-                order = sampler.Epoch(new Random(StableHash.Seed(_c.Seed, "epoch", epoch, 0)));
+                order = sampler.Epoch(new Random(StableHash.Seed(solver.Seed, "epoch", epoch, 0)));
             }
             picks[j] = order[(int)(pos - offset)];
         }
         var loaded = train.Load(picks);
-        var result = new List<Cached>(_c.BatchSize);
+        var result = new List<Cached>(solver.BatchSize);
         for (int j = 0; j < picks.Length; j++)
         {
             // an image that failed to load leaves its place empty; the others keep their augmentation seeds
             if (loaded[j] is not { } item) continue;
-            var rng = new Random(StableHash.Seed(_c.Seed, "augment", step, j));
-            var (img, boxes, cls) = DetectionAugment.Apply(item.Image, item.Boxes, item.Classes, _c, rng);
+            var rng = new Random(StableHash.Seed(solver.Seed, "augment", step, j));
+            var (img, boxes, cls) = DetectionAugment.Apply(item.Image, item.Boxes, item.Classes, input, rng);
             result.Add(new Cached(img, boxes, cls));
         }
         return result;
@@ -207,7 +210,7 @@ public sealed class DetectorTrainer
 
     internal double Evaluate(nn.Module module, ImageStream val)
     {
-        var detector = new Detector(_c, _classes, module) { Tta = false };
+        var detector = new Detector(_c.Model, _classes, module) { Tta = false };
         var truth = new List<CocoTruth>();
         var dets = new List<CocoDetection>();
         // a few images at a time, so validation memory does not grow with the validation set; a whole number of the
@@ -241,20 +244,23 @@ public sealed class DetectorTrainer
         Card(_c, _classes, dataHash, double.IsNaN(map) ? null : new Dictionary<string, double> { ["val_map50"] = map }).Save(_runDir);
     }
 
-    /// <summary>The detector's model.json: the configuration rebuilds the network; input and normalisation describe its feed.</summary>
+    /// <summary>
+    /// The detector's model.json: config.model rebuilds the network (all that loading reads), config.solver and
+    /// config.input record how it was trained; input and normalisation describe its feed.
+    /// </summary>
     public static ModelCard Card(DetectorTrainConfig config, IReadOnlyList<string> classes, string dataHash, Dictionary<string, double>? metrics) =>
         new(ModelCard.DetectionTask, ArchitectureName(config), classes.ToArray(), 0, null!, null!, null!, null!)
         {
-            LabelOffset = DetectorRegistry.Get(config.Arch).LabelOffset,
-            Input = new DetectorInput(config.MinSizes[^1], config.MaxSize),
+            LabelOffset = DetectorRegistry.Get(config.Model.Arch).LabelOffset,
+            Input = new DetectorInput(config.Model.MinSize, config.Model.MaxSize),
             Normalisation = new Normalisation([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
-            Config = JsonSerializer.SerializeToElement(config, ConfigBinder.Json),
+            Config = config.ToJson(),
             Training = new TrainingRecord(dataHash, RunDirectory.GitCommit(), DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture)),
             Metrics = metrics,
         };
 
     /// <summary>torchvision-style name of the configured network, e.g. fasterrcnn_resnet18_fpn or efficientdet_d0 (<see cref="DetectorRegistry"/>).</summary>
-    public static string ArchitectureName(DetectorTrainConfig c) => DetectorRegistry.Get(c.Arch).CardName(c);
+    public static string ArchitectureName(DetectorTrainConfig c) => DetectorRegistry.Get(c.Model.Arch).CardName(c.Model);
 
     /// <summary>
     /// Some images of a source, loaded when asked for (in parallel, scaled to a short side, boxes scaled with them).

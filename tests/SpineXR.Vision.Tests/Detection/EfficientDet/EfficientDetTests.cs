@@ -137,7 +137,7 @@ public class EfficientDetTests
         Assert.Equal(EfficientNets.Variants[$"efficientnet_b{phi}"].WidthMult, c.Backbone.WidthMult);
         // the paper preset trains the published network at its size
         var p = DetectorTrainConfig.Paper($"efficientdet-d{phi}");
-        Assert.Equal(($"efficientnet_b{phi}", width, size, size), (p.Backbone, p.FpnChannels, p.MinSizes[^1], p.MaxSize));
+        Assert.Equal(($"efficientnet_b{phi}", width, size, size, size), (p.Model.Backbone, p.Model.FpnChannels, p.Model.MinSize, p.Input.MinSizes[^1], p.Model.MaxSize));
         Assert.Equal($"efficientdet_d{phi}", DetectorTrainer.ArchitectureName(p));
     }
 
@@ -187,10 +187,10 @@ public class EfficientDetTests
         var e = Assert.Throws<ArgumentException>(() => DetectorTrainConfig.Cpu("efficientdet-d9"));
         Assert.Contains("unknown detector architecture 'efficientdet-d9'", e.Message);
         Assert.Contains("efficientdet-d3", e.Message);
-        var v = Assert.Throws<ArgumentException>(() => (new DetectorTrainConfig { Arch = "yolo" }).Validate());
+        var v = Assert.Throws<ArgumentException>(() => (new DetectorTrainConfig { Model = new() { Arch = "yolo" } }).Validate());
         Assert.Contains("sparse-rcnn", v.Message);
         // an EfficientDet on a ResNet is refused, not silently built
-        var b = Assert.Throws<ArgumentException>(() => (DetectorTrainConfig.Cpu("efficientdet-d0") with { Backbone = "resnet18" }).Validate());
+        var b = Assert.Throws<ArgumentException>(() => (DetectorTrainConfig.Cpu("efficientdet-d0").Model with { Backbone = "resnet18" }).Validate());
         Assert.Contains("EfficientNet backbone", b.Message);
         using var m = DetectorTrainConfig.Cpu("efficientdet-d0").BuildModel(7);
         Assert.IsType<SpineXR.Vision.Detection.EfficientDet>(m);

@@ -24,11 +24,12 @@ public class EfficientDetTrainingTests(ITestOutputHelper output)
         {
             // D0's graph shrunk: B0 at width 0.2 and depth 0.25, one 32-channel BiFPN cell, two head convs, 128 px long
             // side, anchors of 8 px at P3 (as the other detectors' overfit test)
-            var c = DetectorTrainConfig.Cpu("efficientdet-d0") with
+            var cpu = DetectorTrainConfig.Cpu("efficientdet-d0");
+            var c = cpu with
             {
-                BackboneWidth = 0.2, BackboneDepth = 0.25, FpnChannels = 32, BifpnRepeats = 1, HeadRepeats = 2, AnchorScale = 1,
-                MinSizes = [128], MaxSize = 128, BatchSize = 2, Lr = 0.02, WarmupIters = 20, MaxIters = 150, Steps = [120], EvalEvery = 50,
-                HFlip = 0, ColorAugment = 0, TranslateAugment = 0, RepeatThreshold = 0, MaxMinutes = 0, CheckpointEvery = 1000, Threads = 2,
+                Model = cpu.Model with { BackboneWidth = 0.2, BackboneDepth = 0.25, FpnChannels = 32, BifpnRepeats = 1, HeadRepeats = 2, AnchorScale = 1, MinSize = 128, MaxSize = 128 },
+                Solver = cpu.Solver with { BatchSize = 2, Lr = 0.02, WarmupIters = 20, MaxIters = 150, Steps = [120], EvalEvery = 50, MaxMinutes = 0, CheckpointEvery = 1000, Threads = 2 },
+                Input = cpu.Input with { MinSizes = [128], HFlip = 0, ColorAugment = 0, TranslateAugment = 0, RepeatThreshold = 0 },
             };
             var clock = Stopwatch.StartNew();
             var result = new DetectorTrainer(c, data, data, dir, new StringWriter()) { ShowProgress = false }.Run();

@@ -20,25 +20,18 @@ public class DetectorTrainingTests(ITestOutputHelper output)
         return new InMemoryDetectionSource(picked.Select(i => all.Samples[i]).ToList(), k => cache[k]);
     }
 
-    private static DetectorTrainConfig Tiny(string arch) => DetectorTrainConfig.Cpu(arch) with
+    private static DetectorTrainConfig Tiny(string arch)
     {
-        BaseWidth = 16,
-        FpnChannels = 64,
-        RepresentationSize = 128,
-        MinSizes = [128],
-        MaxSize = 256,
-        AnchorSizes = [8, 16, 32, 64, 128],
-        BatchSize = 2,
-        WarmupIters = 20,
-        HFlip = 0,
-        ColorAugment = 0,
-        TranslateAugment = 0,
-        RepeatThreshold = 0,
-        MaxMinutes = 0,
-        CheckpointEvery = 1000,
-        LogEvery = 10,
-        Threads = 1,
-    };
+        var c = DetectorTrainConfig.Cpu(arch);
+        return c with
+        {
+            Model = c.Model with { BaseWidth = 16, FpnChannels = 64, RepresentationSize = 128, MinSize = 128, MaxSize = 256, AnchorSizes = [8, 16, 32, 64, 128] },
+            Solver = c.Solver with { BatchSize = 2, WarmupIters = 20, MaxMinutes = 0, CheckpointEvery = 1000, LogEvery = 10, Threads = 1 },
+            Input = c.Input with { MinSizes = [128], HFlip = 0, ColorAugment = 0, TranslateAugment = 0, RepeatThreshold = 0 },
+        };
+    }
+
+    private static DetectorTrainConfig WithSolver(DetectorTrainConfig c, Func<DetectorSolverConfig, DetectorSolverConfig> change) => c with { Solver = change(c.Solver) };
 
     [Theory]
     [InlineData("faster-rcnn", 0.02, 240)]
@@ -50,7 +43,12 @@ public class DetectorTrainingTests(ITestOutputHelper output)
         string dir = Path.Combine(Path.GetTempPath(), "spinexr-det-overfit-" + Guid.NewGuid().ToString("N"));
         try
         {
-            var c = Tiny(arch) with { MaxIters = iters, Steps = [iters * 5 / 6], EvalEvery = 40, Lr = lr, MinSizes = [128], Threads = 1, SparseStages = 3 };
+            var tiny = Tiny(arch);
+            var c = tiny with
+            {
+                Model = tiny.Model with { SparseStages = 3 },
+                Solver = tiny.Solver with { MaxIters = iters, Steps = [iters * 5 / 6], EvalEvery = 40, Lr = lr, Threads = 1 },
+            };
             var result = new DetectorTrainer(c, data, data, dir, new StringWriter()) { ShowProgress = false }.Run();
             output.WriteLine($"best validation mAP@0.5 {result.BestMap50:F3} at step {result.BestStep}, {result.ImagesPerSecond:F2} img/s");
             Assert.True(result.Finished);
@@ -78,14 +76,15 @@ public class DetectorTrainingTests(ITestOutputHelper output)
         string b = Path.Combine(Path.GetTempPath(), "spinexr-det-resume-b-" + Guid.NewGuid().ToString("N"));
         try
         {
-            var c = Tiny("faster-rcnn") with { MaxIters = 4, Steps = [3], EvalEvery = 1000, ValFraction = 0 };
+            var tiny = Tiny("faster-rcnn");
+            var c = tiny with { Solver = tiny.Solver with { MaxIters = 4, Steps = [3], EvalEvery = 1000 }, Input = tiny.Input with { ValFraction = 0 } };
             new DetectorTrainer(c, data, null, a, new StringWriter()) { ShowProgress = false }.Run();
             // "killed" after 2 steps, then the same command again
             var killed = new DetectorTrainer(c, data, null, b, new StringWriter()) { ShowProgress = false, StopAfterStep = 2 }.Run();
             Assert.Equal((2, false), (killed.Steps, killed.Finished));
             // a different configuration is refused, naming what differs
-            var e = Assert.Throws<InvalidOperationException>(() => new DetectorTrainer(c with { Lr = c.Lr * 2 }, data, null, b, new StringWriter()) { ShowProgress = false }.Run());
-            Assert.Contains("different configuration (lr)", e.Message);
+            var e = Assert.Throws<InvalidOperationException>(() => new DetectorTrainer(WithSolver(c, s => s with { Lr = s.Lr * 2 }), data, null, b, new StringWriter()) { ShowProgress = false }.Run());
+            Assert.Contains("different configuration (solver.lr)", e.Message);
             var resumed = new DetectorTrainer(c, data, null, b, new StringWriter()) { ShowProgress = false }.Run();
             Assert.Equal(4, resumed.Steps);
             var wa = StateDict.Read(Path.Combine(a, "weights.safetensors"));
@@ -109,7 +108,8 @@ public class DetectorTrainingTests(ITestOutputHelper output)
         string dir = Path.Combine(Path.GetTempPath(), "spinexr-det-empty-" + Guid.NewGuid().ToString("N"));
         try
         {
-            var c = Tiny("faster-rcnn") with { MaxIters = 2, ValFraction = 0, TranslateAugment = 1, TranslateFraction = 5 };
+            var tiny = Tiny("faster-rcnn");
+            var c = tiny with { Solver = tiny.Solver with { MaxIters = 2 }, Input = tiny.Input with { ValFraction = 0, TranslateAugment = 1, TranslateFraction = 5 } };
             var r = new DetectorTrainer(c, data, null, dir, new StringWriter()) { ShowProgress = false }.Run();
             Assert.Equal(2, r.Steps);
         }
@@ -123,9 +123,9 @@ public class DetectorTrainingTests(ITestOutputHelper output)
     public void DetectorReturnsEmptyListsForImagesWithoutDetections()
     {
         // regression: reading an empty detection tensor crashed validation (TorchSharp accessor on 0 elements)
-        var c = Tiny("faster-rcnn") with { };
+        var c = Tiny("faster-rcnn");
         using var module = c.BuildModel(7);
-        using var detector = new SpineXR.Vision.Detection.Inference.Detector(c with { RpnPostNmsTopNTest = 1 }, SpineXR.Data.LesionTaxonomy.Classes, module);
+        using var detector = new SpineXR.Vision.Detection.Inference.Detector(c.Model with { RpnPostNmsTopNTest = 1 }, SpineXR.Data.LesionTaxonomy.Classes, module);
         var blank = new GrayImageF(new float[128 * 160], 160, 128);
         var dets = detector.Predict([blank, blank]);
         Assert.Equal(2, dets.Count);
@@ -146,7 +146,7 @@ public class DetectorTrainingTests(ITestOutputHelper output)
     [Fact]
     public void WarmupThenStepSchedule()
     {
-        var c = DetectorTrainConfig.Cpu("faster-rcnn") with { Lr = 0.1, WarmupIters = 10, WarmupFactor = 0.001, Steps = [20, 30] };
+        var c = WithSolver(DetectorTrainConfig.Cpu("faster-rcnn"), s => s with { Lr = 0.1, WarmupIters = 10, WarmupFactor = 0.001, Steps = [20, 30] });
         var t = new DetectorTrainer(c, Handful(1), null, Path.GetTempPath());
         Assert.Equal(0.0001, t.LearningRate(0), 9);
         Assert.Equal(0.1, t.LearningRate(10), 9);
@@ -158,19 +158,19 @@ public class DetectorTrainingTests(ITestOutputHelper output)
     public void ATimeBudgetBringsTheDecaysForwardInProportion()
     {
         // Steps at 50% and 75% of 40 iterations; a 10-minute budget moves them to 5 and 7.5 minutes if those come first.
-        var c = DetectorTrainConfig.Cpu("faster-rcnn") with { Lr = 0.1, WarmupIters = 0, Steps = [20, 30], MaxIters = 40, MaxMinutes = 10 };
+        var c = WithSolver(DetectorTrainConfig.Cpu("faster-rcnn"), s => s with { Lr = 0.1, WarmupIters = 0, Steps = [20, 30], MaxIters = 40, MaxMinutes = 10 });
         var t = new DetectorTrainer(c, Handful(1), null, Path.GetTempPath());
         Assert.Equal(0.1, t.LearningRate(5, 4.9), 9);
         Assert.Equal(0.01, t.LearningRate(5, 5.0), 9);
         Assert.Equal(0.001, t.LearningRate(5, 7.5), 9);
         Assert.Equal(0.01, t.LearningRate(20, 1.0), 9); // the step count still decays on a fast machine
-        var unbounded = new DetectorTrainer(c with { MaxMinutes = 0 }, Handful(1), null, Path.GetTempPath());
+        var unbounded = new DetectorTrainer(WithSolver(c, s => s with { MaxMinutes = 0 }), Handful(1), null, Path.GetTempPath());
         Assert.Equal(0.1, unbounded.LearningRate(5, 1000), 9);
         // The Sparse R-CNN one-to-many phase ends at the first decay, by step or by time.
         Assert.Equal((0, 1, 2), (t.DecaysPassed(5, 4.9), t.DecaysPassed(5, 5.0), t.DecaysPassed(31, 0)));
-        Assert.Throws<ArgumentException>(() => (c with { SparseOneToMany = 0 }).Validate());
-        Assert.Throws<ArgumentException>(() => (c with { SparseNms = 1.5 }).Validate());
-        using var sparse = (SpineXR.Vision.Detection.SparseRcnn)(DetectorTrainConfig.Cpu("sparse-rcnn") with { BaseWidth = 8, SparseNms = 0.7 }).BuildModel(7);
+        Assert.Throws<ArgumentException>(() => (c with { Model = c.Model with { SparseOneToMany = 0 } }).Validate());
+        Assert.Throws<ArgumentException>(() => (c with { Model = c.Model with { SparseNms = 1.5 } }).Validate());
+        using var sparse = (SpineXR.Vision.Detection.SparseRcnn)(DetectorTrainConfig.Cpu("sparse-rcnn").Model with { BaseWidth = 8, SparseNms = 0.7 }).BuildModel(7);
         Assert.Equal(0.7, sparse.Config.NmsThreshold);
     }
 
@@ -178,9 +178,10 @@ public class DetectorTrainingTests(ITestOutputHelper output)
     public void OverridesAreValidated()
     {
         var c = DetectorTrainConfig.Cpu("retinanet").With([new("max_iters", "12"), new("min_sizes", "320,352")]);
-        Assert.Equal(12, c.MaxIters);
-        Assert.Equal(new[] { 320, 352 }, c.MinSizes);
+        Assert.Equal(12, c.Solver.MaxIters);
+        Assert.Equal(new[] { 320, 352 }, c.Input.MinSizes);
+        Assert.Equal(352, c.Model.MinSize); // the test size follows the last training size, as before the split
         Assert.Throws<ArgumentException>(() => c.With([new("no_such_key", "1")]));
-        Assert.Throws<ArgumentException>(() => (c with { BatchSize = 0 }).Validate());
+        Assert.Throws<ArgumentException>(() => WithSolver(c, s => s with { BatchSize = 0 }).Validate());
     }
 }
