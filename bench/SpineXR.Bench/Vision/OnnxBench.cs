@@ -25,7 +25,7 @@ using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Bench.Vision;
 
-/// <summary>`onnx [--models cpu|paper|efficientdet|all|none] [--arch retinanet|faster-rcnn|efficientdet] [--steps 3] [--e2e 16] [--threads T] [--classifier RUN --detector RUN]`.</summary>
+/// <summary>`onnx [--models cpu|paper|efficientdet|all|none] [--arch retinanet|faster-rcnn|efficientdet] [--steps 3] [--e2e 16] [--threads T] [--classifier RUN --detector RUN] [--quantize]`.</summary>
 public sealed class OnnxBench : IBench
 {
     public string Name => "onnx";
@@ -64,6 +64,16 @@ public sealed class OnnxBench : IBench
         if (models is "paper" or "efficientdet" or "all" && arch is "" or "efficientdet")
             EfficientDetDetector("efficientdet-d0", DetectorTrainConfig.Paper("efficientdet-d0"), (448, 560), 2, steps);
         if (e2e > 0) EndToEnd(Arg("classifier", ""), Arg("detector", ""), e2e, steps);
+        // --quantize: ONNX Runtime float32 against the int8 QDQ graph (OnnxQuantizer) of the classifiers, in one run
+        if (args.Contains("--quantize"))
+        {
+            Console.WriteLine();
+            Console.WriteLine("| model (random weights, int8 calibrated on the timed batch) | input | ONNX Runtime float32 img/s | ONNX Runtime int8 img/s | speed-up |");
+            Console.WriteLine("|---|---|---|---|---|");
+            Quantized("densenet_small", DenseNets.Create("densenet_small", 1), 160, 16, steps);
+            Quantized("densenet121", DenseNets.Create("densenet121", 1), 224, 16, steps);
+            Quantized("resnet50", ClassifierArchitectures.Create("resnet50", 1), 224, 16, steps);
+        }
         return 0;
     }
 
@@ -84,6 +94,38 @@ public sealed class OnnxBench : IBench
 
     private static void Row(string model, string input, double images, (double Torch, double Onnx) t) =>
         Console.WriteLine($"| {model} | {input} | {images / t.Torch:F2} | {images / t.Onnx:F2} | {t.Torch / t.Onnx:F2}x |");
+
+    /// <summary>ONNX Runtime on the float export and on its int8 QDQ form (BatchNorm folded, calibrated on the timed batch itself).</summary>
+    private static void Quantized(string arch, nn.Module<Tensor, Tensor> model, int size, int batch, int steps)
+    {
+        using var _ = model;
+        model.eval();
+        var onnx = model switch
+        {
+            DenseNet d => DenseNetOnnxExporter.Build(d, size),
+            ResNet r => ResNetOnnxExporter.Build(r, size),
+            _ => throw new NotSupportedException(arch),
+        };
+        var rng = new Random(1);
+        float[] pixels = Enumerable.Range(0, batch * 3 * size * size).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        long[] shape = [batch, 3, size, size];
+        var folded = OnnxQuantizer.FoldBatchNorms(onnx);
+        var int8 = OnnxQuantizer.Quantize(folded, OnnxQuantizer.Calibrate(folded, [new Dictionary<string, (float[], long[])> { [DenseNetOnnxExporter.InputName] = (pixels, shape) }]));
+        using var options = OnnxRunModel.Options(InferenceDevice.Cpu, _threads);
+        using var f32 = new InferenceSession(onnx.ToByteArray(), options);
+        using var i8 = new InferenceSession(int8.ToByteArray(), options);
+        using var runOptions = new RunOptions();
+        float[] Forward(InferenceSession s)
+        {
+            using var input = OrtValue.CreateTensorValueFromMemory(pixels, shape);
+            using var outputs = s.Run(runOptions, [DenseNetOnnxExporter.InputName], [input], [DenseNetOnnxExporter.OutputName]);
+            return outputs[0].GetTensorDataAsSpan<float>().ToArray();
+        }
+        var t = BestOf(steps, () => Forward(f32), () => Forward(i8));
+        float[] a = Forward(f32), b = Forward(i8);
+        double err = a.Zip(b, (p, q) => Math.Abs(p - q)).Max();
+        Console.WriteLine($"| {arch} | {batch} x {size} px | {batch / t.A:F2} | {batch / t.B:F2} | {t.A / t.B:F2}x |   (max |logit difference| {err:G3} of max |logit| {a.Max(Math.Abs):G3})");
+    }
 
     private static void Classifier(string arch, int size, int batch, int steps)
     {

@@ -11,7 +11,7 @@ public sealed class ModelExportCommand : ICliCommand
     public string Name => "model export";
     public string Summary => "export a classifier, RetinaNet, Faster R-CNN or EfficientDet run directory to ONNX (opset 17, dynamic batch)";
     public string Help => $"""
-        usage: spinexr model export RUN --format onnx --out FILE.onnx
+        usage: spinexr model export RUN --format onnx --out FILE.onnx [--quantize int8 --calibration DIR [--calibration-images N]]
 
         Loads RUN/model.json and RUN/weights.safetensors (strict) and writes the model as an ONNX model
         (opset {DenseNetOnnxExporter.Opset}, IR 8). Input '{DenseNetOnnxExporter.InputName}': float32 (batch, 3, S, S), S the card's input size,
@@ -28,6 +28,10 @@ public sealed class ModelExportCommand : ICliCommand
         and '{EfficientDetOnnxExporter.LevelSizesName}'. The SHA-256 of the weights is recorded, so `predict --backend onnx` can use
         RUN/model.onnx only with the weights it was exported from.
 
+        --quantize int8 (classifiers; an experiment, docs/onnx.md#quantisation): BatchNorm folded into the convolutions, int8
+        QDQ weights and uint8 activations whose ranges come from N images (default 256, spread over the sorted files) of DIR
+        (a dataset's train_images, or any folder of DICOM/PNG files), prepared as `predict` prepares them.
+
         architectures: {string.Join(", ", ClassifierArchitectures.All)}; detectors: {DetectorOnnxExport.Supported} (Sparse R-CNN: not yet)
         exit codes: 0 done, 2 bad usage, unreadable run or unsupported architecture
         """;
@@ -40,12 +44,18 @@ public sealed class ModelExportCommand : ICliCommand
         string outPath = args.Require("out");
         if (format != "onnx") throw new UsageException($"unknown --format '{format}' (known: onnx)");
         if (!Directory.Exists(run)) throw new UsageException($"{run}: no such run directory");
+        string? quantize = args.Get("quantize");
+        if (quantize is not null && quantize != "int8") throw new UsageException($"unknown --quantize '{quantize}' (known: int8)");
+        string? calibration = args.Get("calibration");
+        if ((quantize is null) != (calibration is null)) throw new UsageException("--quantize and --calibration go together");
         OnnxExportResult r;
         try
         {
-            r = ModelCard.Load(run).Task == ModelCard.DetectionTask
+            bool detector = ModelCard.Load(run).Task == ModelCard.DetectionTask;
+            if (detector && quantize is not null) throw new UsageException($"{run}: --quantize is for classifiers only (docs/onnx.md#quantisation)");
+            r = detector
                 ? DetectorOnnxExport.ExportRun(run, outPath)
-                : ClassifierOnnxExport.ExportRun(run, outPath);
+                : ClassifierOnnxExport.ExportRun(run, outPath, calibration is null ? null : CalibrationImages(calibration, args.GetInt("calibration-images", 256)));
         }
         catch (NotSupportedException e)
         {
@@ -53,5 +63,19 @@ public sealed class ModelExportCommand : ICliCommand
         }
         Console.WriteLine($"{r.Path}: {r.Architecture}, {r.Nodes} nodes, {r.Initializers} initializers, {r.Bytes} bytes");
         return ExitCodes.Ok;
+    }
+
+    /// <summary>Up to <paramref name="count"/> image files of <paramref name="dir"/> (DICOM or PNG), evenly spread over the sorted list.</summary>
+    private static IReadOnlyList<string> CalibrationImages(string dir, int count)
+    {
+        if (count < 1) throw new UsageException("--calibration-images must be at least 1");
+        if (!Directory.Exists(dir)) throw new UsageException($"{dir}: no such calibration folder");
+        var files = Directory.EnumerateFiles(dir)
+            .Where(f => f.EndsWith(".dicom", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".dcm", StringComparison.OrdinalIgnoreCase)
+                || f.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
+            .Order(StringComparer.Ordinal).ToList();
+        if (files.Count == 0) throw new UsageException($"{dir}: no DICOM or PNG files to calibrate on");
+        int n = Math.Min(count, files.Count);
+        return Enumerable.Range(0, n).Select(i => files[(int)((long)i * files.Count / n)]).ToList();
     }
 }

@@ -22,7 +22,14 @@ public static class ClassifierOnnxExport
     /// with the card's input size as H = W and its classes, mean and std as metadata.
     /// </summary>
     /// <exception cref="NotSupportedException">The run's architecture has no ONNX exporter yet.</exception>
-    public static OnnxExportResult ExportRun(string runDir, string outPath)
+    public static OnnxExportResult ExportRun(string runDir, string outPath) => ExportRun(runDir, outPath, calibrationImages: null);
+
+    /// <summary>
+    /// As <see cref="ExportRun(string, string)"/>; with <paramref name="calibrationImages"/>, the graph is quantised to int8
+    /// (<see cref="OnnxQuantizer"/>: BatchNorm folded, activation ranges from these images prepared as <c>predict</c>
+    /// prepares them, metadata <c>spinexr.quantization</c>). An experiment measured in docs/onnx.md#quantisation.
+    /// </summary>
+    public static OnnxExportResult ExportRun(string runDir, string outPath, IReadOnlyList<string>? calibrationImages)
     {
         TorchRuntime.EnsureLoaded();
         var card = ModelCard.Load(runDir);
@@ -52,6 +59,7 @@ public static class ClassifierOnnxExport
                 DenseNet densenet => DenseNetOnnxExporter.Build(densenet, card.InputSize, metadata),
                 _ => throw new NotSupportedException($"{runDir}: ONNX export supports the DenseNet and ResNet classifiers, not '{card.Architecture}'"),
             };
+            if (calibrationImages is not null) onnx = QuantizeInt8(onnx, card, calibrationImages);
             DenseNetOnnxExporter.Write(onnx, outPath);
             return new OnnxExportResult(Path.GetFullPath(outPath), card.Architecture, onnx.Graph.Node.Count, onnx.Graph.Initializer.Count,
                 new FileInfo(outPath).Length);
@@ -60,5 +68,38 @@ public static class ClassifierOnnxExport
         {
             foreach (var t in weights.Values) t.Dispose();
         }
+    }
+
+    /// <summary>Calibration batch size (memory: every quantised activation of a batch is held at once).</summary>
+    private const int CalibrationBatch = 8;
+
+    private static Proto.ModelProto QuantizeInt8(Proto.ModelProto onnx, ModelCard card, IReadOnlyList<string> images)
+    {
+        if (images.Count == 0) throw new ArgumentException("quantisation needs at least one calibration image", nameof(images));
+        var folded = OnnxQuantizer.FoldBatchNorms(onnx);
+        var transform = new Preprocessing.ClassifierTransform(card.InputSize, card.Mean, card.Std);
+        // as predict reads an input (DICOM through the reference 8-bit conversion, or PNG grey levels), then the card's transform
+        static SpineXR.Imaging.GrayImage Gray(string path)
+        {
+            var b = SpineXR.Inference.SpineImageLoader.Load(path);
+            return new SpineXR.Imaging.GrayImage(b.Gray8, b.Width, b.Height, 8, 1f / b.Subsampling, 1f / b.Subsampling, b.OriginalWidth, b.OriginalHeight);
+        }
+        IEnumerable<IReadOnlyDictionary<string, (float[] Data, long[] Shape)>> Batches()
+        {
+            foreach (var chunk in images.Chunk(CalibrationBatch))
+            {
+                var data = new float[chunk.Length * transform.Length];
+                for (int i = 0; i < chunk.Length; i++)
+                    transform.Apply(Gray(chunk[i]), Preprocessing.Augmentation.None, data.AsSpan(i * transform.Length, transform.Length));
+                yield return new Dictionary<string, (float[], long[])> { [DenseNetOnnxExporter.InputName] = (data, [chunk.Length, 3, card.InputSize, card.InputSize]) };
+            }
+        }
+        var quantized = OnnxQuantizer.Quantize(folded, OnnxQuantizer.Calibrate(folded, Batches()));
+        quantized.MetadataProps.Add(new Proto.StringStringEntryProto
+        {
+            Key = OnnxQuantizer.MetadataKey,
+            Value = $"int8 QDQ: per-channel 7-bit weights, uint8 activations, min-max over {images.Count} calibration images",
+        });
+        return quantized;
     }
 }

@@ -65,6 +65,32 @@ public sealed class OnnxBackendCommandTests : IDisposable
     }
 
     /// <summary>A narrow Faster R-CNN run with heads scaled so that objectness and class scores spread (no near-ties for NMS to break either way).</summary>
+    [Fact]
+    public void QuantizedClassifierExportRunsOnTheOnnxBackend()
+    {
+        var (cls, det, images) = Runs();
+        string onnx = Path.Combine(cls, "model.onnx");
+        Assert.Equal("--quantize and --calibration go together",
+            Assert.Throws<UsageException>(() => Program.Run(["model", "export", cls, "--format", "onnx", "--out", onnx, "--quantize", "int8"])).Message);
+        Assert.EndsWith("--quantize is for classifiers only (docs/onnx.md#quantisation)",
+            Assert.Throws<UsageException>(() => Program.Run(["model", "export", det, "--format", "onnx", "--out", Path.Combine(det, "q.onnx"), "--quantize", "int8", "--calibration", images])).Message);
+        Assert.False(File.Exists(onnx) || File.Exists(Path.Combine(det, "q.onnx")), "a refused export wrote a file");
+        Assert.Equal(0, Program.Run(["model", "export", cls, "--format", "onnx", "--out", onnx, "--quantize", "int8", "--calibration", images]));
+        var model = SpineXR.Vision.Onnx.Proto.ModelProto.Parser.ParseFrom(File.ReadAllBytes(onnx));
+        Assert.Contains(model.MetadataProps, p => p.Key == SpineXR.Vision.Onnx.OnnxQuantizer.MetadataKey && p.Value.Contains("2 calibration images", StringComparison.Ordinal));
+        Assert.Contains(model.Graph.Node, n => n.OpType == "QuantizeLinear");
+        Assert.Equal(0, Program.Run(["model", "export", det, "--format", "onnx", "--out", Path.Combine(det, "model.onnx")]));
+
+        string a = Path.Combine(_dir, "out-libtorch"), b = Path.Combine(_dir, "out-int8");
+        Assert.Equal(0, Program.Run(["predict", images, "--classifier", cls, "--detector", det, "--out", a, "--no-overlays", "--quiet"]));
+        Assert.Equal(0, Program.Run(["predict", images, "--classifier", cls, "--detector", det, "--out", b, "--no-overlays", "--quiet", "--backend", "onnx"]));
+        var expected = Logits(a);
+        var got = Logits(b);
+        Assert.Equal(expected.Keys.Order(), got.Keys.Order());
+        // int8 on the very images it was calibrated on: close to float, not equal
+        foreach (var (id, logit) in expected) Assert.True(Math.Abs(got[id] - logit) <= 0.05 + 0.05 * Math.Abs(logit), $"{id}: int8 {got[id]} vs libtorch {logit}");
+    }
+
     private string FasterRcnnRun(string name)
     {
         string det = Path.Combine(_dir, name);
