@@ -112,9 +112,7 @@ public sealed class EfficientDetOnnxCommandTests : IDisposable
         Assert.Equal(0, Program.Run(["model", "export", cls, "--format", "onnx", "--out", Path.Combine(cls, "model.onnx")]));
         Assert.Equal(0, Program.Run(["model", "export", det, "--format", "onnx", "--out", Path.Combine(det, "model.onnx")]));
 
-        string a = Path.Combine(_dir, "out-libtorch"), b = Path.Combine(_dir, "out-onnx");
-        Assert.Equal(0, Program.Run(["predict", images, "--classifier", cls, "--detector", det, "--out", a, "--no-overlays", "--quiet"]));
-        Assert.Equal(0, Program.Run(["predict", images, "--classifier", cls, "--detector", det, "--out", b, "--no-overlays", "--quiet", "--backend", "onnx"]));
+        var (a, b) = OnnxBackendCommandTests.PredictOnBothBackends(_dir, images, cls, det);
 
         // detections.json holds the detector's boxes before the decision rule: libtorch's best 20 per image found again
         var expected = Detections(a);

@@ -46,6 +46,15 @@ public sealed class OnnxBackendCommandTests : IDisposable
             .Select(l => l.Split(','))
             .ToDictionary(f => f[0], f => double.Parse(f[2], CultureInfo.InvariantCulture));
 
+    /// <summary>`predict` of <paramref name="images"/> with both runs on the libtorch and on the onnx backend; the two output folders.</summary>
+    internal static (string Libtorch, string Onnx) PredictOnBothBackends(string dir, string images, string classifier, string detector)
+    {
+        string a = Path.Combine(dir, "out-libtorch"), b = Path.Combine(dir, "out-onnx");
+        Assert.Equal(0, Program.Run(["predict", images, "--classifier", classifier, "--detector", detector, "--out", a, "--no-overlays", "--quiet"]));
+        Assert.Equal(0, Program.Run(["predict", images, "--classifier", classifier, "--detector", detector, "--out", b, "--no-overlays", "--quiet", "--backend", "onnx"]));
+        return (a, b);
+    }
+
     [Fact]
     public void ExportedRunsPredictAsLibtorchOnTheOnnxBackend()
     {
@@ -53,9 +62,7 @@ public sealed class OnnxBackendCommandTests : IDisposable
         Assert.Equal(0, Program.Run(["model", "export", cls, "--format", "onnx", "--out", Path.Combine(cls, "model.onnx")]));
         Assert.Equal(0, Program.Run(["model", "export", det, "--format", "onnx", "--out", Path.Combine(det, "model.onnx")]));
 
-        string a = Path.Combine(_dir, "out-libtorch"), b = Path.Combine(_dir, "out-onnx");
-        Assert.Equal(0, Program.Run(["predict", images, "--classifier", cls, "--detector", det, "--out", a, "--no-overlays", "--quiet"]));
-        Assert.Equal(0, Program.Run(["predict", images, "--classifier", cls, "--detector", det, "--out", b, "--no-overlays", "--quiet", "--backend", "onnx"]));
+        var (a, b) = PredictOnBothBackends(_dir, images, cls, det);
 
         var expected = Logits(a);
         var got = Logits(b);
@@ -64,7 +71,6 @@ public sealed class OnnxBackendCommandTests : IDisposable
         foreach (var (id, logit) in expected) Assert.True(Math.Abs(got[id] - logit) <= 1e-4, $"{id}: onnx {got[id]} vs libtorch {logit}");
     }
 
-    /// <summary>A narrow Faster R-CNN run with heads scaled so that objectness and class scores spread (no near-ties for NMS to break either way).</summary>
     [Fact]
     public void QuantizedClassifierExportRunsOnTheOnnxBackend()
     {
@@ -81,9 +87,7 @@ public sealed class OnnxBackendCommandTests : IDisposable
         Assert.Contains(model.Graph.Node, n => n.OpType == "QuantizeLinear");
         Assert.Equal(0, Program.Run(["model", "export", det, "--format", "onnx", "--out", Path.Combine(det, "model.onnx")]));
 
-        string a = Path.Combine(_dir, "out-libtorch"), b = Path.Combine(_dir, "out-int8");
-        Assert.Equal(0, Program.Run(["predict", images, "--classifier", cls, "--detector", det, "--out", a, "--no-overlays", "--quiet"]));
-        Assert.Equal(0, Program.Run(["predict", images, "--classifier", cls, "--detector", det, "--out", b, "--no-overlays", "--quiet", "--backend", "onnx"]));
+        var (a, b) = PredictOnBothBackends(_dir, images, cls, det);
         var expected = Logits(a);
         var got = Logits(b);
         Assert.Equal(expected.Keys.Order(), got.Keys.Order());
@@ -91,6 +95,7 @@ public sealed class OnnxBackendCommandTests : IDisposable
         foreach (var (id, logit) in expected) Assert.True(Math.Abs(got[id] - logit) <= 0.05 + 0.05 * Math.Abs(logit), $"{id}: int8 {got[id]} vs libtorch {logit}");
     }
 
+    /// <summary>A narrow Faster R-CNN run with heads scaled so that objectness and class scores spread (no near-ties for NMS to break either way).</summary>
     private string FasterRcnnRun(string name)
     {
         string det = Path.Combine(_dir, name);
@@ -141,9 +146,7 @@ public sealed class OnnxBackendCommandTests : IDisposable
         Assert.Equal(0, Program.Run(["model", "export", cls, "--format", "onnx", "--out", Path.Combine(cls, "model.onnx")]));
         Assert.Equal(0, Program.Run(["model", "export", det, "--format", "onnx", "--out", Path.Combine(det, "model.onnx")]));
 
-        string a = Path.Combine(_dir, "frcnn-libtorch"), b = Path.Combine(_dir, "frcnn-onnx");
-        Assert.Equal(0, Program.Run(["predict", images, "--classifier", cls, "--detector", det, "--out", a, "--no-overlays", "--quiet"]));
-        Assert.Equal(0, Program.Run(["predict", images, "--classifier", cls, "--detector", det, "--out", b, "--no-overlays", "--quiet", "--backend", "onnx"]));
+        var (a, b) = PredictOnBothBackends(_dir, images, cls, det);
 
         var expected = Detections(a);
         var got = Detections(b);

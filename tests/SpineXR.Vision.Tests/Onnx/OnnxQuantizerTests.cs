@@ -126,18 +126,7 @@ public sealed class OnnxQuantizerTests
     [Fact]
     public void OnnxRuntime_runs_a_quantised_resnet_with_integer_convolutions()
     {
-        torch.manual_seed(8);
-        using var model = (ResNet)ClassifierArchitectures.Create("resnet18", 3);
-        using (no_grad())
-        {
-            foreach (var (name, t) in model.state_dict())
-            {
-                if (name.EndsWith("running_var", StringComparison.Ordinal)) t.uniform_(0.5, 1.5);
-                else if (name.EndsWith("running_mean", StringComparison.Ordinal)) t.uniform_(-0.1, 0.1);
-                else if (name.EndsWith("bias", StringComparison.Ordinal)) t.uniform_(-0.1, 0.1);
-            }
-        }
-        model.eval();
+        using var model = ResNetOnnxExporterTests.RandomResNet("resnet18");
         var onnx = ResNetOnnxExporter.Build(model);
         var folded = OnnxQuantizer.FoldBatchNorms(onnx);
         Assert.DoesNotContain(folded.Graph.Node, n => n.OpType == "BatchNormalization"); // every ResNet BN follows a Conv

@@ -20,13 +20,11 @@ public sealed class ResNetOnnxExporterTests
         TorchRuntime.EnsureLoaded();
     }
 
-    [Theory]
-    [InlineData("resnet18")]
-    [InlineData("resnet50")]
-    public void RandomResNetMatchesLibtorch(string arch)
+    /// <summary>An eval-mode ResNet (3 classes) with seeded random weights, BatchNorm statistics and biases.</summary>
+    internal static ResNet RandomResNet(string arch)
     {
         torch.manual_seed(8);
-        using var model = (ResNet)ClassifierArchitectures.Create(arch, 3);
+        var model = (ResNet)ClassifierArchitectures.Create(arch, 3);
         using (no_grad())
         {
             foreach (var (name, t) in model.state_dict())
@@ -37,6 +35,15 @@ public sealed class ResNetOnnxExporterTests
             }
         }
         model.eval();
+        return model;
+    }
+
+    [Theory]
+    [InlineData("resnet18")]
+    [InlineData("resnet50")]
+    public void RandomResNetMatchesLibtorch(string arch)
+    {
+        using var model = RandomResNet(arch);
         using var x = randn(2, 3, 64, 64);
         float[] expected;
         using (no_grad())
