@@ -68,11 +68,22 @@ public sealed class OnnxBench : IBench
         if (args.Contains("--quantize"))
         {
             Console.WriteLine();
-            Console.WriteLine("| model (random weights, int8 calibrated on the timed batch) | input | ONNX Runtime float32 img/s | ONNX Runtime int8 img/s | speed-up |");
+            Console.WriteLine("| model (random weights, int8 calibrated on the timed batch) | input (C x H x W) | ONNX Runtime float32 img/s | ONNX Runtime int8 img/s | speed-up |");
             Console.WriteLine("|---|---|---|---|---|");
             Quantized("densenet_small", DenseNets.Create("densenet_small", 1), 160, 16, steps);
             Quantized("densenet121", DenseNets.Create("densenet121", 1), 224, 16, steps);
             Quantized("resnet50", ClassifierArchitectures.Create("resnet50", 1), 224, 16, steps);
+            // the detectors' one-input networks (random weights; images-per-second of the network alone)
+            using (var r = (RetinaNet)DetectorTrainConfig.Cpu("retinanet").BuildModel(7))
+            {
+                r.eval();
+                QuantizedGraph("retinanet cpu preset, network", RetinaNetOnnxExporter.Build(r), RetinaNetOnnxExporter.InputName, RetinaNetOnnxExporter.ClsLogitsName, [1, 3, 448, 576], steps);
+            }
+            using (var e = (EfficientDet)DetectorTrainConfig.Cpu("efficientdet-d0").BuildModel(7))
+            {
+                e.eval();
+                QuantizedGraph("efficientdet-d0 cpu preset, network", EfficientDetOnnxExporter.Build(e), EfficientDetOnnxExporter.InputName, EfficientDetOnnxExporter.ClsLogitsName, [1, 3, 512, 512], steps);
+            }
         }
         return 0;
     }
@@ -95,7 +106,7 @@ public sealed class OnnxBench : IBench
     private static void Row(string model, string input, double images, (double Torch, double Onnx) t) =>
         Console.WriteLine($"| {model} | {input} | {images / t.Torch:F2} | {images / t.Onnx:F2} | {t.Torch / t.Onnx:F2}x |");
 
-    /// <summary>ONNX Runtime on the float export and on its int8 QDQ form (BatchNorm folded, calibrated on the timed batch itself).</summary>
+    /// <summary>A classifier's row of <see cref="QuantizedGraph"/>.</summary>
     private static void Quantized(string arch, nn.Module<Tensor, Tensor> model, int size, int batch, int steps)
     {
         using var _ = model;
@@ -106,25 +117,34 @@ public sealed class OnnxBench : IBench
             ResNet r => ResNetOnnxExporter.Build(r, size),
             _ => throw new NotSupportedException(arch),
         };
+        QuantizedGraph(arch, onnx, DenseNetOnnxExporter.InputName, DenseNetOnnxExporter.OutputName, [batch, 3, size, size], steps);
+    }
+
+    /// <summary>
+    /// ONNX Runtime on a float export and on its int8 QDQ form (BatchNorm folded, calibrated on the timed input itself,
+    /// uniform in [-1, 1)): images/s of each and the largest difference of <paramref name="output"/>.
+    /// </summary>
+    private static void QuantizedGraph(string label, SpineXR.Vision.Onnx.Proto.ModelProto onnx, string input, string output, long[] shape, int steps)
+    {
         var rng = new Random(1);
-        float[] pixels = Enumerable.Range(0, batch * 3 * size * size).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
-        long[] shape = [batch, 3, size, size];
+        float[] pixels = Enumerable.Range(0, (int)shape.Aggregate(1L, (a, b) => a * b)).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
         var folded = OnnxQuantizer.FoldBatchNorms(onnx);
-        var int8 = OnnxQuantizer.Quantize(folded, OnnxQuantizer.Calibrate(folded, [new Dictionary<string, (float[], long[])> { [DenseNetOnnxExporter.InputName] = (pixels, shape) }]));
+        var int8 = OnnxQuantizer.Quantize(folded, OnnxQuantizer.Calibrate(folded, [new Dictionary<string, (float[], long[])> { [input] = (pixels, shape) }]));
         using var options = OnnxRunModel.Options(InferenceDevice.Cpu, _threads);
         using var f32 = new InferenceSession(onnx.ToByteArray(), options);
         using var i8 = new InferenceSession(int8.ToByteArray(), options);
         using var runOptions = new RunOptions();
         float[] Forward(InferenceSession s)
         {
-            using var input = OrtValue.CreateTensorValueFromMemory(pixels, shape);
-            using var outputs = s.Run(runOptions, [DenseNetOnnxExporter.InputName], [input], [DenseNetOnnxExporter.OutputName]);
+            using var x = OrtValue.CreateTensorValueFromMemory(pixels, shape);
+            using var outputs = s.Run(runOptions, [input], [x], [output]);
             return outputs[0].GetTensorDataAsSpan<float>().ToArray();
         }
         var t = BestOf(steps, () => Forward(f32), () => Forward(i8));
         float[] a = Forward(f32), b = Forward(i8);
         double err = a.Zip(b, (p, q) => Math.Abs(p - q)).Max();
-        Console.WriteLine($"| {arch} | {batch} x {size} px | {batch / t.A:F2} | {batch / t.B:F2} | {t.A / t.B:F2}x |   (max |logit difference| {err:G3} of max |logit| {a.Max(Math.Abs):G3})");
+        Console.WriteLine($"| {label} | {string.Join(" x ", shape.Skip(1))} | {shape[0] / t.A:F2} | {shape[0] / t.B:F2} | {t.A / t.B:F2}x |   " +
+                          $"(max |{output} difference| {err:G3} of max |{output}| {a.Max(Math.Abs):G3})");
     }
 
     private static void Classifier(string arch, int size, int batch, int steps)

@@ -32,6 +32,9 @@ public static class OnnxQuantizer
     /// <summary>Weights are quantised to [-WeightLimit - 1, WeightLimit]: 7 bits, see the file header.</summary>
     public const int WeightLimit = 63;
 
+    /// <summary>Largest |quantised bias| accepted (int32 with headroom for the accumulator it is added to).</summary>
+    private const double BiasLimit = 1 << 30;
+
     /// <summary>Metadata key describing the quantisation of a quantised export.</summary>
     public const string MetadataKey = "spinexr.quantization";
 
@@ -87,8 +90,9 @@ public static class OnnxQuantizer
     }
 
     /// <summary>
-    /// The tensors that get a QuantizeLinear / DequantizeLinear pair: the input of every Conv with constant weights, and
-    /// its output (after the Relu when a Relu is its only consumer); graph outputs stay float.
+    /// The tensors that get a QuantizeLinear / DequantizeLinear pair: the input of every Conv with constant weights and
+    /// its output (after the Relu when a Relu is its only consumer), for the Convs where neither is a graph output (those
+    /// stay float, as the Conv then does).
     /// </summary>
     public static IReadOnlyList<string> Activations(ModelProto model)
     {
@@ -104,8 +108,10 @@ public static class OnnxQuantizer
         }
         foreach (var conv in QuantizableConvs(g, init))
         {
+            string y = AfterRelu(conv, consumers);
+            if (outputs.Contains(conv.Input[0]) || outputs.Contains(y)) continue;
             Add(conv.Input[0]);
-            Add(AfterRelu(conv, consumers));
+            Add(y);
         }
         return names;
     }
@@ -173,8 +179,11 @@ public static class OnnxQuantizer
         var g = m.Graph;
         var init = g.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
         var activations = Activations(m).ToHashSet(StringComparer.Ordinal);
-        // a Conv whose input stays float (a graph output read by a Conv, as Faster R-CNN's P2..P5) stays float too
-        var convs = QuantizableConvs(g, init.Keys.ToHashSet(StringComparer.Ordinal)).Where(c => activations.Contains(c.Input[0])).ToList();
+        var consumers = Consumers(g);
+        // A Conv runs as an integer kernel only with Q/DQ on both sides; one whose input or output stays float (a graph
+        // output, as Faster R-CNN's P2..P5 that its RPN head reads) keeps its float weights rather than dequantising them.
+        var convs = QuantizableConvs(g, init.Keys.ToHashSet(StringComparer.Ordinal))
+            .Where(c => activations.Contains(c.Input[0]) && activations.Contains(AfterRelu(c, consumers))).ToList();
         var scales = new Dictionary<string, (float Scale, byte ZeroPoint)>(StringComparer.Ordinal);
         foreach (var a in activations)
         {
@@ -186,6 +195,21 @@ public static class OnnxQuantizer
         // nodes to emit just before a Conv (its weight / bias DQ); by reference: protobuf messages hash by value, and the Conv's inputs change below
         var before = new Dictionary<NodeProto, List<NodeProto>>(ReferenceEqualityComparer.Instance);
         var weightDq = new Dictionary<string, (string Output, float[] Scales)>(StringComparer.Ordinal);
+        // A bias must fit int32 at input scale x weight scale; a Conv whose input is (nearly) constant has a tiny input
+        // scale, and its bias would saturate (a class head's prior bias on a dead input): such a Conv stays float.
+        var weightScales = new Dictionary<string, (sbyte[] Q, float[] Scales)>(StringComparer.Ordinal);
+        (sbyte[] Q, float[] Scales) Weights(string name) => weightScales.TryGetValue(name, out var w) ? w
+            : weightScales[name] = QuantizeWeights(Floats(init[name]), (int)init[name].Dims[0]);
+        var candidates = convs;
+        convs = convs.Where(conv =>
+        {
+            if (conv.Input.Count < 3 || conv.Input[2].Length == 0) return true;
+            float[] b = Floats(init[conv.Input[2]]);
+            float sx = scales[conv.Input[0]].Scale;
+            var sw = Weights(conv.Input[1]).Scales;
+            return b.Select((v, o) => Math.Abs(v / ((double)sx * sw[o]))).All(q => q <= BiasLimit);
+        }).ToList();
+
         foreach (var conv in convs)
         {
             var extra = new List<NodeProto>();
@@ -193,7 +217,7 @@ public static class OnnxQuantizer
             if (!weightDq.TryGetValue(wName, out var wq))
             {
                 var wt = init[wName];
-                var (q, s) = QuantizeWeights(Floats(wt), (int)wt.Dims[0]);
+                var (q, s) = Weights(wName);
                 newInit.Add(Int8Tensor(wName + ".quantized", q, wt.Dims));
                 newInit.Add(FloatTensor(wName + ".scale", s, [s.Length]));
                 newInit.Add(Int8Tensor(wName + ".zero_point", new sbyte[s.Length], [s.Length]));
@@ -219,10 +243,13 @@ public static class OnnxQuantizer
             before[conv] = extra;
         }
 
-        // Every use of a quantised activation now reads its DequantizeLinear's output.
+        // Every use of a quantised activation now reads its DequantizeLinear's output, except the input of a Conv kept
+        // float: between a DQ and a Q, ONNX Runtime would quantise its float weights and bias itself at load, saturating
+        // the very bias that kept it float.
+        var keptFloat = candidates.Except(convs, ReferenceEqualityComparer.Instance).ToHashSet(ReferenceEqualityComparer.Instance);
         foreach (var n in g.Node)
             for (int i = 0; i < n.Input.Count; i++)
-                if (activations.Contains(n.Input[i])) n.Input[i] = n.Input[i] + ".dq";
+                if (activations.Contains(n.Input[i]) && !(i == 0 && keptFloat.Contains(n))) n.Input[i] = n.Input[i] + ".dq";
 
         var nodes = new List<NodeProto>();
         void Pair(string t)
