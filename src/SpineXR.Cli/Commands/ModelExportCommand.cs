@@ -65,16 +65,13 @@ public sealed class ModelExportCommand : ICliCommand
         return ExitCodes.Ok;
     }
 
-    /// <summary>Up to <paramref name="count"/> image files of <paramref name="dir"/> (DICOM or PNG), evenly spread over the sorted list.</summary>
+    /// <summary>Up to <paramref name="count"/> of the images `predict` would take from <paramref name="dir"/>, evenly spread over the sorted list.</summary>
     private static IReadOnlyList<string> CalibrationImages(string dir, int count)
     {
         if (count < 1) throw new UsageException("--calibration-images must be at least 1");
-        if (!Directory.Exists(dir)) throw new UsageException($"{dir}: no such calibration folder");
-        var files = Directory.EnumerateFiles(dir)
-            .Where(f => f.EndsWith(".dicom", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".dcm", StringComparison.OrdinalIgnoreCase)
-                || f.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
-            .Order(StringComparer.Ordinal).ToList();
-        if (files.Count == 0) throw new UsageException($"{dir}: no DICOM or PNG files to calibrate on");
+        var errors = new List<(string File, string Reason)>();
+        var files = SpineXR.Inference.InputFiles.Expand([dir], errors);
+        if (errors.Count > 0) throw new UsageException($"--calibration {errors[0].File}: {errors[0].Reason}");
         int n = Math.Min(count, files.Count);
         return Enumerable.Range(0, n).Select(i => files[(int)((long)i * files.Count / n)]).ToList();
     }

@@ -152,8 +152,7 @@ public sealed class SpinePipeline : ISpinePredictor
     private double[] ClassifierLogits(IReadOnlyList<SpineImage> batch)
     {
         var sum = new double[batch.Count];
-        var inputs = batch.Select(b => (b.ImageId, (Func<GrayImage>)(() =>
-            new GrayImage(b.Gray8, b.Width, b.Height, 8, 1f / b.Subsampling, 1f / b.Subsampling, b.OriginalWidth, b.OriginalHeight)))).ToList();
+        var inputs = batch.Select(b => (b.ImageId, (Func<GrayImage>)b.ToGray)).ToList();
         foreach (var c in _classifiers)
         {
             var preds = c.Predict(inputs, batchSize: Math.Max(1, batch.Count), hflipTta: _options.Tta ?? false, workers: 1);

@@ -78,19 +78,14 @@ public static class ClassifierOnnxExport
         if (images.Count == 0) throw new ArgumentException("quantisation needs at least one calibration image", nameof(images));
         var folded = OnnxQuantizer.FoldBatchNorms(onnx);
         var transform = new Preprocessing.ClassifierTransform(card.InputSize, card.Mean, card.Std);
-        // as predict reads an input (DICOM through the reference 8-bit conversion, or PNG grey levels), then the card's transform
-        static SpineXR.Imaging.GrayImage Gray(string path)
-        {
-            var b = SpineXR.Inference.SpineImageLoader.Load(path);
-            return new SpineXR.Imaging.GrayImage(b.Gray8, b.Width, b.Height, 8, 1f / b.Subsampling, 1f / b.Subsampling, b.OriginalWidth, b.OriginalHeight);
-        }
         IEnumerable<IReadOnlyDictionary<string, (float[] Data, long[] Shape)>> Batches()
         {
             foreach (var chunk in images.Chunk(CalibrationBatch))
             {
                 var data = new float[chunk.Length * transform.Length];
+                // as predict reads an input (DICOM through the reference 8-bit conversion, or PNG grey levels), then the card's transform
                 for (int i = 0; i < chunk.Length; i++)
-                    transform.Apply(Gray(chunk[i]), Preprocessing.Augmentation.None, data.AsSpan(i * transform.Length, transform.Length));
+                    transform.Apply(SpineXR.Inference.SpineImageLoader.Load(chunk[i]).ToGray(), Preprocessing.Augmentation.None, data.AsSpan(i * transform.Length, transform.Length));
                 yield return new Dictionary<string, (float[], long[])> { [DenseNetOnnxExporter.InputName] = (data, [chunk.Length, 3, card.InputSize, card.InputSize]) };
             }
         }

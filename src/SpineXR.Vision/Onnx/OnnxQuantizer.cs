@@ -194,7 +194,7 @@ public static class OnnxQuantizer
         var newInit = new List<TensorProto>();
         // nodes to emit just before a Conv (its weight / bias DQ); by reference: protobuf messages hash by value, and the Conv's inputs change below
         var before = new Dictionary<NodeProto, List<NodeProto>>(ReferenceEqualityComparer.Instance);
-        var weightDq = new Dictionary<string, (string Output, float[] Scales)>(StringComparer.Ordinal);
+        var weightsDequantized = new HashSet<string>(StringComparer.Ordinal); // shared weights (a head on every level) get one DQ
         // A bias must fit int32 at input scale x weight scale; a Conv whose input is (nearly) constant has a tiny input
         // scale, and its bias would saturate (a class head's prior bias on a dead input): such a Conv stays float.
         var weightScales = new Dictionary<string, (sbyte[] Q, float[] Scales)>(StringComparer.Ordinal);
@@ -214,25 +214,22 @@ public static class OnnxQuantizer
         {
             var extra = new List<NodeProto>();
             string wName = conv.Input[1];
-            if (!weightDq.TryGetValue(wName, out var wq))
+            var (q, ws) = Weights(wName);
+            if (weightsDequantized.Add(wName))
             {
-                var wt = init[wName];
-                var (q, s) = Weights(wName);
-                newInit.Add(Int8Tensor(wName + ".quantized", q, wt.Dims));
-                newInit.Add(FloatTensor(wName + ".scale", s, [s.Length]));
-                newInit.Add(Int8Tensor(wName + ".zero_point", new sbyte[s.Length], [s.Length]));
-                wq = (wName + ".dequantized", s);
-                extra.Add(Dq(wName + ".dequantize", wName + ".quantized", wName + ".scale", wName + ".zero_point", wq.Output, axis: 0));
-                weightDq[wName] = wq;
+                newInit.Add(Int8Tensor(wName + ".quantized", q, init[wName].Dims));
+                newInit.Add(FloatTensor(wName + ".scale", ws, [ws.Length]));
+                newInit.Add(Int8Tensor(wName + ".zero_point", new sbyte[ws.Length], [ws.Length]));
+                extra.Add(Dq(wName + ".dequantize", wName + ".quantized", wName + ".scale", wName + ".zero_point", wName + ".dequantized", axis: 0));
             }
-            conv.Input[1] = wq.Output;
+            conv.Input[1] = wName + ".dequantized";
             if (conv.Input.Count > 2 && conv.Input[2].Length > 0)
             {
                 float[] b = Floats(init[conv.Input[2]]);
                 float sx = scales[conv.Input[0]].Scale;
-                var bs = wq.Scales.Select(sw => sx * sw).ToArray();
+                var bs = ws.Select(sw => sx * sw).ToArray();
                 var bq = new int[b.Length];
-                for (int o = 0; o < b.Length; o++) bq[o] = (int)Math.Clamp(Math.Round(b[o] / (double)bs[o]), int.MinValue, int.MaxValue);
+                for (int o = 0; o < b.Length; o++) bq[o] = (int)Math.Round(b[o] / (double)bs[o]); // within BiasLimit: checked above
                 string p = conv.Output[0] + ".bias";
                 newInit.Add(Int32Tensor(p + ".quantized", bq, [b.Length]));
                 newInit.Add(FloatTensor(p + ".scale", bs, [bs.Length]));

@@ -28,6 +28,10 @@ public sealed record SpineImage(
 
     /// <summary>Height of the original image (the DICOM Rows).</summary>
     public int OriginalHeight { get => _originalHeight > 0 ? _originalHeight : Height; init => _originalHeight = value; }
+
+    /// <summary>The pixels as the classifiers read them: 8-bit grey, scaled by 1 / <see cref="Subsampling"/> from the original.</summary>
+    public SpineXR.Imaging.GrayImage ToGray() =>
+        new(Gray8, Width, Height, 8, 1f / Subsampling, 1f / Subsampling, OriginalWidth, OriginalHeight);
 }
 
 /// <summary>

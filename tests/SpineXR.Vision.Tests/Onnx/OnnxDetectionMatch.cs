@@ -1,4 +1,11 @@
+using SpineXR.Vision.Data;
+using SpineXR.Vision.Configuration;
 using SpineXR.Vision.Detection;
+using SpineXR.Vision.Detection.Inference;
+using SpineXR.Vision.Detection.Training;
+using SpineXR.Vision.Onnx;
+using SpineXR.Vision.Weights;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SpineXR.Vision.Tests.Onnx;
@@ -57,5 +64,53 @@ internal static class OnnxDetectionMatch
         }
         return $"{what}: {es.Length} libtorch / {gs.Length} onnx detections, scores {es[0]:F3}..{es[n - 1]:F3} in the top 50; " +
                $"worst match IoU {worstIou:F5}, worst |score difference| {worstScore:E2}";
+    }
+
+    /// <summary>
+    /// A run directory of <paramref name="config"/> (3 classes, weights from <paramref name="randomise"/> on one
+    /// 200 x 240 test image) exported by <see cref="DetectorOnnxExport.ExportRun"/> as <paramref name="architecture"/>;
+    /// <c>Detector.Load</c> on both engines, each of libtorch's top 50 detections matched by ONNX Runtime's (label,
+    /// score within 1e-3, IoU >= 0.98); then retrained weights beside the old export are refused. Returns a line for the
+    /// test output.
+    /// </summary>
+    public static string RunDirectoryRoundTrip(DetectorTrainConfig config, string architecture, Action<nn.Module, Tensor[]> randomise)
+    {
+        string dir = Directory.CreateTempSubdirectory("spinexr-onnx-run-").FullName;
+        try
+        {
+            string[] classes = ["a", "b", "c"];
+            torch.manual_seed(5);
+            var image = new GrayImageF(Enumerable.Range(0, 200 * 240).Select(i => (float)((Math.Sin(i / 240 / 7.0) * Math.Cos(i % 240 / 11.0) + 1) / 2)).ToArray(), 240, 200);
+            using (var model = config.BuildModel(classes.Length))
+            using (var px = tensor(image.Pixels).view(1, 200, 240).expand(3, 200, 240).contiguous())
+            {
+                randomise(model, [px]);
+                StateDict.SaveSafeTensors(model, Path.Combine(dir, "weights.safetensors"));
+            }
+            DetectorTrainer.Card(config, classes, "test", null).Save(dir);
+            var r = DetectorOnnxExport.ExportRun(dir, Path.Combine(dir, OnnxRunModel.FileName));
+            Assert.Equal(architecture, r.Architecture);
+
+            string line;
+            using (var libtorch = Detector.Load(dir))
+            using (var onnx = Detector.Load(dir, new InferenceEngine { Backend = InferenceBackend.Onnx }))
+            {
+                Assert.Equal(InferenceBackend.Libtorch, libtorch.Backend);
+                Assert.Equal(InferenceBackend.Onnx, onnx.Backend);
+                var expected = libtorch.Predict([image])[0];
+                var got = onnx.Predict([image])[0];
+                Assert.True(expected.Length >= 50, $"only {expected.Length} detections");
+                foreach (var d in expected.Take(50))
+                    Assert.Contains(got, g => g.ClassId == d.ClassId && Math.Abs(g.Score - d.Score) <= 1e-3 && Iou(g.Box, d.Box) >= 0.98);
+                line = $"run directory: {expected.Length} libtorch / {got.Length} onnx detections, top 50 matched";
+            }
+
+            torch.manual_seed(6); // retrained: other weights, the old model.onnx left in place
+            using (var model = config.BuildModel(classes.Length)) StateDict.SaveSafeTensors(model, Path.Combine(dir, "weights.safetensors"));
+            var e = Assert.Throws<InvalidDataException>(() => Detector.Load(dir, new InferenceEngine { Backend = InferenceBackend.Onnx }));
+            Assert.Contains("exported from other weights", e.Message);
+            return line;
+        }
+        finally { Directory.Delete(dir, recursive: true); }
     }
 }
