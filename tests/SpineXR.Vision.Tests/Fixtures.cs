@@ -11,6 +11,19 @@ internal static class Fixtures
         Directory.CreateDirectory(d);
         return d;
     }
+
+    /// <summary>A writable copy (in a <see cref="TempDir"/>) of the run directory <c>Fixtures/RunDirs/NAME</c>.</summary>
+    public static string CopyOfRunDir(string name)
+    {
+        string src = Path("RunDirs", name), dst = TempDir(name);
+        foreach (var f in Directory.EnumerateFiles(src, "*", SearchOption.AllDirectories))
+        {
+            string target = System.IO.Path.Combine(dst, System.IO.Path.GetRelativePath(src, f));
+            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(target)!);
+            File.Copy(f, target);
+        }
+        return dst;
+    }
 }
 
 /// <summary>Tests that seed or draw from libtorch's global RNG run one at a time (xUnit runs classes in parallel otherwise).</summary>

@@ -16,18 +16,6 @@ namespace SpineXR.Vision.Tests.Training;
 [Collection(TorchRngCollection.Name)]
 public sealed class FlatConfigRunDirectoryTests
 {
-    private static string CopyOf(string name)
-    {
-        string dst = Fixtures.TempDir(name);
-        foreach (var f in Directory.EnumerateFiles(Fixtures.Path("RunDirs", name), "*", SearchOption.AllDirectories))
-        {
-            string target = Path.Combine(dst, Path.GetRelativePath(Fixtures.Path("RunDirs", name), f));
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            File.Copy(f, target);
-        }
-        return dst;
-    }
-
     /// <summary>The command that made the classifier fixture, as overrides of the cpu preset.</summary>
     private static ClassifierTrainConfig ClassifierConfig => ClassifierTrainConfig.Cpu.With([
         new("arch", "densenet_tiny"), new("input_size", "32"), new("steps", "2"), new("batch_size", "4"), new("val_fraction", "0"), new("workers", "1")]);
@@ -45,7 +33,7 @@ public sealed class FlatConfigRunDirectoryTests
     [InlineData("detector-flat-config")]
     public void ModelCardRoundTripsTheFlatLayout(string name)
     {
-        string dir = CopyOf(name);
+        string dir = Fixtures.CopyOfRunDir(name);
         string original = File.ReadAllText(Path.Combine(dir, ModelCard.FileName));
         ModelCard.Load(dir).Save(dir);
         var a = System.Text.Json.Nodes.JsonNode.Parse(original)!;
@@ -57,7 +45,7 @@ public sealed class FlatConfigRunDirectoryTests
     [Fact]
     public void ClassifierRunLoadsAndResumesUnderItsConfigurationOnly()
     {
-        string dir = CopyOf("classifier-flat-config");
+        string dir = Fixtures.CopyOfRunDir("classifier-flat-config");
         using (var clf = Classifier.Load(dir))
         {
             var preds = clf.Predict([("a", () => SyntheticImages.Make(1, abnormal: true)), ("b", () => SyntheticImages.Make(2, abnormal: false))], batchSize: 2, hflipTta: false);
@@ -82,7 +70,7 @@ public sealed class FlatConfigRunDirectoryTests
     [Fact]
     public void DetectorRunLoadsAndResumesUnderItsConfigurationOnly()
     {
-        string dir = CopyOf("detector-flat-config");
+        string dir = Fixtures.CopyOfRunDir("detector-flat-config");
         var image = new GrayImageF(Enumerable.Range(0, 96 * 128).Select(i => (i % 97) / 97f).ToArray(), 128, 96);
         using (var detector = Detector.Load(dir))
         {

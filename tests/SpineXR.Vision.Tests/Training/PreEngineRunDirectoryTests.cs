@@ -15,25 +15,13 @@ namespace SpineXR.Vision.Tests.Training;
 [Collection(TorchRngCollection.Name)]
 public sealed class PreEngineRunDirectoryTests
 {
-    private static string CopyOf(string name)
-    {
-        string dst = Fixtures.TempDir(name);
-        foreach (var f in Directory.EnumerateFiles(Fixtures.Path("RunDirs", name), "*", SearchOption.AllDirectories))
-        {
-            string target = Path.Combine(dst, Path.GetRelativePath(Fixtures.Path("RunDirs", name), f));
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            File.Copy(f, target);
-        }
-        return dst;
-    }
-
     /// <summary>Read with today's <see cref="ModelCard"/> and written again, a card keeps its layout and values.</summary>
     [Theory]
     [InlineData("classifier-pre-engine")]
     [InlineData("detector-pre-engine")]
     public void ModelCardRoundTripsTheOldLayout(string name)
     {
-        string dir = CopyOf(name);
+        string dir = Fixtures.CopyOfRunDir(name);
         string original = File.ReadAllText(Path.Combine(dir, ModelCard.FileName));
         ModelCard.Load(dir).Save(dir);
         var a = System.Text.Json.Nodes.JsonNode.Parse(original)!;
@@ -45,7 +33,7 @@ public sealed class PreEngineRunDirectoryTests
     [Fact]
     public void ClassifierRunLoadsAndPredictsButItsCheckpointIsNotResumed()
     {
-        string dir = CopyOf("classifier-pre-engine");
+        string dir = Fixtures.CopyOfRunDir("classifier-pre-engine");
         using (var clf = Classifier.Load(dir))
         {
             var preds = clf.Predict([("a", () => SyntheticImages.Make(1, abnormal: true)), ("b", () => SyntheticImages.Make(2, abnormal: false))], batchSize: 2, hflipTta: false);
@@ -64,7 +52,7 @@ public sealed class PreEngineRunDirectoryTests
     [Fact]
     public void DetectorRunLoadsAndPredictsButItsCheckpointIsNotResumed()
     {
-        string dir = CopyOf("detector-pre-engine");
+        string dir = Fixtures.CopyOfRunDir("detector-pre-engine");
         using (var detector = Detector.Load(dir))
         {
             var image = new GrayImageF(Enumerable.Range(0, 96 * 128).Select(i => (i % 97) / 97f).ToArray(), 96, 128);
