@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Exports DenseNet-121/169/201, densenet_small and densenet_tiny, RetinaNet and Faster R-CNN (cpu preset, R50-FPN) and
-# EfficientDet (cpu preset, D0) (random weights)
+# EfficientDet (cpu preset, D0) and Sparse R-CNN (cpu preset, R50-FPN) (random weights)
 # through the ONNX export tests,
 # compares them with TorchSharp in ONNX Runtime (the tests), then checks the files with Debian's python3-onnx checker.
 # usage: tools/onnx/check_exports.sh [OUT_DIR]   (needs: apt-get install python3-onnx; a built tests/SpineXR.Vision.Tests)

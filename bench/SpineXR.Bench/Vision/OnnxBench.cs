@@ -25,7 +25,7 @@ using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Bench.Vision;
 
-/// <summary>`onnx [--models cpu|paper|efficientdet|all|none] [--arch retinanet|faster-rcnn|efficientdet] [--steps 3] [--e2e 16] [--threads T] [--classifier RUN --detector RUN] [--quantize]`.</summary>
+/// <summary>`onnx [--models cpu|paper|efficientdet|all|none] [--arch retinanet|faster-rcnn|sparse-rcnn|efficientdet] [--steps 3] [--e2e 16] [--threads T] [--classifier RUN --detector RUN] [--quantize]`.</summary>
 public sealed class OnnxBench : IBench
 {
     public string Name => "onnx";
@@ -52,6 +52,7 @@ public sealed class OnnxBench : IBench
             if (arch == "") Classifier("densenet_small", 160, 16, steps);
             if (arch is "" or "retinanet") Detector("retinanet cpu preset (R18/32-FPN128)", DetectorTrainConfig.Cpu("retinanet"), (448, 560), 2, steps);
             if (arch is "" or "faster-rcnn") FasterRcnn("faster-rcnn cpu preset (R18/32-FPN128)", DetectorTrainConfig.Cpu("faster-rcnn"), (448, 560), 2, steps);
+            if (arch is "" or "sparse-rcnn") SparseRcnnDetector("sparse-rcnn cpu preset (R18-FPN128, 6 stages)", DetectorTrainConfig.Cpu("sparse-rcnn"), (448, 560), 2, steps);
         }
         if (models is "cpu" or "efficientdet" or "all" && arch is "" or "efficientdet")
             EfficientDetDetector("efficientdet-d0 cpu preset (B0 x0.5/x0.5, 2 cells)", DetectorTrainConfig.Cpu("efficientdet-d0"), (448, 560), 2, steps);
@@ -60,6 +61,7 @@ public sealed class OnnxBench : IBench
             if (arch == "") Classifier("densenet121", 224, 16, steps);
             if (arch is "" or "retinanet") Detector("retinanet R50-FPN", DetectorTrainConfig.Paper("retinanet"), (800, 1000), 1, steps);
             if (arch is "" or "faster-rcnn") FasterRcnn("faster-rcnn R50-FPN", DetectorTrainConfig.Paper("faster-rcnn"), (800, 1000), 1, steps);
+            if (arch is "" or "sparse-rcnn") SparseRcnnDetector("sparse-rcnn R50-FPN", DetectorTrainConfig.Paper("sparse-rcnn"), (800, 1000), 1, steps);
         }
         if (models is "paper" or "efficientdet" or "all" && arch is "" or "efficientdet")
             EfficientDetDetector("efficientdet-d0", DetectorTrainConfig.Paper("efficientdet-d0"), (448, 560), 2, steps);
@@ -297,6 +299,33 @@ public sealed class OnnxBench : IBench
         string kept = string.Join("/", dets.Select(d => d.Scores.shape[0])) + " kept";
         foreach (var d in dets) d.Dispose();
         Console.WriteLine($"|   transform + post-processing (C#, libtorch ops; {kept} candidates) | | {(t.A - net.A) / batch:F3} s/img | {(t.B - net.B) / batch:F3} s/img | |");
+    }
+
+    /// <summary>
+    /// Sparse R-CNN's Detect on both engines, then the network alone (on ONNX Runtime the whole model with its six
+    /// stages' RoI pooling; the C# part is only the transform and the top-k). Initial weights (every proposal the whole
+    /// image, focal prior): the boxes and scores do not change the work, which is fixed per proposal.
+    /// </summary>
+    private static void SparseRcnnDetector(string what, DetectorTrainConfig config, (int H, int W) size, int batch, int steps)
+    {
+        torch.manual_seed(1);
+        using var model = (SparseRcnn)config.BuildModel(7);
+        model.eval();
+        using var options = OnnxRunModel.Options(InferenceDevice.Cpu, _threads);
+        using var onnx = new OnnxSparseRcnn(new InferenceSession(SparseRcnnOnnxExporter.Build(model).ToByteArray(), options), model.Config, what);
+        using var scope = NewDisposeScope();
+        var images = Enumerable.Range(0, batch).Select(_ => rand(3, size.H, size.W)).ToArray();
+        var t = BestOf(steps,
+            () => { foreach (var d in model.Detect(images)) d.Dispose(); },
+            () => { foreach (var d in onnx.Detect(images)) d.Dispose(); });
+        Row(what, $"{batch} x {size.H}x{size.W} (to {config.Model.MinSize} px)", batch, t);
+        var list = model.Transform.Forward(images);
+        var x = list.Tensors.contiguous();
+        var whwh = tensor(list.ImageSizes.SelectMany(s => new float[] { s.W, s.H, s.W, s.H }).ToArray()).reshape(-1, 4);
+        var net = BestOf(steps,
+            () => { using var s = NewDisposeScope(); model.Forward(list); },
+            () => { using var s = NewDisposeScope(); onnx.RunGraph(x, whwh); });
+        Row(what + ", network only", $"{x.shape[2]}x{x.shape[3]} padded, {model.Config.NumProposals} proposals", batch, net);
     }
 
     /// <summary>

@@ -9,7 +9,7 @@ namespace SpineXR.Cli.Commands;
 public sealed class ModelExportCommand : ICliCommand
 {
     public string Name => "model export";
-    public string Summary => "export a classifier, RetinaNet, Faster R-CNN or EfficientDet run directory to ONNX (opset 17, dynamic batch)";
+    public string Summary => "export a classifier or detector run directory to ONNX (opset 17, dynamic batch)";
     public string Help => $"""
         usage: spinexr model export RUN --format onnx --out FILE.onnx [--quantize int8 --calibration DIR [--calibration-images N]]
 
@@ -25,14 +25,16 @@ public sealed class ModelExportCommand : ICliCommand
         input '{FasterRcnnOnnxExporter.BoxFeaturesName}' (pooled RoIs) to the box head (outputs '{FasterRcnnOnnxExporter.ClassLogitsName}', '{FasterRcnnOnnxExporter.BoxRegressionName}');
         anchors, proposals, RoIAlign and NMS run in C#. An EfficientDet run exports EfficientNet, BiFPN and the class and box nets
         as RetinaNet's: input '{EfficientDetOnnxExporter.InputName}' padded to multiples of 128, outputs '{EfficientDetOnnxExporter.ClsLogitsName}', '{EfficientDetOnnxExporter.BoxRegressionName}' ((ty, tx, th, tw))
-        and '{EfficientDetOnnxExporter.LevelSizesName}'. The SHA-256 of the weights is recorded, so `predict --backend onnx` can use
+        and '{EfficientDetOnnxExporter.LevelSizesName}'. A Sparse R-CNN run exports the whole model, its six stages' RoI pooling included (ONNX RoiAlign):
+        inputs '{SparseRcnnOnnxExporter.InputName}' and '{SparseRcnnOnnxExporter.ImageSizesName}' (each image's W, H, W, H before padding), outputs '{SparseRcnnOnnxExporter.LogitsName}' and
+        '{SparseRcnnOnnxExporter.BoxesName}' of the last stage; the top-k and the optional NMS run in C#. The SHA-256 of the weights is recorded, so `predict --backend onnx` can use
         RUN/model.onnx only with the weights it was exported from.
 
         --quantize int8 (classifiers; an experiment, docs/onnx.md#quantisation): BatchNorm folded into the convolutions, int8
         QDQ weights and uint8 activations whose ranges come from N images (default 256, spread over the sorted files) of DIR
         (a dataset's train_images, or any folder of DICOM/PNG files), prepared as `predict` prepares them.
 
-        architectures: {string.Join(", ", ClassifierArchitectures.All)}; detectors: {DetectorOnnxExport.Supported} (Sparse R-CNN: not yet)
+        architectures: {string.Join(", ", ClassifierArchitectures.All)}; detectors: {DetectorOnnxExport.Supported}
         exit codes: 0 done, 2 bad usage, unreadable run or unsupported architecture
         """;
 

@@ -141,14 +141,17 @@ internal sealed class SparseRcnnDetectorArchitecture : DetectorArchitecture
         Solver = common.Solver with { Lr = 2e-4, ClipGradNorm = OfficialClipNorm, MaxMinutes = 58 },
     };
 
-    public override nn.Module Build(DetectorModelConfig c, int numClasses, int[]? trainSizes = null) =>
-        new SparseRcnn(SparseRcnnConfig.ForBackbone(numClasses,
+    public override nn.Module Build(DetectorModelConfig c, int numClasses, int[]? trainSizes = null) => new SparseRcnn(ModelConfig(c, numClasses, trainSizes));
+
+    /// <summary>The network and its inference settings (also what the ONNX backend runs the exported graph with).</summary>
+    internal static SparseRcnnConfig ModelConfig(DetectorModelConfig c, int numClasses, int[]? trainSizes = null) =>
+        SparseRcnnConfig.ForBackbone(numClasses,
             new FpnBackboneConfig { Body = Body(c), OutChannels = c.FpnChannels, TrainableLayers = c.TrainableLayers }, c.Sizes(trainSizes), c.MaxSize) with
         {
             NumStages = c.SparseStages,
             NmsThreshold = c.SparseNms > 0 ? c.SparseNms : null,
             ProposalInit = c.SparseProposalInit == "grid" ? ProposalInit.Grid : ProposalInit.Image,
-        });
+        };
 
     public override OptimizerHelper Optimizer(IList<Parameter> parameters, DetectorSolverConfig s) =>
         optim.AdamW(parameters, s.Lr, weight_decay: s.WeightDecay);

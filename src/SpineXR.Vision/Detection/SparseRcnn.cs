@@ -99,7 +99,7 @@ public sealed class SparseRcnn : nn.Module, IObjectDetector
         var result = new List<DetectionOutput>();
         for (int i = 0; i < images.Count; i++)
         {
-            var (b, s, l) = Postprocess(logits[-1][i], boxes[-1][i], list.ImageSizes[i], (images[i].shape[^2], images[i].shape[^1]));
+            var (b, s, l) = Postprocess(Config, logits[-1][i], boxes[-1][i], list.ImageSizes[i], (images[i].shape[^2], images[i].shape[^1]));
             result.Add(new DetectionOutput(b.MoveToOuterDisposeScope(), s.MoveToOuterDisposeScope(), l.MoveToOuterDisposeScope()));
         }
         return result;
@@ -123,14 +123,14 @@ public sealed class SparseRcnn : nn.Module, IObjectDetector
     /// <summary>
     /// Official inference for one image: sigmoid scores, the top DetectionsPerImage of Q x C (proposal, class) pairs,
     /// optional class-wise NMS, boxes scaled from the resized to the original size, clipped, empty ones dropped,
-    /// sorted by decreasing score.
+    /// sorted by decreasing score. The ONNX Runtime backend runs it on the exported graph's outputs.
     /// </summary>
-    internal (Tensor Boxes, Tensor Scores, Tensor Labels) Postprocess(Tensor logits, Tensor boxes, (long H, long W) resized, (long H, long W) original)
+    internal static (Tensor Boxes, Tensor Scores, Tensor Labels) Postprocess(SparseRcnnConfig config, Tensor logits, Tensor boxes, (long H, long W) resized, (long H, long W) original)
     {
         using var scope = NewDisposeScope();
         long q = logits.shape[0], c = logits.shape[1];
         var scores = logits.sigmoid().flatten(); // (Q*C), index = proposal * C + class
-        var (top, idx) = scores.topk((int)Math.Min(Config.DetectionsPerImage, q * c));
+        var (top, idx) = scores.topk((int)Math.Min(config.DetectionsPerImage, q * c));
         var labels = idx.remainder(c);
         var b = boxes.index_select(0, idx.div(c, rounding_mode: RoundingMode.floor));
         b = GeneralizedRCNNTransform.ResizeBoxes(b, resized, original);
@@ -139,7 +139,7 @@ public sealed class SparseRcnn : nn.Module, IObjectDetector
         b = b.index_select(0, keep);
         top = top.index_select(0, keep);
         labels = labels.index_select(0, keep);
-        if (Config.NmsThreshold is double thr)
+        if (config.NmsThreshold is double thr)
         {
             var k = TensorNms.Batched(b, top, labels, thr);
             b = b.index_select(0, k);

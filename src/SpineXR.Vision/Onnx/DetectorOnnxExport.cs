@@ -7,28 +7,22 @@ using SpineXR.Vision.Configuration;
 
 namespace SpineXR.Vision.Onnx;
 
-/// <summary>Exports a trained detector run to ONNX (RetinaNet, Faster R-CNN and EfficientDet; docs/onnx.md).</summary>
+/// <summary>Exports a trained detector run to ONNX (RetinaNet, Faster R-CNN, Sparse R-CNN and EfficientDet; docs/onnx.md).</summary>
 public static class DetectorOnnxExport
 {
     /// <summary>The run's model configuration (model.json's config.model), as <c>Detector.Load</c> reads it.</summary>
     public static DetectorModelConfig Config(string runDir, ModelCard card) => card.DetectorModel(runDir);
 
-    /// <summary>Whether the run's architecture has an ONNX exporter (and the onnx backend a session for its graph).</summary>
-    public static bool HasExporter(DetectorModelConfig config) =>
-        DetectorRegistry.TryGet(config.Arch, out var arch) && arch is RetinaNetArchitecture or FasterRcnnArchitecture or EfficientDetDetectorArchitecture;
-
-    /// <summary>The detectors that export, for one-line refusals.</summary>
-    public const string Supported = "retinanet, faster-rcnn and efficientdet-d0..d3";
+    /// <summary>The detectors that export (every one the registry has), for the command's help.</summary>
+    public const string Supported = "retinanet, faster-rcnn, sparse-rcnn and efficientdet-d0..d3";
 
     /// <summary>Loads the run strictly and writes its graph to <paramref name="outPath"/>, the weights' SHA-256 in the metadata.</summary>
-    /// <exception cref="NotSupportedException">The run's architecture has no ONNX exporter yet.</exception>
+    /// <exception cref="NotSupportedException">The run's model has no ONNX exporter (an architecture added without one).</exception>
     public static OnnxExportResult ExportRun(string runDir, string outPath)
     {
         TorchRuntime.EnsureLoaded();
         var card = ModelCard.Load(runDir, ModelCard.DetectionTask);
         var config = Config(runDir, card);
-        if (!HasExporter(config))
-            throw new NotSupportedException($"{runDir}: ONNX export supports the {Supported} detectors, not '{config.Arch}'");
         string weights = Path.Combine(runDir, "weights.safetensors");
         if (!File.Exists(weights)) throw new FileNotFoundException($"{runDir}: no weights.safetensors", weights);
         using var module = config.BuildModel(card.Classes.Length);
@@ -49,6 +43,7 @@ public static class DetectorOnnxExport
             RetinaNet r => RetinaNetOnnxExporter.Build(r, metadata),
             FasterRCNN f => FasterRcnnOnnxExporter.Build(f, metadata),
             EfficientDet e => EfficientDetOnnxExporter.Build(e, metadata),
+            SparseRcnn s => SparseRcnnOnnxExporter.Build(s, metadata),
             _ => throw new NotSupportedException($"{runDir}: no ONNX exporter for {module.GetType().Name}"),
         };
         DenseNetOnnxExporter.Write(onnx, outPath);

@@ -42,6 +42,26 @@ public sealed class OnnxGraph
         return name;
     }
 
+    /// <summary>Adds a 0-dimensional int64 constant (Range bounds, Equal operands) as an initializer.</summary>
+    public string AddInt64Scalar(string name, long value)
+    {
+        if (!_initializers.Add(name)) throw new InvalidOperationException($"initializer '{name}' added twice");
+        var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int64 };
+        t.Int64Data.Add(value);
+        _graph.Initializer.Add(t);
+        return name;
+    }
+
+    /// <summary>Adds a 0-dimensional float32 constant (a scale, a clamp bound) as an initializer.</summary>
+    public string AddFloatScalar(string name, float value)
+    {
+        if (!_initializers.Add(name)) throw new InvalidOperationException($"initializer '{name}' added twice");
+        var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
+        t.FloatData.Add(value);
+        _graph.Initializer.Add(t);
+        return name;
+    }
+
     /// <summary>Adds <paramref name="value"/> (converted to contiguous float32) as an initializer named <paramref name="name"/>.</summary>
     public string AddInitializer(string name, Tensor value)
     {

@@ -70,6 +70,27 @@ public sealed class OnnxModuleWriter
         Graph.NamedNode(prefix, "Gemm", output ?? prefix, [x, W(prefix + ".weight"), W(prefix + ".bias")], OnnxGraph.Int("transB", 1));
 
     /// <summary>
+    /// torch.nn.Linear on an input of any rank (the last axis is the features): MatMul with the transposed weight
+    /// <paramref name="weight"/> (a state-dict key; ONNX Runtime folds the Transpose when it loads the model), then the
+    /// bias <paramref name="bias"/> when given; output named <paramref name="output"/>.
+    /// </summary>
+    public string MatMulLinear(string output, string x, string weight, string? bias)
+    {
+        string wt = Graph.Node("Transpose", output + ".weight_t", [W(weight)], OnnxGraph.Ints("perm", 1, 0));
+        if (bias is null) return Graph.Node("MatMul", output, [x, wt]);
+        return Graph.Node("Add", output, [Graph.Node("MatMul", output + ".matmul", [x, wt]), W(bias)]);
+    }
+
+    /// <summary>torch.nn.Linear of module <paramref name="prefix"/> (bias when it has one) on an input of any rank; output named the prefix or <paramref name="output"/>.</summary>
+    public string LinearNd(string prefix, string x, string? output = null) =>
+        MatMulLinear(output ?? prefix, x, prefix + ".weight", Has(prefix + ".bias") ? prefix + ".bias" : null);
+
+    /// <summary>torch.nn.LayerNorm of module <paramref name="prefix"/> over the last axis (LayerNormalization, opset 17).</summary>
+    public string LayerNorm(string prefix, string x, string? output = null, double eps = BatchNormEps) =>
+        Graph.NamedNode(prefix, "LayerNormalization", output ?? prefix, [x, W(prefix + ".weight"), W(prefix + ".bias")],
+            OnnxGraph.Int("axis", -1), OnnxGraph.Float("epsilon", (float)eps));
+
+    /// <summary>
     /// torchvision's ResNet body (v1.5: stride on the bottleneck's 3x3) under <paramref name="prefix"/> ("backbone.body", or "" for a classifier):
     /// the outputs of layer1..layer4 (C2..C5).
     /// </summary>

@@ -161,21 +161,6 @@ public sealed class OnnxBackendCommandTests : IDisposable
     }
 
     [Fact]
-    public void OnnxBackendRefusesOtherDetectorsInOneLine()
-    {
-        var (cls, _, images) = Runs();
-        string det = Path.Combine(_dir, "sparse");
-        Directory.CreateDirectory(det);
-        File.WriteAllBytes(Path.Combine(det, "weights.safetensors"), [0]); // refused before the weights are read
-        DetectorTrainer.Card(DetectorTrainConfig.Cpu("sparse-rcnn"), ["a", "b", "c"], "test", null).Save(det);
-        Assert.Equal(0, Program.Run(["model", "export", cls, "--format", "onnx", "--out", Path.Combine(cls, "model.onnx")]));
-        // SpinePipeline names the run: "cannot load run DIR: DIR: the onnx backend runs ..."
-        var e = Assert.Throws<InvalidDataException>(() =>
-            Program.Run(["predict", images, "--classifier", cls, "--detector", det, "--out", Path.Combine(_dir, "o"), "--backend", "onnx"]));
-        Assert.Contains("the onnx backend runs retinanet, faster-rcnn and efficientdet-d0..d3 detectors only, not 'sparse-rcnn'", Program.OneLine(e));
-    }
-
-    [Fact]
     public void OnnxBackendWithoutAnExportNamesTheMissingFile()
     {
         var (cls, det, images) = Runs();

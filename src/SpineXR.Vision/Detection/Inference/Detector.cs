@@ -59,8 +59,6 @@ public sealed class Detector : IDisposable
         TorchRuntime.EnsureLoaded();
         if (engine.Backend == InferenceBackend.Onnx)
         {
-            if (!DetectorOnnxExport.HasExporter(config))
-                throw new NotSupportedException($"{runDir}: the onnx backend runs {DetectorOnnxExport.Supported} detectors only, not '{config.Arch}' (docs/onnx.md)");
             var session = OnnxRunModel.Open(runDir, engine.Device);
             string path = Path.Combine(runDir, OnnxRunModel.FileName);
             try
@@ -69,7 +67,9 @@ public sealed class Detector : IDisposable
                 {
                     EfficientDetDetectorArchitecture effdet => new OnnxEfficientDet(session, effdet.ModelConfig(config, classes.Count), path),
                     FasterRcnnArchitecture => new OnnxFasterRCNN(session, FasterRcnnArchitecture.ModelConfig(config, classes.Count), path),
-                    _ => new OnnxRetinaNet(session, config.ToRetinaNetConfig(classes.Count), path),
+                    SparseRcnnDetectorArchitecture => new OnnxSparseRcnn(session, SparseRcnnDetectorArchitecture.ModelConfig(config, classes.Count), path),
+                    RetinaNetArchitecture => new OnnxRetinaNet(session, config.ToRetinaNetConfig(classes.Count), path),
+                    _ => throw new NotSupportedException($"{runDir}: the onnx backend has no session for '{config.Arch}' (docs/onnx.md)"),
                 };
                 return new Detector(config, classes, onnx, (IDisposable)onnx);
             }

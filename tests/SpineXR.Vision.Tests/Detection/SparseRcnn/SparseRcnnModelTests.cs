@@ -97,7 +97,7 @@ public class SparseRcnnModelTests
         // Proposals 0 and 1 are the same box; proposal 2 is elsewhere.
         var logits = tensor(new float[] { 3, -5, -5, 2, -5, -5, -5, 1, -5 }).reshape(3, 3);
         var boxes = tensor(new float[] { 10, 10, 40, 40, 10, 10, 40, 41, 50, 50, 90, 90 }).reshape(3, 4);
-        var (b, s, l) = model.Postprocess(logits, boxes, (96, 96), (192, 192));
+        var (b, s, l) = SparseModel.Postprocess(model.Config, logits, boxes, (96, 96), (192, 192));
         Assert.Equal(new long[] { 0, 1 }, l.data<long>().ToArray().Take(2));
         Assert.Equal(new float[] { 20, 20, 80, 80 }, b[0].data<float>().ToArray()); // scaled to the original size
         var labels = l.data<long>().ToArray();
