@@ -14,8 +14,8 @@ public sealed class CoreTurnsTests : IDisposable
     [Fact]
     public async Task SideWorkWaitsWhileTheModelsRunAndGoesOnAfter()
     {
-        using var turns = new CoreTurns(enabled: true, batchSize: 2);
-        turns.ModelsStart(0);
+        using var turns = new CoreTurns(enabled: true);
+        turns.ModelsStart();
         var side = Task.Run(() => turns.SideWork());
         Assert.False(await Finishes(side, 100)); // paused during the batch
         turns.ModelsEnd();
@@ -23,30 +23,11 @@ public sealed class CoreTurnsTests : IDisposable
     }
 
     [Fact]
-    public async Task TheModelsWaitForAWholeBatchOrTheEndOfTheInputs()
-    {
-        using var turns = new CoreTurns(enabled: true, batchSize: 2);
-        turns.Decoded();
-        var first = Task.Run(() => turns.AwaitBatch(CancellationToken.None));
-        Assert.False(await Finishes(first, 100)); // one of two
-        turns.Decoded();
-        Assert.True(await Finishes(first, 5000));
-        turns.ModelsStart(2);
-        turns.ModelsEnd();
-        turns.Decoded();
-        var last = Task.Run(() => turns.AwaitBatch(CancellationToken.None));
-        Assert.False(await Finishes(last, 100));
-        turns.InputDone(); // a partial last batch
-        Assert.True(await Finishes(last, 5000));
-    }
-
-    [Fact]
     public async Task DisabledTurnsNeverWait()
     {
-        using var turns = new CoreTurns(enabled: false, batchSize: 8);
-        turns.ModelsStart(0);
+        using var turns = new CoreTurns(enabled: false);
+        turns.ModelsStart();
         Assert.True(await Finishes(Task.Run(() => turns.SideWork()), 5000));
-        Assert.True(await Finishes(Task.Run(() => turns.AwaitBatch(CancellationToken.None)), 5000));
     }
 
     /// <summary>Counts decodes that ran while a batch was in the models.</summary>
