@@ -28,14 +28,14 @@ internal sealed class OrderedDecoder(IReadOnlyList<string> files, Func<string, S
     private int _next;
 
     /// <summary>
-    /// Starts <paramref name="workers"/> decoders, each calling <paramref name="beforeDecode"/> before each input
-    /// (<see cref="CoreTurns.SideWork"/>). The task ends when every input is decoded, or in an
-    /// <see cref="OperationCanceledException"/> when <paramref name="ct"/> is cancelled.
+    /// Starts <paramref name="workers"/> decoders, each decode a unit of side work of <paramref name="turns"/>. The task
+    /// ends when every input is decoded, or in an <see cref="OperationCanceledException"/> when <paramref name="ct"/> is
+    /// cancelled.
     /// </summary>
-    public Task Start(int workers, Action<CancellationToken> beforeDecode, CancellationToken ct) =>
-        // Threads of their own: decoders block (on a slot, on CoreTurns), and on a small thread pool they would run one at a time.
+    public Task Start(int workers, CoreTurns turns, CancellationToken ct) =>
+        // Threads of their own: decoders block (on a slot, on their turn), and on a small thread pool they would run one at a time.
         Task.WhenAll(Enumerable.Range(0, workers).Select(_ =>
-            Task.Factory.StartNew(() => Decode(beforeDecode, ct), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)));
+            Task.Factory.StartNew(() => Decode(turns, ct), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)));
 
     /// <summary>
     /// The batches in input order: each the next <c>batchSize</c> inputs (the last may have fewer), given once all of
@@ -59,7 +59,7 @@ internal sealed class OrderedDecoder(IReadOnlyList<string> files, Func<string, S
         return decoded;
     }
 
-    private void Decode(Action<CancellationToken> beforeDecode, CancellationToken ct)
+    private void Decode(CoreTurns turns, CancellationToken ct)
     {
         while (true)
         {
@@ -70,8 +70,9 @@ internal sealed class OrderedDecoder(IReadOnlyList<string> files, Func<string, S
                 _slots.Release(); // for the other decoders to find the end too
                 return;
             }
-            beforeDecode(ct);
-            Result(index).SetResult(Load(files[index], ct));
+            DecodedInput decoded;
+            using (turns.SideWork(ct)) decoded = Load(files[index], ct);
+            Result(index).SetResult(decoded);
         }
     }
 
@@ -83,5 +84,5 @@ internal sealed class OrderedDecoder(IReadOnlyList<string> files, Func<string, S
     }
 
     private TaskCompletionSource<DecodedInput> Result(int index) =>
-        _decoded.GetOrAdd(index, _ => new(TaskCreationOptions.RunContinuationsAsynchronously));
+        _decoded.GetOrAdd(index, _ => new());
 }

@@ -212,12 +212,13 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
 
         using (var progress = new ProgressReporter("predict", pending.Count, quiet: options.Quiet))
         {
-            using var turns = new CoreTurns(!options.Overlap);
+            var turns = new CoreTurns(!options.Overlap);
             var decoder = new OrderedDecoder(pending, load, options.BatchSize);
-            var decoding = decoder.Start(options.Workers, turns.SideWork, runCt);
+            var decoding = decoder.Start(options.Workers, turns, runCt);
 
             // Results go to a writer thread (overlay PNGs, the item file) so the models never wait on the disk or the
-            // PNG encoder; the queue holds at most two batches, so memory stays bounded.
+            // PNG encoder (taking turns, at most for the item under way); the queue holds at most two batches, so
+            // memory stays bounded.
             var results = Channel.CreateBounded<(SpineImage Image, ImagePrediction Prediction)>(
                 new BoundedChannelOptions(options.BatchSize * 2) { SingleReader = true, SingleWriter = true });
             var writer = Task.Run(async () =>
@@ -225,7 +226,7 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
                 // Everything queued is written, even after a cancellation: those images were predicted.
                 await foreach (var (img, p) in results.Reader.ReadAllAsync(CancellationToken.None))
                 {
-                    turns.SideWork();
+                    using var turn = turns.SideWork();
                     if (stoppedEarly is not null)
                     {
                         progress.Advance(); // predicted, but the run has stopped writing: a rerun redoes it

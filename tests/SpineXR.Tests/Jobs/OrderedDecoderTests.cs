@@ -9,7 +9,7 @@ public sealed class OrderedDecoderTests
 
     private static SpineImage Image(string f) => new(f, f, new byte[16], 4, 4);
 
-    private static void NoTurns(CancellationToken ct) { }
+    private static readonly CoreTurns NoTurns = new(enabled: false);
 
     private static List<string[]> Names(IEnumerable<IReadOnlyList<DecodedInput>> batches) =>
         batches.Select(b => b.Select(d => d.File).ToArray()).ToList();
