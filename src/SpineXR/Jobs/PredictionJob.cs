@@ -23,7 +23,7 @@ public sealed record PredictionJobOptions
     public int ShardIndex { get; init; }
     public int ShardCount { get; init; } = 1;
 
-    /// <summary>Images per model call.</summary>
+    /// <summary>Images per model call: consecutive inputs, so the same inputs give the same batches and the same results.</summary>
     public int BatchSize { get; init; } = 8;
 
     /// <summary>Parallel decoders; they run ahead of the models by at most two batches, so memory stays bounded.</summary>
@@ -126,9 +126,10 @@ public sealed record PredictionJobResult(
 }
 
 /// <summary>
-/// Runs the pipeline over many files: decode in parallel (bounded), predict in batches, write per-image results
-/// atomically as they finish (so a killed or repeated run resumes), then the aggregate files:
-/// `predictions.json`, `classifier_predictions.csv`, `detections.json`, `errors.csv`, `overlays/`, `report.html`.
+/// Runs the pipeline over many files: decode in parallel (bounded), predict in batches of consecutive inputs
+/// (<see cref="OrderedDecoder"/>), write per-image results atomically as they finish (so a killed or repeated run
+/// resumes), then the aggregate files: `predictions.json`, `classifier_predictions.csv`, `detections.json`,
+/// `errors.csv`, `overlays/`, `report.html`.
 /// </summary>
 public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineImage> load, PredictionJobOptions options)
 {
@@ -211,41 +212,13 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
 
         using (var progress = new ProgressReporter("predict", pending.Count, quiet: options.Quiet))
         {
-            var channel = Channel.CreateBounded<SpineImage>(new BoundedChannelOptions(options.BatchSize * 2) { SingleReader = true });
-            using var turns = new CoreTurns(!options.Overlap, options.BatchSize);
-            var producer = Task.Run(async () =>
-            {
-                try
-                {
-                    await Parallel.ForEachAsync(pending, new ParallelOptions { MaxDegreeOfParallelism = options.Workers, CancellationToken = runCt },
-                        async (file, token) =>
-                        {
-                            SpineImage img;
-                            turns.SideWork(token);
-                            try { img = load(file); }
-                            catch (Exception e) when (e is not OperationCanceledException)
-                            {
-                                lock (errors) errors.Add((file, ErrorText.About(file, e)));
-                                progress.Advance();
-                                return;
-                            }
-                            await channel.Writer.WriteAsync(img, token);
-                            turns.Decoded();
-                        });
-                }
-                catch (OperationCanceledException) when (stoppedEarly is not null && !ct.IsCancellationRequested)
-                {
-                    // stopped by the writer: the inputs not reached stay pending for a rerun
-                }
-                finally
-                {
-                    channel.Writer.Complete();
-                    turns.InputDone();
-                }
-            }, CancellationToken.None);
+            var turns = new CoreTurns(!options.Overlap);
+            var decoder = new OrderedDecoder(pending, load, options.BatchSize);
+            var decoding = decoder.Start(options.Workers, turns, runCt);
 
             // Results go to a writer thread (overlay PNGs, the item file) so the models never wait on the disk or the
-            // PNG encoder; the queue holds at most two batches, so memory stays bounded.
+            // PNG encoder (taking turns, at most for the item under way); the queue holds at most two batches, so
+            // memory stays bounded.
             var results = Channel.CreateBounded<(SpineImage Image, ImagePrediction Prediction)>(
                 new BoundedChannelOptions(options.BatchSize * 2) { SingleReader = true, SingleWriter = true });
             var writer = Task.Run(async () =>
@@ -253,7 +226,7 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
                 // Everything queued is written, even after a cancellation: those images were predicted.
                 await foreach (var (img, p) in results.Reader.ReadAllAsync(CancellationToken.None))
                 {
-                    turns.SideWork();
+                    using var turn = turns.SideWork();
                     if (stoppedEarly is not null)
                     {
                         progress.Advance(); // predicted, but the run has stopped writing: a rerun redoes it
@@ -282,15 +255,12 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
 
             try
             {
-                var batch = new List<SpineImage>(options.BatchSize);
-                while (channel.Reader.WaitToReadAsync(runCt).AsTask().GetAwaiter().GetResult())
+                foreach (var inputs in decoder.Batches(runCt))
                 {
-                    batch.Clear();
-                    turns.AwaitBatch(runCt);
-                    while (batch.Count < options.BatchSize && channel.Reader.TryRead(out var img)) batch.Add(img);
+                    var batch = DecodedImages(inputs, errors, progress);
                     if (batch.Count == 0) continue;
                     IReadOnlyList<ImagePrediction> predictions;
-                    turns.ModelsStart(batch.Count);
+                    turns.ModelsStart();
                     try { predictions = predictor.Predict(batch, runCt); }
                     catch (Exception e) when (e is not OperationCanceledException)
                     {
@@ -313,7 +283,11 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
                 results.Writer.Complete();
                 writer.GetAwaiter().GetResult();
             }
-            producer.GetAwaiter().GetResult();
+            try { decoding.GetAwaiter().GetResult(); }
+            catch (OperationCanceledException) when (stoppedEarly is not null && !ct.IsCancellationRequested)
+            {
+                // stopped by the writer: the inputs not reached stay pending for a rerun
+            }
         }
 
         // Aggregate over every input of this shard that has a result, from this run or an earlier one.
@@ -344,6 +318,26 @@ public sealed class PredictionJob(ISpinePredictor predictor, Func<string, SpineI
             // the same full disk; the per-image results written so far stand, and a rerun writes the aggregates
         }
         return new PredictionJobResult(all, predicted, mine.Count - pending.Count, errors) { StoppedEarly = stoppedEarly, Redone = redone };
+    }
+
+    /// <summary>
+    /// The images of a batch; the inputs that could not be decoded are reported here, in input order, and left out
+    /// (the batch is then smaller: its make-up still depends on the inputs alone).
+    /// </summary>
+    private static List<SpineImage> DecodedImages(IReadOnlyList<DecodedInput> inputs, List<(string File, string Reason)> errors, ProgressReporter progress)
+    {
+        var images = new List<SpineImage>(inputs.Count);
+        foreach (var (file, image, error) in inputs)
+        {
+            if (image != null)
+            {
+                images.Add(image);
+                continue;
+            }
+            lock (errors) errors.Add((file, ErrorText.About(file, error!)));
+            progress.Advance();
+        }
+        return images;
     }
 
     /// <summary>Consecutive failed result writes after which a run stops (a full disk fails every write).</summary>

@@ -14,39 +14,37 @@ public sealed class CoreTurnsTests : IDisposable
     [Fact]
     public async Task SideWorkWaitsWhileTheModelsRunAndGoesOnAfter()
     {
-        using var turns = new CoreTurns(enabled: true, batchSize: 2);
-        turns.ModelsStart(0);
-        var side = Task.Run(() => turns.SideWork());
+        var turns = new CoreTurns(enabled: true);
+        turns.ModelsStart();
+        var side = Task.Run(() => turns.SideWork().Dispose());
         Assert.False(await Finishes(side, 100)); // paused during the batch
         turns.ModelsEnd();
         Assert.True(await Finishes(side, 5000));
     }
 
     [Fact]
-    public async Task TheModelsWaitForAWholeBatchOrTheEndOfTheInputs()
+    public async Task TheModelsWaitForTheSideWorkUnderWay()
     {
-        using var turns = new CoreTurns(enabled: true, batchSize: 2);
-        turns.Decoded();
-        var first = Task.Run(() => turns.AwaitBatch(CancellationToken.None));
-        Assert.False(await Finishes(first, 100)); // one of two
-        turns.Decoded();
-        Assert.True(await Finishes(first, 5000));
-        turns.ModelsStart(2);
+        var turns = new CoreTurns(enabled: true);
+        var decode = turns.SideWork();
+        var models = Task.Run(turns.ModelsStart);
+        Assert.False(await Finishes(models, 100)); // a decode under way
+        var next = Task.Run(() => turns.SideWork().Dispose());
+        Assert.False(await Finishes(next, 100)); // and none starts meanwhile
+        decode.Dispose();
+        Assert.True(await Finishes(models, 5000));
+        Assert.False(await Finishes(next, 100));
         turns.ModelsEnd();
-        turns.Decoded();
-        var last = Task.Run(() => turns.AwaitBatch(CancellationToken.None));
-        Assert.False(await Finishes(last, 100));
-        turns.InputDone(); // a partial last batch
-        Assert.True(await Finishes(last, 5000));
+        Assert.True(await Finishes(next, 5000));
     }
 
     [Fact]
     public async Task DisabledTurnsNeverWait()
     {
-        using var turns = new CoreTurns(enabled: false, batchSize: 8);
-        turns.ModelsStart(0);
-        Assert.True(await Finishes(Task.Run(() => turns.SideWork()), 5000));
-        Assert.True(await Finishes(Task.Run(() => turns.AwaitBatch(CancellationToken.None)), 5000));
+        var turns = new CoreTurns(enabled: false);
+        using var decode = turns.SideWork();
+        turns.ModelsStart();
+        Assert.True(await Finishes(Task.Run(() => turns.SideWork().Dispose()), 5000));
     }
 
     /// <summary>Counts decodes that ran while a batch was in the models.</summary>
@@ -73,8 +71,9 @@ public sealed class CoreTurnsTests : IDisposable
         var predictor = new WatchingPredictor();
         SpineImage Load(string f)
         {
-            if (predictor.InModels) Interlocked.Increment(ref predictor.Overlaps);
+            bool overlapped = predictor.InModels;
             Thread.Sleep(2);
+            if (overlapped || predictor.InModels) Interlocked.Increment(ref predictor.Overlaps);
             return new SpineImage(f, Path.GetFileNameWithoutExtension(f), new byte[16], 4, 4);
         }
         var opts = new PredictionJobOptions { OutDir = Path.Combine(_dir, "out"), Quiet = true, BatchSize = 4, Workers = 2, Overlays = false };
