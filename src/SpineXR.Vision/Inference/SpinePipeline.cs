@@ -186,7 +186,8 @@ public sealed class SpinePipeline : ISpinePredictor
         return result;
     }
 
-    private static GrayImageF ToFloat(SpineImage img)
+    /// <summary>The decoded 8-bit image as the detectors take it: grey levels in [0, 1], its subsampling kept as the scale.</summary>
+    internal static GrayImageF ToFloat(SpineImage img)
     {
         var px = new float[img.Gray8.Length];
         const float inv = 1f / 255f;

@@ -75,8 +75,6 @@ public static class ClassifierOnnxExport
 
     private static Proto.ModelProto QuantizeInt8(Proto.ModelProto onnx, ModelCard card, IReadOnlyList<string> images)
     {
-        if (images.Count == 0) throw new ArgumentException("quantisation needs at least one calibration image", nameof(images));
-        var folded = OnnxQuantizer.FoldBatchNorms(onnx);
         var transform = new Preprocessing.ClassifierTransform(card.InputSize, card.Mean, card.Std);
         IEnumerable<IReadOnlyDictionary<string, (float[] Data, long[] Shape)>> Batches()
         {
@@ -89,12 +87,6 @@ public static class ClassifierOnnxExport
                 yield return new Dictionary<string, (float[], long[])> { [DenseNetOnnxExporter.InputName] = (data, [chunk.Length, 3, card.InputSize, card.InputSize]) };
             }
         }
-        var quantized = OnnxQuantizer.Quantize(folded, OnnxQuantizer.Calibrate(folded, Batches()));
-        quantized.MetadataProps.Add(new Proto.StringStringEntryProto
-        {
-            Key = OnnxQuantizer.MetadataKey,
-            Value = $"int8 QDQ: per-channel 7-bit weights, uint8 activations, min-max over {images.Count} calibration images",
-        });
-        return quantized;
+        return OnnxQuantizer.QuantizeInt8(onnx, Batches(), images.Count);
     }
 }

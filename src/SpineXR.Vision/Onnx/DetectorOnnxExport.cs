@@ -4,6 +4,10 @@ using System.Text.Json;
 using SpineXR.Vision.Detection;
 using SpineXR.Vision.Weights;
 using SpineXR.Vision.Configuration;
+using SpineXR.Vision.Data;
+using SpineXR.Vision.Inference;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace SpineXR.Vision.Onnx;
 
@@ -16,9 +20,14 @@ public static class DetectorOnnxExport
     /// <summary>The detectors that export (every one the registry has), for the command's help.</summary>
     public const string Supported = "retinanet, faster-rcnn, sparse-rcnn and efficientdet-d0..d3";
 
-    /// <summary>Loads the run strictly and writes its graph to <paramref name="outPath"/>, the weights' SHA-256 in the metadata.</summary>
+    /// <summary>
+    /// Loads the run strictly and writes its graph to <paramref name="outPath"/>, the weights' SHA-256 in the metadata.
+    /// With <paramref name="calibrationImages"/>, the graph's convolutions are quantised to int8 (<see cref="OnnxQuantizer"/>,
+    /// activation ranges from these images prepared as <c>predict</c> prepares them for the detector; metadata
+    /// <c>spinexr.quantization</c>). An experiment measured in docs/onnx.md#quantisation.
+    /// </summary>
     /// <exception cref="NotSupportedException">The run's model has no ONNX exporter (an architecture added without one).</exception>
-    public static OnnxExportResult ExportRun(string runDir, string outPath)
+    public static OnnxExportResult ExportRun(string runDir, string outPath, IReadOnlyList<string>? calibrationImages = null)
     {
         TorchRuntime.EnsureLoaded();
         var card = ModelCard.Load(runDir, ModelCard.DetectionTask);
@@ -46,8 +55,41 @@ public static class DetectorOnnxExport
             SparseRcnn s => SparseRcnnOnnxExporter.Build(s, metadata),
             _ => throw new NotSupportedException($"{runDir}: no ONNX exporter for {module.GetType().Name}"),
         };
+        if (calibrationImages is not null)
+            onnx = OnnxQuantizer.QuantizeInt8(onnx, calibrationImages.Select(f => CalibrationFeed(module, config, f)), calibrationImages.Count);
         DenseNetOnnxExporter.Write(onnx, outPath);
         return new OnnxExportResult(Path.GetFullPath(outPath), metadata["spinexr.architecture"], onnx.Graph.Node.Count, onnx.Graph.Initializer.Count,
             new FileInfo(outPath).Length);
+    }
+
+    /// <summary>
+    /// One calibration input of the graph: <paramref name="file"/> decoded as <c>predict</c> decodes it, scaled to the
+    /// run's short side and put through the model's own transform (normalised, padded); Faster R-CNN's box head gets no
+    /// RoIs (it has no convolution to calibrate), Sparse R-CNN the image's size.
+    /// </summary>
+    private static Dictionary<string, (float[] Data, long[] Shape)> CalibrationFeed(nn.Module module, DetectorModelConfig config, string file)
+    {
+        using var scope = torch.NewDisposeScope();
+        var gray = ImageResize.ToShortSide(SpinePipeline.ToFloat(SpineXR.Inference.SpineImageLoader.Load(file)), config.MinSize);
+        var image = torch.tensor(gray.Pixels).view(1, gray.Height, gray.Width).expand(3, gray.Height, gray.Width);
+        var transform = module switch
+        {
+            RetinaNet r => r.Transform,
+            FasterRCNN f => f.Transform,
+            EfficientDet e => e.Transform,
+            SparseRcnn s => s.Transform,
+            _ => throw new NotSupportedException($"no calibration input for {module.GetType().Name}"),
+        };
+        var list = transform.Forward([image]);
+        var x = list.Tensors.contiguous();
+        var feed = new Dictionary<string, (float[], long[])> { [RetinaNetOnnxExporter.InputName] = (x.data<float>().ToArray(), x.shape) };
+        if (module is FasterRCNN)
+        {
+            var pool = FasterRCNN.CreateBoxRoIPool();
+            feed[FasterRcnnOnnxExporter.BoxFeaturesName] = ([], [0, config.FpnChannels, pool.OutputSize, pool.OutputSize]);
+        }
+        if (module is SparseRcnn)
+            feed[SparseRcnnOnnxExporter.ImageSizesName] = ([list.ImageSizes[0].W, list.ImageSizes[0].H, list.ImageSizes[0].W, list.ImageSizes[0].H], [1, 4]);
+        return feed;
     }
 }

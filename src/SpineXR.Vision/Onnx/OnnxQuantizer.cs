@@ -127,6 +127,24 @@ public static class OnnxQuantizer
     }
 
     /// <summary>
+    /// The int8 export of a float graph: BatchNorm folded, activation ranges from <paramref name="feeds"/> (calibration
+    /// inputs, one dictionary per run; <paramref name="images"/> of them in all, for the metadata), QDQ rewritten, and
+    /// metadata <see cref="MetadataKey"/> saying so.
+    /// </summary>
+    public static ModelProto QuantizeInt8(ModelProto model, IEnumerable<IReadOnlyDictionary<string, (float[] Data, long[] Shape)>> feeds, int images)
+    {
+        if (images == 0) throw new ArgumentException("quantisation needs at least one calibration image", nameof(images));
+        var folded = FoldBatchNorms(model);
+        var quantized = Quantize(folded, Calibrate(folded, feeds));
+        quantized.MetadataProps.Add(new StringStringEntryProto
+        {
+            Key = MetadataKey,
+            Value = $"int8 QDQ: per-channel 7-bit weights, uint8 activations, min-max over {images} calibration images",
+        });
+        return quantized;
+    }
+
+    /// <summary>
     /// Runs <paramref name="model"/> (already folded) in ONNX Runtime on every feed of <paramref name="feeds"/> (input
     /// name to NCHW data and shape) and returns the range of each of <see cref="Activations"/>.
     /// </summary>

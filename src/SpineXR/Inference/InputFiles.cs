@@ -36,6 +36,16 @@ public static class InputFiles
         return [.. found];
     }
 
+    /// <summary>
+    /// Up to <paramref name="count"/> of <paramref name="files"/>, evenly spread over the list (calibration images: the
+    /// first N of a sorted folder would all come from the first patients).
+    /// </summary>
+    public static IReadOnlyList<string> Spread(IReadOnlyList<string> files, int count)
+    {
+        int n = Math.Min(count, files.Count);
+        return Enumerable.Range(0, n).Select(i => files[(int)((long)i * files.Count / n)]).ToList();
+    }
+
     /// <summary>DICOM or PNG by extension, or a file without extension (DICOM archives often have none) or with a DICM marker.</summary>
     public static bool LooksLikeImage(string path)
     {
