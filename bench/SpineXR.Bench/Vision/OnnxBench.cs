@@ -323,7 +323,7 @@ public sealed class OnnxBench : IBench
         var x = list.Tensors.contiguous();
         var whwh = tensor(list.ImageSizes.SelectMany(s => new float[] { s.W, s.H, s.W, s.H }).ToArray()).reshape(-1, 4);
         var net = BestOf(steps,
-            () => { using var s = NewDisposeScope(); model.Forward(list); },
+            () => { using var g = no_grad(); using var s = NewDisposeScope(); model.Forward(list); }, // as Detect: no autograd, RoIAlign's inference loop
             () => { using var s = NewDisposeScope(); onnx.RunGraph(x, whwh); });
         Row(what + ", network only", $"{x.shape[2]}x{x.shape[3]} padded, {model.Config.NumProposals} proposals", batch, net);
     }
