@@ -108,6 +108,22 @@ public sealed class OnnxBench : IBench
     private static void Row(string model, string input, double images, (double Torch, double Onnx) t) =>
         Console.WriteLine($"| {model} | {input} | {images / t.Torch:F2} | {images / t.Onnx:F2} | {t.Torch / t.Onnx:F2}x |");
 
+    /// <summary>
+    /// A detector's `Detect` on both engines over <paramref name="batch"/> random images of <paramref name="size"/>
+    /// (resized by the model to <paramref name="side"/> px), timed and printed as a row; the images and times for the
+    /// rows that follow.
+    /// </summary>
+    private static (Tensor[] Images, (double A, double B) Times) DetectRow(string what, int side, IDetectionModel libtorch, IDetectionModel onnx,
+        (int H, int W) size, int batch, int steps)
+    {
+        var images = Enumerable.Range(0, batch).Select(_ => rand(3, size.H, size.W)).ToArray();
+        var t = BestOf(steps,
+            () => { foreach (var d in libtorch.Detect(images)) d.Dispose(); },
+            () => { foreach (var d in onnx.Detect(images)) d.Dispose(); });
+        Row(what, $"{batch} x {size.H}x{size.W} (to {side} px)", batch, t);
+        return (images, t);
+    }
+
     /// <summary>A classifier's row of <see cref="QuantizedGraph"/>.</summary>
     private static void Quantized(string arch, nn.Module<Tensor, Tensor> model, int size, int batch, int steps)
     {
@@ -199,11 +215,7 @@ public sealed class OnnxBench : IBench
         using var options = OnnxRunModel.Options(InferenceDevice.Cpu, _threads);
         using var onnx = new OnnxRetinaNet(new InferenceSession(RetinaNetOnnxExporter.Build(model).ToByteArray(), options), model.Config, what);
         using var scope = NewDisposeScope();
-        var images = Enumerable.Range(0, batch).Select(_ => rand(3, size.H, size.W)).ToArray();
-        var t = BestOf(steps,
-            () => { foreach (var d in model.Detect(images)) d.Dispose(); },
-            () => { foreach (var d in onnx.Detect(images)) d.Dispose(); });
-        Row(what, $"{batch} x {size.H}x{size.W} (to {config.Model.MinSize} px)", batch, t);
+        var (images, t) = DetectRow(what, config.Model.MinSize, model, onnx, size, batch, steps);
         // The network alone on the transformed batch: what is left of Detect is the transform and the shared C# post-processing.
         var x = model.Transform.Forward(images).Tensors.contiguous();
         var net = BestOf(steps,
@@ -232,11 +244,7 @@ public sealed class OnnxBench : IBench
         using var options = OnnxRunModel.Options(InferenceDevice.Cpu, _threads);
         using var onnx = new OnnxFasterRCNN(new InferenceSession(FasterRcnnOnnxExporter.Build(model).ToByteArray(), options), model.Config, what);
         using var scope = NewDisposeScope();
-        var images = Enumerable.Range(0, batch).Select(_ => rand(3, size.H, size.W)).ToArray();
-        var t = BestOf(steps,
-            () => { foreach (var d in model.Detect(images)) d.Dispose(); },
-            () => { foreach (var d in onnx.Detect(images)) d.Dispose(); });
-        Row(what, $"{batch} x {size.H}x{size.W} (to {config.Model.MinSize} px)", batch, t);
+        var (images, t) = DetectRow(what, config.Model.MinSize, model, onnx, size, batch, steps);
         var list = model.Transform.Forward(images);
         var x = list.Tensors.contiguous();
         // the RoIs of this batch, by the same C# steps Detect runs between the two graphs
@@ -285,11 +293,7 @@ public sealed class OnnxBench : IBench
         using var options = OnnxRunModel.Options(InferenceDevice.Cpu, _threads);
         using var onnx = new OnnxEfficientDet(new InferenceSession(EfficientDetOnnxExporter.Build(model).ToByteArray(), options), model.Config, what);
         using var scope = NewDisposeScope();
-        var images = Enumerable.Range(0, batch).Select(_ => rand(3, size.H, size.W)).ToArray();
-        var t = BestOf(steps,
-            () => { foreach (var d in model.Detect(images)) d.Dispose(); },
-            () => { foreach (var d in onnx.Detect(images)) d.Dispose(); });
-        Row(what, $"{batch} x {size.H}x{size.W} (to {config.Model.MaxSize} px)", batch, t);
+        var (images, t) = DetectRow(what, config.Model.MaxSize, model, onnx, size, batch, steps);
         var x = model.Transform.Forward(images).Tensors.contiguous();
         var net = BestOf(steps,
             () => { using var s = NewDisposeScope(); model.HeadOutputs(x); },
@@ -314,14 +318,10 @@ public sealed class OnnxBench : IBench
         using var options = OnnxRunModel.Options(InferenceDevice.Cpu, _threads);
         using var onnx = new OnnxSparseRcnn(new InferenceSession(SparseRcnnOnnxExporter.Build(model).ToByteArray(), options), model.Config, what);
         using var scope = NewDisposeScope();
-        var images = Enumerable.Range(0, batch).Select(_ => rand(3, size.H, size.W)).ToArray();
-        var t = BestOf(steps,
-            () => { foreach (var d in model.Detect(images)) d.Dispose(); },
-            () => { foreach (var d in onnx.Detect(images)) d.Dispose(); });
-        Row(what, $"{batch} x {size.H}x{size.W} (to {config.Model.MinSize} px)", batch, t);
+        var (images, t) = DetectRow(what, config.Model.MinSize, model, onnx, size, batch, steps);
         var list = model.Transform.Forward(images);
         var x = list.Tensors.contiguous();
-        var whwh = tensor(list.ImageSizes.SelectMany(s => new float[] { s.W, s.H, s.W, s.H }).ToArray()).reshape(-1, 4);
+        var whwh = SparseRcnn.ImageWhwh(list);
         var net = BestOf(steps,
             () => { using var g = no_grad(); using var s = NewDisposeScope(); model.Forward(list); }, // as Detect: no autograd, RoIAlign's inference loop
             () => { using var s = NewDisposeScope(); onnx.RunGraph(x, whwh); });

@@ -113,12 +113,16 @@ public sealed class SparseRcnn : nn.Module, IObjectDetector
     {
         using var scope = NewDisposeScope();
         var features = backbone.call(list.Tensors).Take(4).ToArray(); // P2..P5
-        var whwh = tensor(list.ImageSizes.SelectMany(s => new float[] { s.W, s.H, s.W, s.H }).ToArray()).reshape(-1, 4).to(list.Tensors.device);
+        var whwh = ImageWhwh(list).to(list.Tensors.device);
         // (Q, 4) normalised cxcywh -> (1, Q, 4) xyxy -> (N, Q, 4) pixels
         var proposals = BoxFormat.CxcywhToXyxy(init_proposal_boxes.weight!).unsqueeze(0) * whwh.unsqueeze(1);
         var (logits, boxes) = head.call(features, proposals, init_proposal_features.weight!);
         return (logits.MoveToOuterDisposeScope(), boxes.MoveToOuterDisposeScope(), whwh.MoveToOuterDisposeScope());
     }
+
+    /// <summary>Each image's (W, H, W, H) after resizing and before padding, (N, 4) float32: what the learned proposals are fractions of.</summary>
+    public static Tensor ImageWhwh(ImageList list) =>
+        tensor(list.ImageSizes.SelectMany(s => new float[] { s.W, s.H, s.W, s.H }).ToArray()).reshape(-1, 4);
 
     /// <summary>
     /// Official inference for one image: sigmoid scores, the top DetectionsPerImage of Q x C (proposal, class) pairs,

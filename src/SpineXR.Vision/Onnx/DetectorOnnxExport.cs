@@ -89,7 +89,7 @@ public static class DetectorOnnxExport
             feed[FasterRcnnOnnxExporter.BoxFeaturesName] = ([], [0, config.FpnChannels, pool.OutputSize, pool.OutputSize]);
         }
         if (module is SparseRcnn)
-            feed[SparseRcnnOnnxExporter.ImageSizesName] = ([list.ImageSizes[0].W, list.ImageSizes[0].H, list.ImageSizes[0].W, list.ImageSizes[0].H], [1, 4]);
+            feed[SparseRcnnOnnxExporter.ImageSizesName] = (SparseRcnn.ImageWhwh(list).data<float>().ToArray(), [1, 4]);
         return feed;
     }
 }

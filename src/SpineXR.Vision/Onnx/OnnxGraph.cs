@@ -32,32 +32,23 @@ public sealed class OnnxGraph
         _graph.Output.Add(ValueInfo(name, dims, TensorProto.Types.DataType.Int64));
 
     /// <summary>Adds a 1-D int64 constant (shapes, axes, slice bounds) as an initializer.</summary>
-    public string AddInt64Initializer(string name, params long[] values)
-    {
-        if (!_initializers.Add(name)) throw new InvalidOperationException($"initializer '{name}' added twice");
-        var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int64 };
-        t.Dims.Add(values.Length);
-        t.Int64Data.AddRange(values);
-        _graph.Initializer.Add(t);
-        return name;
-    }
+    public string AddInt64Initializer(string name, params long[] values) =>
+        AddConstant(name, TensorProto.Types.DataType.Int64, [values.Length], t => t.Int64Data.AddRange(values));
 
     /// <summary>Adds a 0-dimensional int64 constant (Range bounds, Equal operands) as an initializer.</summary>
-    public string AddInt64Scalar(string name, long value)
-    {
-        if (!_initializers.Add(name)) throw new InvalidOperationException($"initializer '{name}' added twice");
-        var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int64 };
-        t.Int64Data.Add(value);
-        _graph.Initializer.Add(t);
-        return name;
-    }
+    public string AddInt64Scalar(string name, long value) =>
+        AddConstant(name, TensorProto.Types.DataType.Int64, [], t => t.Int64Data.Add(value));
 
     /// <summary>Adds a 0-dimensional float32 constant (a scale, a clamp bound) as an initializer.</summary>
-    public string AddFloatScalar(string name, float value)
+    public string AddFloatScalar(string name, float value) =>
+        AddConstant(name, TensorProto.Types.DataType.Float, [], t => t.FloatData.Add(value));
+
+    private string AddConstant(string name, TensorProto.Types.DataType type, long[] dims, Action<TensorProto> fill)
     {
         if (!_initializers.Add(name)) throw new InvalidOperationException($"initializer '{name}' added twice");
-        var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
-        t.FloatData.Add(value);
+        var t = new TensorProto { Name = name, DataType = (int)type };
+        t.Dims.AddRange(dims);
+        fill(t);
         _graph.Initializer.Add(t);
         return name;
     }

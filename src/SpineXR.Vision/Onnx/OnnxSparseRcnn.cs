@@ -45,7 +45,7 @@ public sealed class OnnxSparseRcnn : IDetectionModel, IDisposable
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         var list = _transform.Forward(images);
-        var whwh = tensor(list.ImageSizes.SelectMany(s => new float[] { s.W, s.H, s.W, s.H }).ToArray()).reshape(-1, 4);
+        var whwh = SparseRcnn.ImageWhwh(list);
         var (logits, boxes) = RunGraph(list.Tensors.contiguous(), whwh);
         var result = new List<DetectionOutput>(images.Count);
         for (int i = 0; i < images.Count; i++)

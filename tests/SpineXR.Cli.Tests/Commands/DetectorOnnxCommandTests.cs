@@ -64,15 +64,9 @@ public sealed class DetectorOnnxCommandTests : IDisposable
             using (no_grad())
                 foreach (var (name, p) in model.named_parameters())
                     if (name == "class_net.predict.conv_pw.bias") p.fill_(-2.0);
-            foreach (var (_, m) in model.named_modules())
-                if (m is TorchSharp.Modules.BatchNorm2d bn) bn.momentum = 1.0;
             using (var scope = NewDisposeScope())
             {
-                // the test images themselves, as predict gives them to the detector: grayscale in [0, 1] repeated to 3 channels
-                var images = Pixels().Select(p => tensor(p.Pixels.Select(b => b / 255f).ToArray()).view(1, p.H, p.W).expand(3, p.H, p.W)).ToArray();
-                model.train();
-                model.Losses(images, images.Select(_ => new DetectionTarget(tensor(new float[] { 20, 20, 90, 100 }).view(1, 4), tensor(new long[] { 1 }))).ToList(), new Random(1));
-                model.eval();
+                var images = BatchNormStatisticsOfTheTestImages(model);
                 // the output convs scaled on this image: class logits within -2 +- 4 (no saturated, tied scores), box deltas within +-1
                 var (cls, box, _) = model.HeadOutputs(model.Transform.Forward(images).Tensors);
                 double clsRange = (cls + 2.0).abs().max().item<float>(), boxRange = box.abs().max().item<float>();
@@ -88,6 +82,21 @@ public sealed class DetectorOnnxCommandTests : IDisposable
         }
         DetectorTrainer.Card(config, ["a", "b", "c"], "test", null).Save(det);
         return det;
+    }
+
+    /// <summary>
+    /// BatchNorm statistics of the test images themselves, as predict gives them to the detector (grayscale in [0, 1]
+    /// repeated to 3 channels): one train-mode pass with momentum 1, then eval mode. Returns the images (caller's scope).
+    /// </summary>
+    private static Tensor[] BatchNormStatisticsOfTheTestImages<T>(T model) where T : nn.Module, IObjectDetector
+    {
+        foreach (var (_, m) in model.named_modules())
+            if (m is TorchSharp.Modules.BatchNorm2d bn) bn.momentum = 1.0;
+        var images = Pixels().Select(p => tensor(p.Pixels.Select(b => b / 255f).ToArray()).view(1, p.H, p.W).expand(3, p.H, p.W)).ToArray();
+        model.train();
+        model.Losses(images, images.Select(_ => new DetectionTarget(tensor(new float[] { 20, 20, 90, 100 }).view(1, 4), tensor(new long[] { 1 }))).ToList(), new Random(1));
+        model.eval();
+        return images;
     }
 
     private static List<(string Image, int Class, double[] Box, double Score)> Detections(string outDir)
@@ -129,14 +138,9 @@ public sealed class DetectorOnnxCommandTests : IDisposable
         {
             using (no_grad())
                 model.state_dict()["init_proposal_boxes.weight"].copy_(SparseRcnn.InitialProposals(model.Config.NumProposals, ProposalInit.Grid));
-            foreach (var (_, m) in model.named_modules())
-                if (m is TorchSharp.Modules.BatchNorm2d bn) bn.momentum = 1.0;
             using (var scope = NewDisposeScope())
             {
-                var images = Pixels().Select(p => tensor(p.Pixels.Select(b => b / 255f).ToArray()).view(1, p.H, p.W).expand(3, p.H, p.W)).ToArray();
-                model.train();
-                model.Losses(images, images.Select(_ => new DetectionTarget(tensor(new float[] { 20, 20, 90, 100 }).view(1, 4), tensor(new long[] { 1 }))).ToList(), new Random(1));
-                model.eval();
+                var images = BatchNormStatisticsOfTheTestImages(model);
                 var state = model.state_dict();
                 string last = $"head.head_series.{model.Config.NumStages - 1}.class_logits";
                 using (no_grad())

@@ -49,12 +49,7 @@ public sealed class FasterRcnnOnnxExporterTests
             long fanIn = t.dim() == 4 ? t.shape[1] * t.shape[2] * t.shape[3] : t.shape[1];
             t.normal_(0, Math.Sqrt((name.Contains("bbox_pred") ? 0.05 : 2.0) / fanIn));
         }
-        foreach (var (_, m) in model.named_modules())
-            if (m is TorchSharp.Modules.BatchNorm2d bn) bn.momentum = 1.0;
-        model.train();
-        var targets = images.Select(_ => new DetectionTarget(tensor(new float[] { 20, 20, 90, 120 }).view(1, 4), tensor(new long[] { 1 }))).ToList();
-        model.Losses(images, targets, new Random(1));
-        model.eval();
+        OnnxDetectionMatch.BatchNormStatisticsOf(model, images);
 
         var list = model.Transform.Forward(images);
         var (objectness, _, features) = model.NetworkOutputs(list.Tensors); // the maps do not depend on the RPN's weights

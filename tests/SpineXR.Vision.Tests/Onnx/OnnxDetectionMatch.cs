@@ -22,6 +22,22 @@ internal static class OnnxDetectionMatch
         return g.unsqueeze(0).expand(3, s.H, s.W).contiguous();
     }).ToArray();
 
+    /// <summary>
+    /// BatchNorm statistics of <paramref name="images"/> themselves: one train-mode pass with momentum 1 (random weights
+    /// with the default statistics would give activations far from a trained model's), then eval mode.
+    /// </summary>
+    public static void BatchNormStatisticsOf<T>(T model, Tensor[] images) where T : nn.Module, IObjectDetector
+    {
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        foreach (var (_, m) in model.named_modules())
+            if (m is TorchSharp.Modules.BatchNorm2d bn) bn.momentum = 1.0;
+        model.train();
+        var targets = images.Select(_ => new DetectionTarget(tensor(new float[] { 20, 20, 90, 120 }).view(1, 4), tensor(new long[] { 1 }))).ToList();
+        model.Losses(images, targets, new Random(1));
+        model.eval();
+    }
+
     private static float Iou(float[] a, int i, float[] b, int j) =>
         Iou(new SpineXR.Boxes.BoxF(a[4 * i], a[4 * i + 1], a[4 * i + 2], a[4 * i + 3]), new SpineXR.Boxes.BoxF(b[4 * j], b[4 * j + 1], b[4 * j + 2], b[4 * j + 3]));
 

@@ -40,13 +40,7 @@ public sealed class RetinaNetOnnxExporterTests
             if (name.EndsWith(".bias", StringComparison.Ordinal)) t.fill_(name.Contains("cls_logits") ? -2.0 : 0.0);
             else t.normal_(0, Math.Sqrt((name.Contains("cls_logits") ? 0.1 : name.Contains("bbox_reg") ? 0.05 : 2.0) / (t.shape[1] * 9)));
         }
-        foreach (var (_, m) in model.named_modules())
-            if (m is TorchSharp.Modules.BatchNorm2d bn) bn.momentum = 1.0;
-        model.train();
-        using var scope = NewDisposeScope();
-        var targets = images.Select(_ => new DetectionTarget(tensor(new float[] { 20, 20, 90, 120 }).view(1, 4), tensor(new long[] { 1 }))).ToList();
-        model.Losses(images, targets, new Random(1));
-        model.eval();
+        OnnxDetectionMatch.BatchNormStatisticsOf(model, images);
     }
 
     private void CompareEngines(DetectorTrainConfig config, (int H, int W)[] sizes, string what, string keepAs)

@@ -43,12 +43,7 @@ public sealed class SparseRcnnOnnxExporterTests
         var boxes = Enumerable.Range(0, q).SelectMany(_ => new[] { 0.2 + 0.6 * gen.NextDouble(), 0.2 + 0.6 * gen.NextDouble(), 0.05 + 0.9 * gen.NextDouble(), 0.05 + 0.9 * gen.NextDouble() })
             .Select(v => (float)v).ToArray();
         state["init_proposal_boxes.weight"].copy_(tensor(boxes).view(q, 4));
-        foreach (var (_, m) in model.named_modules())
-            if (m is TorchSharp.Modules.BatchNorm2d bn) bn.momentum = 1.0;
-        model.train();
-        var targets = images.Select(_ => new DetectionTarget(tensor(new float[] { 20, 20, 90, 120 }).view(1, 4), tensor(new long[] { 1 }))).ToList();
-        model.Losses(images, targets, new Random(1));
-        model.eval();
+        OnnxDetectionMatch.BatchNormStatisticsOf(model, images);
 
         int last = model.Config.NumStages - 1;
         for (int s = 0; s <= last; s++)
