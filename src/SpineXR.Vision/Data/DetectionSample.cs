@@ -3,7 +3,17 @@ using SpineXR.Boxes;
 namespace SpineXR.Vision.Data;
 
 /// <summary>A grayscale image in [0, 1] (row-major, Width x Height) scaled by <see cref="Scale"/> from its original pixels.</summary>
-public sealed record GrayImageF(float[] Pixels, int Width, int Height, float Scale = 1f);
+public sealed record GrayImageF(float[] Pixels, int Width, int Height, float Scale = 1f)
+{
+    /// <summary>A decoded 8-bit image as the detectors take it: grey levels in [0, 1], its subsampling kept as the scale.</summary>
+    public static GrayImageF From(SpineXR.Inference.SpineImage img)
+    {
+        var px = new float[img.Gray8.Length];
+        const float inv = 1f / 255f;
+        for (int i = 0; i < px.Length; i++) px[i] = img.Gray8[i] * inv;
+        return new GrayImageF(px, img.Width, img.Height, 1f / img.Subsampling);
+    }
+}
 
 /// <summary>One annotated image: boxes xyxy in original pixels and class ids (0-based, LesionTaxonomy order).</summary>
 public sealed record DetectionSample(string ImageId, string StudyId, BoxF[] Boxes, int[] Classes);

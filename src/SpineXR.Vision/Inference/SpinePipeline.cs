@@ -173,7 +173,7 @@ public sealed class SpinePipeline : ISpinePredictor
         foreach (var d in _detectors)
         {
             int shortSide = d.Config.MinSize;
-            var images = batch.Select(b => ImageResize.ToShortSide(ToFloat(b), shortSide)).ToList();
+            var images = batch.Select(b => ImageResize.ToShortSide(GrayImageF.From(b), shortSide)).ToList();
             perModel.Add(d.Predict(images));
         }
         var result = new ScoredBox[batch.Count][];
@@ -184,15 +184,6 @@ public sealed class SpinePipeline : ISpinePredictor
                 : WeightedBoxesFusion.Fuse(perModel.Select(m => (IReadOnlyList<ScoredBox>)m[i]).ToList(), batch[i].OriginalWidth, batch[i].OriginalHeight, _options.Fusion);
         }
         return result;
-    }
-
-    /// <summary>The decoded 8-bit image as the detectors take it: grey levels in [0, 1], its subsampling kept as the scale.</summary>
-    internal static GrayImageF ToFloat(SpineImage img)
-    {
-        var px = new float[img.Gray8.Length];
-        const float inv = 1f / 255f;
-        for (int i = 0; i < px.Length; i++) px[i] = img.Gray8[i] * inv;
-        return new GrayImageF(px, img.Width, img.Height, 1f / img.Subsampling);
     }
 
     public void Dispose()

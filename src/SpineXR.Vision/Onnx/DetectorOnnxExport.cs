@@ -5,7 +5,6 @@ using SpineXR.Vision.Detection;
 using SpineXR.Vision.Weights;
 using SpineXR.Vision.Configuration;
 using SpineXR.Vision.Data;
-using SpineXR.Vision.Inference;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -70,7 +69,7 @@ public static class DetectorOnnxExport
     private static Dictionary<string, (float[] Data, long[] Shape)> CalibrationFeed(nn.Module module, DetectorModelConfig config, string file)
     {
         using var scope = torch.NewDisposeScope();
-        var gray = ImageResize.ToShortSide(SpinePipeline.ToFloat(SpineXR.Inference.SpineImageLoader.Load(file)), config.MinSize);
+        var gray = ImageResize.ToShortSide(GrayImageF.From(SpineXR.Inference.SpineImageLoader.Load(file)), config.MinSize);
         var image = torch.tensor(gray.Pixels).view(1, gray.Height, gray.Width).expand(3, gray.Height, gray.Width);
         var transform = module switch
         {

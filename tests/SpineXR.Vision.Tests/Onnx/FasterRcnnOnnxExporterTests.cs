@@ -181,7 +181,7 @@ public sealed class FasterRcnnOnnxExporterTests
 
             // the first calibration image as the detector gets it in predict: grey levels in [0, 1], 192-px short side, transformed
             var fasterRcnn = FasterRcnnArchitecture.ModelConfig(config.Model, 3);
-            var gray = ImageResize.ToShortSide(SpinePipeline.ToFloat(SpineXR.Inference.SpineImageLoader.Load(pngs[0])), config.Model.MinSize);
+            var gray = ImageResize.ToShortSide(GrayImageF.From(SpineXR.Inference.SpineImageLoader.Load(pngs[0])), config.Model.MinSize);
             using var scope = NewDisposeScope();
             var image = tensor(gray.Pixels).view(1, gray.Height, gray.Width).expand(3, gray.Height, gray.Width);
             var x = new GeneralizedRCNNTransform(fasterRcnn.MinSize, fasterRcnn.MaxSize).Forward([image]).Tensors.contiguous();
