@@ -5,6 +5,18 @@ namespace SpineXR.Vision.Detection;
 /// <summary>Training target of one image: boxes (K, 4) float32 xyxy in the image's input pixels, labels (K) int64 as the model numbers classes.</summary>
 public sealed record DetectionTarget(Tensor Boxes, Tensor Labels);
 
+/// <summary>What every detector takes: a grayscale image as a (3, H, W) tensor, training, inference and calibration alike.</summary>
+public static class DetectorTensor
+{
+    /// <summary>(H*W) -> (1, H, W) -> (3, H, W): the grayscale channel repeated, as the RGB-trained models expect; mirrored left-right when <paramref name="flip"/>.</summary>
+    public static Tensor FromGray(Data.GrayImageF image, bool flip = false)
+    {
+        var t = tensor(image.Pixels).view(1, image.Height, image.Width);
+        if (flip) t = t.flip(2);
+        return t.expand(3, image.Height, image.Width);
+    }
+}
+
 /// <summary>A model's detections for one image: boxes (K, 4) xyxy in input pixels, scores (K), labels (K) int64, by decreasing score.</summary>
 public sealed record DetectionOutput(Tensor Boxes, Tensor Scores, Tensor Labels) : IDisposable
 {

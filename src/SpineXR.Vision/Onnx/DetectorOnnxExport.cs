@@ -46,40 +46,33 @@ public static class DetectorOnnxExport
             ["spinexr.max_size"] = config.MaxSize.ToString(inv),
             [OnnxRunModel.WeightsDigestKey] = OnnxRunModel.Sha256(weights),
         };
-        var onnx = module switch
+        var (onnx, transform) = module switch
         {
-            RetinaNet r => RetinaNetOnnxExporter.Build(r, metadata),
-            FasterRCNN f => FasterRcnnOnnxExporter.Build(f, metadata),
-            EfficientDet e => EfficientDetOnnxExporter.Build(e, metadata),
-            SparseRcnn s => SparseRcnnOnnxExporter.Build(s, metadata),
+            RetinaNet r => (RetinaNetOnnxExporter.Build(r, metadata), r.Transform),
+            FasterRCNN f => (FasterRcnnOnnxExporter.Build(f, metadata), f.Transform),
+            EfficientDet e => (EfficientDetOnnxExporter.Build(e, metadata), e.Transform),
+            SparseRcnn s => (SparseRcnnOnnxExporter.Build(s, metadata), s.Transform),
             _ => throw new NotSupportedException($"{runDir}: no ONNX exporter for {module.GetType().Name}"),
         };
         if (calibrationImages is not null)
-            onnx = OnnxQuantizer.QuantizeInt8(onnx, calibrationImages.Select(f => CalibrationFeed(module, config, f)), calibrationImages.Count);
+            onnx = OnnxQuantizer.QuantizeInt8(onnx, calibrationImages.Select(f => CalibrationFeed(module, transform, config, f)), calibrationImages.Count);
         DenseNetOnnxExporter.Write(onnx, outPath);
         return new OnnxExportResult(Path.GetFullPath(outPath), metadata["spinexr.architecture"], onnx.Graph.Node.Count, onnx.Graph.Initializer.Count,
             new FileInfo(outPath).Length);
     }
 
     /// <summary>
-    /// One calibration input of the graph: <paramref name="file"/> decoded as <c>predict</c> decodes it, scaled to the
-    /// run's short side and put through the model's own transform (normalised, padded); Faster R-CNN's box head gets no
-    /// RoIs (it has no convolution to calibrate), Sparse R-CNN the image's size.
+    /// One calibration input of the graph: <paramref name="file"/> read as <c>predict</c> reads it (at full size: predict
+    /// may decode a JPEG 2000 a wavelet level down, before the same resize), scaled to the run's short side and put
+    /// through the model's own <paramref name="transform"/> (normalised, padded); Faster R-CNN's box head gets no RoIs (it
+    /// has no convolution to calibrate), Sparse R-CNN the image's size.
     /// </summary>
-    private static Dictionary<string, (float[] Data, long[] Shape)> CalibrationFeed(nn.Module module, DetectorModelConfig config, string file)
+    private static Dictionary<string, (float[] Data, long[] Shape)> CalibrationFeed(nn.Module module, Detection.Ops.GeneralizedRCNNTransform transform,
+        DetectorModelConfig config, string file)
     {
         using var scope = torch.NewDisposeScope();
         var gray = ImageResize.ToShortSide(GrayImageF.From(SpineXR.Inference.SpineImageLoader.Load(file)), config.MinSize);
-        var image = torch.tensor(gray.Pixels).view(1, gray.Height, gray.Width).expand(3, gray.Height, gray.Width);
-        var transform = module switch
-        {
-            RetinaNet r => r.Transform,
-            FasterRCNN f => f.Transform,
-            EfficientDet e => e.Transform,
-            SparseRcnn s => s.Transform,
-            _ => throw new NotSupportedException($"no calibration input for {module.GetType().Name}"),
-        };
-        var list = transform.Forward([image]);
+        var list = transform.Forward([DetectorTensor.FromGray(gray)]);
         var x = list.Tensors.contiguous();
         var feed = new Dictionary<string, (float[], long[])> { [RetinaNetOnnxExporter.InputName] = (x.data<float>().ToArray(), x.shape) };
         if (module is FasterRCNN)

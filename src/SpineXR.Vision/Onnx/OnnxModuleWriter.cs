@@ -12,6 +12,9 @@ public sealed class OnnxModuleWriter
     /// <summary>torchvision's BatchNorm2d and FrozenBatchNorm2d epsilon (TorchSharp's default too).</summary>
     private const float BatchNormEps = 1e-5f;
 
+    /// <summary>torch.nn.LayerNorm's default epsilon (Sparse R-CNN's).</summary>
+    private const float LayerNormEps = 1e-5f;
+
     private readonly Dictionary<string, Tensor> _state;
     private readonly HashSet<string> _used = new(StringComparer.Ordinal);
 
@@ -81,14 +84,14 @@ public sealed class OnnxModuleWriter
         return Graph.Node("Add", output, [Graph.Node("MatMul", output + ".matmul", [x, wt]), W(bias)]);
     }
 
-    /// <summary>torch.nn.Linear of module <paramref name="prefix"/> (bias when it has one) on an input of any rank; output named the prefix or <paramref name="output"/>.</summary>
-    public string LinearNd(string prefix, string x, string? output = null) =>
-        MatMulLinear(output ?? prefix, x, prefix + ".weight", Has(prefix + ".bias") ? prefix + ".bias" : null);
+    /// <summary>torch.nn.Linear of module <paramref name="prefix"/> (bias when it has one) on an input of any rank; output named the prefix.</summary>
+    public string LinearNd(string prefix, string x) =>
+        MatMulLinear(prefix, x, prefix + ".weight", Has(prefix + ".bias") ? prefix + ".bias" : null);
 
-    /// <summary>torch.nn.LayerNorm of module <paramref name="prefix"/> over the last axis (LayerNormalization, opset 17).</summary>
-    public string LayerNorm(string prefix, string x, string? output = null, double eps = BatchNormEps) =>
-        Graph.NamedNode(prefix, "LayerNormalization", output ?? prefix, [x, W(prefix + ".weight"), W(prefix + ".bias")],
-            OnnxGraph.Int("axis", -1), OnnxGraph.Float("epsilon", (float)eps));
+    /// <summary>torch.nn.LayerNorm of module <paramref name="prefix"/> over the last axis (LayerNormalization, opset 17); output named the prefix.</summary>
+    public string LayerNorm(string prefix, string x) =>
+        Graph.Node("LayerNormalization", prefix, [x, W(prefix + ".weight"), W(prefix + ".bias")],
+            OnnxGraph.Int("axis", -1), OnnxGraph.Float("epsilon", LayerNormEps));
 
     /// <summary>
     /// torchvision's ResNet body (v1.5: stride on the bottleneck's 3x3) under <paramref name="prefix"/> ("backbone.body", or "" for a classifier):

@@ -47,25 +47,29 @@ public static class SparseRcnnOnnxExporter
         string xyxy = g.Node("Concat", "proposals.xyxy",
             [g.Node("Sub", "proposals.xy1", [cxcy, half]), g.Node("Add", "proposals.xy2", [cxcy, half])], OnnxGraph.Int("axis", 1));
         string boxes = g.Node("Mul", "proposals",
-            [g.Node("Unsqueeze", "proposals.unsqueeze", [xyxy, k.Axis0]), g.Node("Unsqueeze", "image_whwh.unsqueeze", [ImageSizesName, k.Axis1])]);
+            [g.Node("Unsqueeze", "proposals.unsqueeze", [xyxy, k.Zero]), g.Node("Unsqueeze", "image_whwh.unsqueeze", [ImageSizesName, k.One])]);
 
         // Proposal features: (Q, d) -> (1, N*Q, d), the same learned features for every image.
-        string n = g.Node("Slice", "batch_size", [g.Node("Shape", "images.shape", [InputName]), k.Start0, k.End1]);
+        string n = g.Node("Slice", "batch_size", [g.Node("Shape", "images.shape", [InputName]), k.Zero, k.One]);
         string repeats = g.Node("Concat", "proposal_features.repeats", [k.One, n, k.One], OnnxGraph.Int("axis", 0));
         string features = g.Node("Tile", "proposal_features",
-            [g.Node("Unsqueeze", "proposal_features.unsqueeze", [m.W("init_proposal_features.weight"), k.Axis0]), repeats]);
+            [g.Node("Unsqueeze", "proposal_features.unsqueeze", [m.W("init_proposal_features.weight"), k.Zero]), repeats]);
 
-        // Each RoI's image: row i of the flattened (N*Q, 4) boxes belongs to image i / Q.
-        string rows = g.Node("Squeeze", "rois.count", [g.Node("Mul", "rois.count_1d", [n, k.Proposals]), k.Axis0]);
-        string batchIndex = g.Node("Div", "rois.batch_index", [g.Node("Range", "rois.range", [k.Zero0d, rows, k.One0d]), k.Proposals0d]);
+        // Each RoI's image: row i of the flattened (N*Q, 4) boxes belongs to image i / Q; and the pooled result every
+        // stage scatters its levels into, (N*Q, d, R, R) zeros (the same for all: ONNX values are immutable).
+        string count = g.Node("Mul", "rois.count_1d", [n, k.Proposals]);
+        string rows = g.Node("Squeeze", "rois.count", [count, k.Zero]);
+        var rois = new Rois(
+            g.Node("Div", "rois.batch_index", [g.Node("Range", "rois.range", [k.Zero0d, rows, k.One0d]), k.Proposals0d]),
+            g.Node("ConstantOfShape", "rois.zeros",
+                [g.Node("Concat", "rois.pooled_shape", [count, g.AddInt64Initializer("rois.roi_shape", o.HiddenDim, o.PoolerResolution, o.PoolerResolution)], OnnxGraph.Int("axis", 0))],
+                new AttributeProto { Name = "value", Type = AttributeProto.Types.AttributeType.Tensor, T = new TensorProto { DataType = (int)TensorProto.Types.DataType.Float, Dims = { 1 }, FloatData = { 0f } } }));
 
-        string logits = "";
         for (int s = 0; s < o.NumStages; s++)
         {
             string stage = $"head.head_series.{s}";
             bool last = s == o.NumStages - 1;
-            (logits, boxes, features) = Stage(m, k, o, stage, p, boxes, features, batchIndex,
-                last ? LogitsName : null, last ? BoxesName : null);
+            (boxes, features) = Stage(m, k, o, stage, p, boxes, features, rois, last ? LogitsName : null, last ? BoxesName : null);
         }
         g.AddOutput(LogitsName, "batch", (long)o.NumProposals, (long)o.NumClasses);
         g.AddOutput(BoxesName, "batch", (long)o.NumProposals, 4L);
@@ -75,18 +79,21 @@ public static class SparseRcnnOnnxExporter
         return g.ToModel(DenseNetOnnxExporter.Opset, version, metadata ?? []);
     }
 
+    /// <summary>What every stage's RoI pooling shares: each RoI's image index (N*Q) and the (N*Q, d, R, R) zeros it scatters into.</summary>
+    private sealed record Rois(string BatchIndex, string Zeros);
+
     /// <summary>
-    /// One RCNNHead stage (RCNNHead.forward): boxes (N, Q, 4) and proposal features (1, N*Q, d) in; logits (N, Q, C),
-    /// refined boxes (N, Q, 4) and the new features out.
+    /// One RCNNHead stage (RCNNHead.forward): boxes (N, Q, 4) and proposal features (1, N*Q, d) in; logits (N, Q, C,
+    /// named <paramref name="logitsOut"/> when given), refined boxes (N, Q, 4) and the new features out.
     /// </summary>
-    private static (string Logits, string Boxes, string Features) Stage(OnnxModuleWriter m, Constants k, SparseRcnnConfig o, string stage,
-        IReadOnlyList<string> levels, string boxes, string proposal, string batchIndex, string? logitsOut, string? boxesOut)
+    private static (string Boxes, string Features) Stage(OnnxModuleWriter m, Constants k, SparseRcnnConfig o, string stage,
+        IReadOnlyList<string> levels, string boxes, string proposal, Rois rois, string? logitsOut, string? boxesOut)
     {
         var g = m.Graph;
         long d = o.HiddenDim;
         string flat = g.Node("Reshape", $"{stage}.boxes_flat", [boxes, k.Rows4]);
         // (N*Q, d, R, R) -> (N*Q, d, R*R) -> (R*R, N*Q, d)
-        string pooled = Pool(m, k, o, $"{stage}.pooler", levels, flat, batchIndex);
+        string pooled = Pool(m, k, o, $"{stage}.pooler", levels, flat, rois);
         string roi = g.Node("Transpose", $"{stage}.roi", [g.Node("Reshape", $"{stage}.roi_flat", [pooled, k.RoiFlat])], OnnxGraph.Ints("perm", 2, 0, 1));
 
         // self-attention among each image's Q proposals: (1, N*Q, d) -> (N, Q, d) -> (Q, N, d)
@@ -102,10 +109,10 @@ public static class SparseRcnnOnnxExporter
         string fc = g.Node("Reshape", $"{stage}.fc", [obj, g.AddInt64Initializer($"{stage}.fc_shape", -1, d)]);
         string cls = Tower(m, $"{stage}.cls_module", fc, o.NumClsLayers);
         string reg = Tower(m, $"{stage}.reg_module", fc, o.NumRegLayers);
-        string logits = g.Node("Reshape", logitsOut ?? $"{stage}.logits", [m.LinearNd($"{stage}.class_logits", cls), k.ImagesQc]);
+        g.Node("Reshape", logitsOut ?? $"{stage}.logits", [m.LinearNd($"{stage}.class_logits", cls), k.ImagesQc]);
         string deltas = m.LinearNd($"{stage}.bboxes_delta", reg);
         string refined = g.Node("Reshape", boxesOut ?? $"{stage}.pred_boxes", [ApplyDeltas(g, k, $"{stage}.apply_deltas", deltas, flat), k.ImagesQ4]);
-        return (logits, refined, obj);
+        return (refined, obj);
     }
 
     /// <summary>(Linear without bias, LayerNorm, ReLU) x n, keys prefix.0, .1, (.2 the ReLU), prefix.3 ...; input (K, d).</summary>
@@ -156,7 +163,7 @@ public static class SparseRcnnOnnxExporter
     /// floor(4 + log2(sqrt(area) / 224 + 1e-8)) clamped to P2..P5, RoiAlign there (half_pixel, average,
     /// the configured sampling ratio), the results scattered back into box order: (K, d, R, R).
     /// </summary>
-    private static string Pool(OnnxModuleWriter m, Constants k, SparseRcnnConfig o, string prefix, IReadOnlyList<string> levels, string boxes, string batchIndex)
+    private static string Pool(OnnxModuleWriter m, Constants k, SparseRcnnConfig o, string prefix, IReadOnlyList<string> levels, string boxes, Rois rois)
     {
         var g = m.Graph;
         string w = g.Node("Sub", $"{prefix}.w", [k.Columns($"{prefix}.x2", boxes, 2, 3), k.Columns($"{prefix}.x1", boxes, 0, 1)]);
@@ -165,25 +172,22 @@ public static class SparseRcnnOnnxExporter
         string scaled = g.Node("Add", $"{prefix}.scaled", [g.Node("Div", $"{prefix}.ratio", [g.Node("Sqrt", $"{prefix}.side", [area]), k.Canonical]), k.Epsilon]);
         string log2 = g.Node("Div", $"{prefix}.log2", [g.Node("Log", $"{prefix}.ln", [scaled]), k.Ln2]);
         string level = g.Node("Floor", $"{prefix}.level_f", [g.Node("Add", $"{prefix}.level_raw", [k.Four, log2])]);
-        level = g.Node("Clip", $"{prefix}.level_clip", [level, k.LowestLevel, g.AddFloatScalar($"{prefix}.highest", 1 + levels.Count)]);
+        level = g.Node("Clip", $"{prefix}.level_clip", [level, k.LowestLevel, k.HighestLevel]);
         level = g.Node("Reshape", $"{prefix}.level", [g.Node("Cast", $"{prefix}.level_i", [level], OnnxGraph.Int("to", (long)TensorProto.Types.DataType.Int64)), k.Flat]);
 
-        long channels = o.HiddenDim, r = o.PoolerResolution;
-        string count = g.Node("Slice", $"{prefix}.count", [g.Node("Shape", $"{prefix}.boxes_shape", [boxes]), k.Start0, k.End1]);
-        string shape = g.Node("Concat", $"{prefix}.output_shape", [count, g.AddInt64Initializer($"{prefix}.roi_shape", channels, r, r)], OnnxGraph.Int("axis", 0));
-        string output = g.Node("ConstantOfShape", $"{prefix}.zeros", [shape],
-            new AttributeProto { Name = "value", Type = AttributeProto.Types.AttributeType.Tensor, T = new TensorProto { DataType = (int)TensorProto.Types.DataType.Float, Dims = { 1 }, FloatData = { 0f } } });
+        long r = o.PoolerResolution;
+        string output = rois.Zeros;
         for (int l = 0; l < levels.Count; l++)
         {
             string at = $"{prefix}.level{l + 2}";
             string idx = g.Node("Reshape", $"{at}.index", [g.Node("NonZero", $"{at}.nonzero",
-                [g.Node("Equal", $"{at}.mask", [level, g.AddInt64Scalar($"{at}.value", l + 2)])]), k.Flat]);
+                [g.Node("Equal", $"{at}.mask", [level, k.Level(l + 2)])]), k.Flat]);
             string pooled = g.Node("RoiAlign", $"{at}.roi_align",
-                [levels[l], g.Node("Gather", $"{at}.boxes", [boxes, idx], OnnxGraph.Int("axis", 0)), g.Node("Gather", $"{at}.batch_index", [batchIndex, idx], OnnxGraph.Int("axis", 0))],
+                [levels[l], g.Node("Gather", $"{at}.boxes", [boxes, idx], OnnxGraph.Int("axis", 0)), g.Node("Gather", $"{at}.batch_index", [rois.BatchIndex, idx], OnnxGraph.Int("axis", 0))],
                 OnnxGraph.String("coordinate_transformation_mode", "half_pixel"), OnnxGraph.String("mode", "avg"),
                 OnnxGraph.Int("output_height", r), OnnxGraph.Int("output_width", r),
                 OnnxGraph.Int("sampling_ratio", o.SamplingRatio), OnnxGraph.Float("spatial_scale", 1f / (1 << (l + 2))));
-            output = g.Node("ScatterND", $"{at}.scatter", [output, g.Node("Unsqueeze", $"{at}.index_2d", [idx, k.Axis1]), pooled]);
+            output = g.Node("ScatterND", $"{at}.scatter", [output, g.Node("Unsqueeze", $"{at}.index_2d", [idx, k.One]), pooled]);
         }
         return output;
     }
@@ -214,10 +218,8 @@ public static class SparseRcnnOnnxExporter
     private sealed class Constants
     {
         private readonly OnnxGraph _g;
-        public string Axis0 { get; }
-        public string Axis1 { get; }
-        public string Start0 { get; }
-        public string End1 { get; }
+        /// <summary>int64 [0] and [1]: axes, slice bounds, a repeat count.</summary>
+        public string Zero { get; }
         public string One { get; }
         public string Flat { get; }
         public string Rows4 { get; }
@@ -238,17 +240,15 @@ public static class SparseRcnnOnnxExporter
         public string Epsilon { get; }
         public string Ln2 { get; }
         public string LowestLevel { get; }
+        public string HighestLevel { get; }
         public string ScaleClamp { get; }
 
         public Constants(OnnxGraph g, SparseRcnnConfig o)
         {
             _g = g;
             long q = o.NumProposals, d = o.HiddenDim;
-            Axis0 = g.AddInt64Initializer("const.axis0", 0);
-            Axis1 = g.AddInt64Initializer("const.axis1", 1);
-            Start0 = Axis0;
-            End1 = Axis1;
-            One = End1;
+            Zero = g.AddInt64Initializer("const.zero_1d", 0);
+            One = g.AddInt64Initializer("const.one_1d", 1);
             Flat = g.AddInt64Initializer("const.flat", -1);
             Rows4 = g.AddInt64Initializer("const.rows4", -1, 4);
             RoiFlat = g.AddInt64Initializer("const.roi_flat", 0, d, -1);
@@ -268,11 +268,21 @@ public static class SparseRcnnOnnxExporter
             Epsilon = g.AddFloatScalar("const.level_eps", 1e-8f);
             Ln2 = g.AddFloatScalar("const.ln2", (float)Math.Log(2));
             LowestLevel = g.AddFloatScalar("const.lowest_level", 2f);
+            HighestLevel = g.AddFloatScalar("const.highest_level", 5f); // P2..P5
             ScaleClamp = g.AddFloatScalar("const.scale_clamp", (float)RCNNHead.DefaultScaleClamp);
         }
 
         /// <summary>x[..., from:to] along <paramref name="axis"/> (default the last of a 2-D tensor).</summary>
         public string Columns(string name, string x, long from, long to, int axis = 1) =>
-            _g.Node("Slice", name, [x, _g.AddInt64Initializer(name + ".start", from), _g.AddInt64Initializer(name + ".end", to), _g.AddInt64Initializer(name + ".axis", axis)]);
+            _g.Node("Slice", name, [x, _g.AddInt64Initializer(name + ".start", from), _g.AddInt64Initializer(name + ".end", to), Axis(axis)]);
+
+        private readonly Dictionary<int, string> _axes = [];
+
+        private readonly Dictionary<int, string> _levels = [];
+
+        /// <summary>The int64 scalar <paramref name="level"/>, a pyramid level's number (2..5) as the pooler compares it.</summary>
+        public string Level(int level) => _levels.TryGetValue(level, out var name) ? name : _levels[level] = _g.AddInt64Scalar($"const.level{level}", level);
+
+        private string Axis(int axis) => _axes.TryGetValue(axis, out var name) ? name : _axes[axis] = _g.AddInt64Initializer($"const.axis{axis}", axis);
     }
 }

@@ -183,7 +183,7 @@ public sealed class FasterRcnnOnnxExporterTests
             var fasterRcnn = FasterRcnnArchitecture.ModelConfig(config.Model, 3);
             var gray = ImageResize.ToShortSide(GrayImageF.From(SpineXR.Inference.SpineImageLoader.Load(pngs[0])), config.Model.MinSize);
             using var scope = NewDisposeScope();
-            var image = tensor(gray.Pixels).view(1, gray.Height, gray.Width).expand(3, gray.Height, gray.Width);
+            var image = DetectorTensor.FromGray(gray);
             var x = new GeneralizedRCNNTransform(fasterRcnn.MinSize, fasterRcnn.MaxSize).Forward([image]).Tensors.contiguous();
             using var options = OnnxRunModel.Options(InferenceDevice.Cpu);
             using var f = new OnnxFasterRCNN(new InferenceSession(floatPath, options), fasterRcnn, floatPath);

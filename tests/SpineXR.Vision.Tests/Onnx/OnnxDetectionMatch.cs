@@ -98,7 +98,7 @@ internal static class OnnxDetectionMatch
             torch.manual_seed(5);
             var image = new GrayImageF(Enumerable.Range(0, 200 * 240).Select(i => (float)((Math.Sin(i / 240 / 7.0) * Math.Cos(i % 240 / 11.0) + 1) / 2)).ToArray(), 240, 200);
             using (var model = config.BuildModel(classes.Length))
-            using (var px = tensor(image.Pixels).view(1, 200, 240).expand(3, 200, 240).contiguous())
+            using (var px = DetectorTensor.FromGray(image).contiguous())
             {
                 randomise(model, [px]);
                 StateDict.SaveSafeTensors(model, Path.Combine(dir, "weights.safetensors"));

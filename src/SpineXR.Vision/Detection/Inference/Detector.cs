@@ -110,13 +110,7 @@ public sealed class Detector : IDisposable
     private List<ScoredBox[]> Forward(IReadOnlyList<GrayImageF> batch, bool flip)
     {
         using var scope = NewDisposeScope();
-        var tensors = batch.Select(im =>
-        {
-            // (H*W) -> (1, H, W) -> (3, H, W): the grayscale channel repeated, as the RGB-trained models expect
-            var t = tensor(im.Pixels).view(1, im.Height, im.Width);
-            if (flip) t = t.flip(2);
-            return t.expand(3, im.Height, im.Width);
-        }).ToArray();
+        var tensors = batch.Select(im => DetectorTensor.FromGray(im, flip)).ToArray();
         var dets = _model.Detect(tensors);
         var result = new List<ScoredBox[]>();
         for (int i = 0; i < batch.Count; i++)

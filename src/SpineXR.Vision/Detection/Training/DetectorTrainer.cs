@@ -142,7 +142,7 @@ public sealed class DetectorTrainer
             if (batch.Count == 0) return StepResult.Empty;
             var model = (IObjectDetector)module;
             using var scope = NewDisposeScope();
-            var images = batch.Select(b => tensor(b.Image.Pixels).view(1, b.Image.Height, b.Image.Width).expand(3, b.Image.Height, b.Image.Width)).ToList();
+            var images = batch.Select(b => DetectorTensor.FromGray(b.Image)).ToList();
             var targets = batch.Select(b => ToTarget(b, model.FirstClassLabel)).ToList();
             var losses = model.Losses(images, targets, new Random(StableHash.Seed(c.Solver.Seed, "loss", step, 0)));
             var total = losses.Values.Aggregate((a, b) => a + b);
