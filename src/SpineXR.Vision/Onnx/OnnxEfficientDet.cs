@@ -25,7 +25,7 @@ public sealed class OnnxEfficientDet : IDetectionModel, IDisposable
     /// <summary>Takes ownership of <paramref name="session"/>; <paramref name="path"/> names the file in errors.</summary>
     public OnnxEfficientDet(InferenceSession session, EfficientDetConfig config, string path)
     {
-        OnnxHeadGraph.Check(session, EfficientDetOnnxExporter.InputName, Outputs, path, "EfficientDet");
+        OnnxHeadGraph.Check(session, Inputs, Outputs, path, "EfficientDet");
         int classes = session.OutputMetadata[EfficientDetOnnxExporter.ClsLogitsName].Dimensions[^1];
         if (classes != config.NumClasses) throw new InvalidDataException($"{path}: {classes} classes, the run's model card has {config.NumClasses}");
         _session = session;

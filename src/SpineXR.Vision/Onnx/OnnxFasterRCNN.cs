@@ -42,10 +42,7 @@ public sealed class OnnxFasterRCNN : IDetectionModel, IDisposable
     /// </summary>
     public OnnxFasterRCNN(InferenceSession session, FasterRcnnConfig config, string path)
     {
-        foreach (var name in Inputs)
-            if (!session.InputMetadata.ContainsKey(name)) throw new InvalidDataException($"{path}: not a SpineXR Faster R-CNN export (no input '{name}')");
-        foreach (var name in NetworkOutputs.Concat(BoxHeadOutputs))
-            if (!session.OutputMetadata.ContainsKey(name)) throw new InvalidDataException($"{path}: not a SpineXR Faster R-CNN export (no output '{name}')");
+        OnnxHeadGraph.Check(session, Inputs, [.. NetworkOutputs, .. BoxHeadOutputs], path, "Faster R-CNN");
         int classes = session.OutputMetadata[FasterRcnnOnnxExporter.ClassLogitsName].Dimensions[^1];
         if (classes != config.NumClasses) throw new InvalidDataException($"{path}: {classes} classes with background, the run's model card has {config.NumClasses}");
         _session = session;

@@ -10,13 +10,13 @@ namespace SpineXR.Vision.Onnx;
 /// <summary>Runs a graph with one float32 input and outputs (class logits, box regression, int64 level sizes).</summary>
 internal static class OnnxHeadGraph
 {
-    /// <summary>Throws naming <paramref name="path"/> unless the session has <paramref name="input"/> and every one of <paramref name="outputs"/>.</summary>
-    public static void Check(InferenceSession session, string input, IReadOnlyList<string> outputs, string path, string what)
+    /// <summary>Throws naming <paramref name="path"/> unless the session has every one of <paramref name="inputs"/> and <paramref name="outputs"/>.</summary>
+    public static void Check(InferenceSession session, IReadOnlyList<string> inputs, IReadOnlyList<string> outputs, string path, string what)
     {
+        foreach (var name in inputs)
+            if (!session.InputMetadata.ContainsKey(name)) throw new InvalidDataException($"{path}: not a SpineXR {what} export (no input '{name}')");
         foreach (var name in outputs)
             if (!session.OutputMetadata.ContainsKey(name)) throw new InvalidDataException($"{path}: not a SpineXR {what} export (no output '{name}')");
-        if (!session.InputMetadata.ContainsKey(input))
-            throw new InvalidDataException($"{path}: not a SpineXR {what} export (no input '{input}')");
     }
 
     /// <summary>

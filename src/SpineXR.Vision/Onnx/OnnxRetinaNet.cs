@@ -24,7 +24,7 @@ public sealed class OnnxRetinaNet : IDetectionModel, IDisposable
     /// <summary>Takes ownership of <paramref name="session"/>; <paramref name="path"/> names the file in errors.</summary>
     public OnnxRetinaNet(InferenceSession session, RetinaNetConfig config, string path)
     {
-        OnnxHeadGraph.Check(session, RetinaNetOnnxExporter.InputName, Outputs, path, "RetinaNet");
+        OnnxHeadGraph.Check(session, Inputs, Outputs, path, "RetinaNet");
         int classes = session.OutputMetadata[RetinaNetOnnxExporter.ClsLogitsName].Dimensions[^1];
         if (classes != config.NumClasses) throw new InvalidDataException($"{path}: {classes} classes, the run's model card has {config.NumClasses}");
         _session = session;

@@ -28,10 +28,7 @@ public sealed class OnnxSparseRcnn : IDetectionModel, IDisposable
     /// </summary>
     public OnnxSparseRcnn(InferenceSession session, SparseRcnnConfig config, string path)
     {
-        foreach (var name in Inputs)
-            if (!session.InputMetadata.ContainsKey(name)) throw new InvalidDataException($"{path}: not a SpineXR Sparse R-CNN export (no input '{name}')");
-        foreach (var name in Outputs)
-            if (!session.OutputMetadata.ContainsKey(name)) throw new InvalidDataException($"{path}: not a SpineXR Sparse R-CNN export (no output '{name}')");
+        OnnxHeadGraph.Check(session, Inputs, Outputs, path, "Sparse R-CNN");
         var dims = session.OutputMetadata[SparseRcnnOnnxExporter.LogitsName].Dimensions;
         if (dims[^1] != config.NumClasses || dims[^2] != config.NumProposals)
             throw new InvalidDataException($"{path}: {dims[^2]} proposals x {dims[^1]} classes, the run's model card has {config.NumProposals} x {config.NumClasses}");

@@ -133,6 +133,22 @@ public sealed class SparseRcnnOnnxExporterTests
     }
 
     [Fact]
+    public void AnotherModelsExportIsRefusedNamingWhatItLacks()
+    {
+        torch.manual_seed(3);
+        using var classifier = SpineXR.Vision.Models.DenseNets.Create("densenet_tiny", 1);
+        classifier.eval();
+        using var options = OnnxRunModel.Options(InferenceDevice.Cpu);
+        var session = new InferenceSession(DenseNetOnnxExporter.Build(classifier, inputSize: 64).ToByteArray(), options);
+        try
+        {
+            var e = Assert.Throws<InvalidDataException>(() => new OnnxSparseRcnn(session, SparseRcnnConfig.Tiny(), "cls.onnx"));
+            Assert.Equal("cls.onnx: not a SpineXR Sparse R-CNN export (no input 'images')", e.Message);
+        }
+        finally { session.Dispose(); }
+    }
+
+    [Fact]
     public void RunDirectoryPredictsAlikeOnBothEngines()
     {
         var config = DetectorTrainConfig.Cpu("sparse-rcnn").With([new("min_sizes", "192"), new("max_size", "256")]);
